@@ -1,0 +1,1 @@
+"""Account 账号: local users, login and user administration."""

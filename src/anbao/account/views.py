@@ -1,0 +1,58 @@
+"""Login and user administration: /api/v1/auth, /api/v1/users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+
+from anbao.account import service
+from anbao.account.schemas import LoginIn, TokenOut, UserCreate, UserOut, UserUpdate
+from anbao.core import audit
+from anbao.core.auth import Perm, Principal, Role, issue_token
+from anbao.core.errors import NotFound, Unauthorized
+from anbao.deps import DB, current_principal, require
+
+router = APIRouter(tags=["账号 accounts"])
+Admin = Annotated[Principal, Depends(require(Perm.user_admin))]
+
+
+@router.post("/auth/login", response_model=TokenOut, summary="Log in; returns a bearer token (no login needed)")
+def login(body: LoginIn, request: Request, db: DB) -> Any:
+    limiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "?"
+    limiter.check(body.username, client)
+    user = service.authenticate(db=db, username=body.username, password=body.password)
+    db.info["actor"] = f"user:{body.username}"
+    if user is None:
+        limiter.failed(body.username, client)
+        raise Unauthorized("wrong user name or password")
+    limiter.succeeded(body.username, client)
+    settings = request.app.state.settings
+    token, exp = issue_token(key=request.app.state.signing_key, user_id=user.id, username=user.username,
+                             ttl_minutes=settings.token_ttl_minutes)
+    audit.record(db, action="login", entity="app_user", entity_id=str(user.id), after={"client": client})
+    return TokenOut(access_token=token, expires_at=exp, username=user.username, role=Role(user.role))
+
+
+@router.get("/auth/me", response_model=UserOut, summary="The logged-in user")
+def me(db: DB, principal: Annotated[Principal, Depends(current_principal)]) -> Any:
+    return service.get(db=db, user_id=principal.user_id)
+
+
+@router.get("/users", response_model=list[UserOut], summary="List users")
+def list_users(db: DB, principal: Admin) -> Any:
+    return service.list_users(db=db)
+
+
+@router.post("/users", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Create a user")
+def create_user(body: UserCreate, db: DB, principal: Admin) -> Any:
+    return service.create(db=db, data=body)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, summary="Change a user (role, password, active)")
+def update_user(user_id: int, body: UserUpdate, db: DB, principal: Admin) -> Any:
+    user = service.get(db=db, user_id=user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return service.update(db=db, user=user, data=body)

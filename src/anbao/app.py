@@ -1,0 +1,92 @@
+"""create_app(): the FastAPI application: routers, error mapping, static web UI, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError
+
+from anbao import __version__
+from anbao.account.views import router as account_router
+from anbao.config import Settings, get_settings
+from anbao.core.auth import LoginRateLimiter
+from anbao.core.db import make_engine, make_sessionmaker
+from anbao.core.errors import AnBaoError, Invalid
+from anbao.core.time import NaiveDatetimeError
+from anbao.event.views import router as event_router
+from anbao.org.views import router as org_router
+from anbao.system.views import router as system_router
+from anbao.venue.views import router as venue_router
+
+log = logging.getLogger("anbao")
+WEB_DIR = Path(__file__).parent / "web"
+
+DESCRIPTION = """AnBao 安保: command platform for police security of large public events.
+
+Log in with `POST /api/v1/auth/login`, then send `Authorization: Bearer <token>`.
+Errors: 401 not logged in, 403 missing permission, 404 not found (or not shared with a partner),
+409 conflict, 422 bad input (`detail[].loc` names the field), 429 too many failed logins.
+"""
+
+
+def _problem(status: int, msg: str, loc: list[Any] | None = None, kind: str = "value_error") -> JSONResponse:
+    if status == 422:
+        return JSONResponse({"detail": [{"loc": loc or ["body"], "msg": msg, "type": kind}]}, status_code=422)
+    return JSONResponse({"detail": msg}, status_code=status,
+                        headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AnBaoError)
+    async def domain_error(_req: Request, exc: AnBaoError) -> JSONResponse:
+        return _problem(exc.status, exc.message, exc.loc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", [])), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(NaiveDatetimeError)
+    async def naive_time(_req: Request, exc: NaiveDatetimeError) -> JSONResponse:
+        return _problem(422, str(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_req: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error: %s", exc.orig)
+        return _problem(409, "conflicts with a row stored at the same time (duplicate code or stale reference); "
+                             "reload and retry")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="AnBao 安保 API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/api/docs", openapi_url="/api/v1/openapi.json", redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.signing_key = settings.signing_key()
+    app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
+    _install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (system_router, account_router, event_router, venue_router, org_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

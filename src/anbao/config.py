@@ -1,0 +1,83 @@
+"""Settings read from ANBAO_* environment variables (pydantic-settings, strict)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration. Every field maps to an ``ANBAO_<NAME>`` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ANBAO_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_VAR_DIR / 'anbao.db'}",
+        title="Database URL",
+        description="SQLAlchemy URL. Default: an SQLite file under ./var/ (WAL mode). "
+        "Production: postgresql+psycopg://user@host/db.",
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        title="MQTT broker URL",
+        description="mqtt://host:1883. When unset, the in-process bus carries live traffic.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        title="Token signing key",
+        description="Key that signs login tokens. When unset, a random key is created once in "
+        "var/secret_key and reused.",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        title="Display time zone",
+        description="IANA zone used to show times. Storage is always UTC.",
+    )
+    host: str = Field(default="127.0.0.1", title="Listen address", description="Address `anbao serve` binds.")
+    port: int = Field(default=8000, ge=1, le=65535, title="Listen port", description="TCP port.")
+    token_ttl_minutes: int = Field(
+        default=12 * 60, ge=1, title="Token lifetime", description="Minutes a login token stays valid."
+    )
+    login_attempts_per_minute: int = Field(
+        default=5,
+        ge=1,
+        title="Login rate limit",
+        description="Failed logins allowed per user name and client address per minute before 429.",
+    )
+    var_dir: Path = Field(
+        default=DEFAULT_VAR_DIR, title="State directory", description="Where the SQLite file and key live."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def signing_key(self) -> str:
+        """The token signing key: ANBAO_SECRET_KEY, else a persisted random key."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

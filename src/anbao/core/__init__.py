@@ -1,0 +1,1 @@
+"""Shared machinery: storage, time, geometry, errors, auth, audit, bus."""

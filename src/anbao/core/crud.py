@@ -1,0 +1,100 @@
+"""Generic keyword-only storage services for event-scoped rows (zones, gates, units, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anbao.core.errors import Invalid, NotFound
+
+T = TypeVar("T")
+
+Prepare = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of event-scoped row is checked and stored.
+
+    ``prepare(db=, event_id=, data=, current=)`` validates references and computes derived columns
+    (e.g. a zone's area); it raises :class:`Invalid` naming the field.
+    """
+
+    model: type[Any]
+    label: str
+    unique: str = "code"
+    prepare: Prepare | None = None
+    order_by: tuple[str, ...] = ("id",)
+    filters: tuple[str, ...] = field(default_factory=tuple)
+
+
+def list_rows(*, db: Session, kind: Kind, event_id: int, limit: int = 1000, offset: int = 0,
+              where: dict[str, Any] | None = None) -> Sequence[Any]:
+    stmt = select(kind.model).where(kind.model.event_id == event_id)
+    for key, value in (where or {}).items():
+        if value is not None:
+            stmt = stmt.where(getattr(kind.model, key) == value)
+    stmt = stmt.order_by(*(getattr(kind.model, c) for c in kind.order_by)).limit(limit).offset(offset)
+    return db.execute(stmt).scalars().all()
+
+
+def get_row(*, db: Session, kind: Kind, event_id: int, row_id: int) -> Any | None:
+    row = db.get(kind.model, row_id)
+    if row is None or row.event_id != event_id:
+        return None
+    return row
+
+
+def require_row(*, db: Session, kind: Kind, event_id: int, row_id: int) -> Any:
+    row = get_row(db=db, kind=kind, event_id=event_id, row_id=row_id)
+    if row is None:
+        raise NotFound(f"{kind.label} {row_id} not found in event {event_id}")
+    return row
+
+
+def by_unique(*, db: Session, kind: Kind, event_id: int, value: str) -> Any | None:
+    col = getattr(kind.model, kind.unique)
+    return db.execute(
+        select(kind.model).where(kind.model.event_id == event_id, col == value)
+    ).scalar_one_or_none()
+
+
+def ref(*, db: Session, kind: Kind, event_id: int, row_id: int | None, field_name: str) -> Any | None:
+    """Resolve a reference field to a row of the same event, or raise Invalid naming the field."""
+    if row_id is None:
+        return None
+    row = get_row(db=db, kind=kind, event_id=event_id, row_id=row_id)
+    if row is None:
+        raise Invalid(f"{kind.label} {row_id} does not exist in this event", loc=["body", field_name])
+    return row
+
+
+def create_row(*, db: Session, kind: Kind, event_id: int, data: dict[str, Any]) -> Any:
+    value = data.get(kind.unique)
+    if value is not None and by_unique(db=db, kind=kind, event_id=event_id, value=value) is not None:
+        raise Invalid(f"{kind.label} {kind.unique} {value!r} already exists in this event",
+                      loc=["body", kind.unique])
+    if kind.prepare is not None:
+        data = kind.prepare(db=db, event_id=event_id, data=data, current=None)
+    row = kind.model(event_id=event_id, **data)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def update_row(*, db: Session, kind: Kind, row: Any, data: dict[str, Any]) -> Any:
+    if kind.prepare is not None:
+        data = kind.prepare(db=db, event_id=row.event_id, data=data, current=row)
+    for key, value in data.items():
+        setattr(row, key, value)
+    db.flush()
+    return row
+
+
+def delete_row(*, db: Session, row: Any) -> None:
+    db.delete(row)
+    db.flush()

@@ -1,0 +1,79 @@
+"""FastAPI dependencies at the edge: database session, caller, permission checks, the event.
+
+Deny by default: every route other than health and login declares ``require(Perm...)``; a test
+walks the app's routes to prove it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from anbao.account import service as accounts
+from anbao.core.auth import Perm, Principal, Role, decode_token
+from anbao.core.errors import Forbidden, NotFound, Unauthorized
+from anbao.event import service as events
+from anbao.event.models import Event
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/login")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A session per request; commits when the route returns, rolls back on error."""
+    factory = request.app.state.sessions
+    with factory() as db:
+        db.info["actor"] = "anonymous"
+        db.info["cause"] = request.headers.get("x-request-id")
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+
+DB = Annotated[Session, Depends(get_db)]
+
+
+def current_principal(
+    request: Request,
+    db: DB,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise Unauthorized("login required: send Authorization: Bearer <token>")
+    user_id = decode_token(creds.credentials, key=request.app.state.signing_key)
+    user = accounts.get(db=db, user_id=user_id)
+    if user is None or not user.active:
+        raise Unauthorized("user no longer active; log in again")
+    principal = Principal(user_id=user.id, username=user.username, role=Role(user.role), agency=user.agency)
+    db.info["actor"] = principal.actor
+    return principal
+
+
+def require(*perms: Perm) -> Callable[..., Principal]:
+    """Dependency factory: the caller must hold every permission in ``perms``."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        missing = [p.value for p in perms if not principal.can(p)]
+        if missing:
+            raise Forbidden(f"role {principal.role.value} lacks permission {', '.join(missing)}")
+        return principal
+
+    check.required_permissions = perms  # type: ignore[attr-defined]
+    return check
+
+
+def visible_event(event_id: int, db: DB, principal: Annotated[Principal, Depends(current_principal)]) -> Event:
+    """The path's event, 404 when it does not exist or is not shared with a partner's agency."""
+    event = events.get(db=db, event_id=event_id)
+    if event is None or not events.visible(event, agency=principal.scoped_agency):
+        raise NotFound(f"event {event_id} not found")
+    return event
+
+
+EventDep = Annotated[Event, Depends(visible_event)]

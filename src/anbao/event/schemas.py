@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from anbao.core.schemas import CODE_PATTERN, In, Out, Stamped
+from anbao.core.vocab import EventKindIn, EventStatusIn
+
+
+class SessionIn(In):
+    label: str = Field(default="", max_length=100, description="e.g. 第一场")
+    start: AwareDatetime = Field(description="Start, with a time zone offset")
+    end: AwareDatetime = Field(description="End, with a time zone offset; after start")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SessionIn:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class SessionOut(Out):
+    id: int
+    label: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+class EventCreate(In):
+    code: str = Field(pattern=CODE_PATTERN, description="Unique short identifier")
+    name: str = Field(min_length=1, max_length=200, description="活动名称")
+    kind: EventKindIn = Field(description="体育赛事 sports, 演唱会 concert, 展会 expo, 节庆 festival, ...")
+    organiser: str = Field(default="", max_length=200, description="承办单位")
+    expected_attendance: int = Field(default=0, ge=0, le=10_000_000, description="预计人数 per session")
+    approved_attendance: int | None = Field(default=None, ge=0, le=10_000_000, description="核定人数")
+    status: EventStatusIn = Field(default="preparing", validate_default=True, description="筹备/审批/执行/结束/总结")
+    timezone: str = Field(default="Asia/Shanghai", description="IANA time zone of the event")
+    description: str = Field(default="", max_length=5000)
+    shared_agencies: list[str] = Field(default_factory=list, description="Partner agencies that may see it")
+    sessions: list[SessionIn] = Field(default_factory=list, description="场次")
+
+    _tz = field_validator("timezone")(_zone)
+
+
+class EventUpdate(In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: EventKindIn | None = None
+    organiser: str | None = Field(default=None, max_length=200)
+    expected_attendance: int | None = Field(default=None, ge=0, le=10_000_000)
+    approved_attendance: int | None = Field(default=None, ge=0, le=10_000_000)
+    status: EventStatusIn | None = None
+    timezone: str | None = None
+    description: str | None = Field(default=None, max_length=5000)
+    shared_agencies: list[str] | None = None
+    sessions: list[SessionIn] | None = Field(default=None, description="Replaces all sessions")
+
+    _tz = field_validator("timezone")(_zone)
+
+
+class EventOut(Stamped):
+    id: int
+    code: str
+    name: str
+    kind: str
+    organiser: str
+    expected_attendance: int
+    approved_attendance: int | None
+    status: str
+    timezone: str
+    description: str
+    shared_agencies: list[str]
+    sessions: list[SessionOut]

@@ -1,0 +1,57 @@
+"""Event services (keyword-only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anbao.core.errors import Invalid
+from anbao.event.models import Event, EventSession
+from anbao.event.schemas import EventCreate, EventUpdate
+
+
+def visible(event: Event, *, agency: str | None) -> bool:
+    """A partner (``agency`` set) sees only events shared with its agency."""
+    return agency is None or agency in (event.shared_agencies or [])
+
+
+def list_events(*, db: Session, agency: str | None = None) -> Sequence[Event]:
+    events = db.execute(select(Event).order_by(Event.id)).scalars().all()
+    return [e for e in events if visible(e, agency=agency)]
+
+
+def get(*, db: Session, event_id: int) -> Event | None:
+    return db.get(Event, event_id)
+
+
+def get_by_code(*, db: Session, code: str) -> Event | None:
+    return db.execute(select(Event).where(Event.code == code)).scalar_one_or_none()
+
+
+def create(*, db: Session, data: EventCreate) -> Event:
+    if get_by_code(db=db, code=data.code) is not None:
+        raise Invalid(f"event code {data.code!r} already exists", loc=["body", "code"])
+    fields = data.model_dump(exclude={"sessions"})
+    event = Event(**fields, sessions=[EventSession(**s.model_dump()) for s in data.sessions])
+    db.add(event)
+    db.flush()
+    return event
+
+
+def update(*, db: Session, event: Event, data: EventUpdate) -> Event:
+    fields = data.model_dump(exclude_unset=True, exclude={"sessions"})
+    for key, value in fields.items():
+        if value is None and key not in ("approved_attendance",):
+            raise Invalid(f"{key} cannot be null", loc=["body", key])
+        setattr(event, key, value)
+    if data.sessions is not None:
+        event.sessions = [EventSession(**s.model_dump()) for s in data.sessions]
+    db.flush()
+    return event
+
+
+def delete(*, db: Session, event: Event) -> None:
+    db.delete(event)
+    db.flush()

@@ -1,0 +1,75 @@
+"""Org services: the command tree rules, units and people, and partner scoping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from anbao.core import crud
+from anbao.core.errors import Invalid
+from anbao.org.models import CommandNode, Person, Unit
+
+#: which level may sit under which: 指挥部 → 工作组 / 现场分指挥部 → 执勤组
+ALLOWED_PARENTS: dict[str, tuple[str | None, ...]] = {
+    "hq": (None,),
+    "hq_group": ("hq",),
+    "site": ("hq",),
+    "duty_group": ("site", "hq_group"),
+}
+
+
+def prepare_node(*, db: Session, event_id: int, data: dict[str, Any],
+                 current: CommandNode | None) -> dict[str, Any]:
+    level = data.get("level", current.level if current is not None else None)
+    parent_id = data.get("parent_id", current.parent_id if current is not None else None)
+    parent = crud.ref(db=db, kind=NODES, event_id=event_id, row_id=parent_id, field_name="parent_id")
+    parent_level = parent.level if parent is not None else None
+    allowed = ALLOWED_PARENTS[str(level)]
+    if parent_level not in allowed:
+        want = " or ".join("no parent" if a is None else a for a in allowed)
+        raise Invalid(f"a {level} node needs {want} as parent, got {parent_level or 'no parent'}",
+                      loc=["body", "parent_id"])
+    if level == "hq" and current is None:
+        existing = [n for n in crud.list_rows(db=db, kind=NODES, event_id=event_id) if n.level == "hq"]
+        if existing:
+            raise Invalid(f"the event already has a 指挥部 (hq) node {existing[0].code!r}", loc=["body", "level"])
+    if "name" in data and data["name"] is None:
+        raise Invalid("name cannot be null", loc=["body", "name"])
+    return data
+
+
+def prepare_unit(*, db: Session, event_id: int, data: dict[str, Any], current: Unit | None) -> dict[str, Any]:
+    crud.ref(db=db, kind=NODES, event_id=event_id, row_id=data.get("command_node_id"),
+             field_name="command_node_id")
+    for key in ("name", "call_sign", "police_type", "status", "agency"):
+        if key in data and data[key] is None:
+            raise Invalid(f"{key} cannot be null", loc=["body", key])
+    return data
+
+
+def prepare_person(*, db: Session, event_id: int, data: dict[str, Any],
+                   current: Person | None) -> dict[str, Any]:
+    crud.ref(db=db, kind=UNITS, event_id=event_id, row_id=data.get("unit_id"), field_name="unit_id")
+    for key in ("name", "role", "phone"):
+        if key in data and data[key] is None:
+            raise Invalid(f"{key} cannot be null", loc=["body", key])
+    return data
+
+
+def unit_visible(unit: Unit, *, agency: str | None) -> bool:
+    """A partner sees its own agency's units and those shared with it."""
+    return agency is None or unit.agency == agency or agency in (unit.shared_with or [])
+
+
+def person_visible(db: Session, person: Person, *, agency: str | None) -> bool:
+    if agency is None:
+        return True
+    unit = db.get(Unit, person.unit_id) if person.unit_id else None
+    return unit is not None and unit_visible(unit, agency=agency)
+
+
+NODES = crud.Kind(model=CommandNode, label="command node", prepare=prepare_node, order_by=("id",))
+UNITS = crud.Kind(model=Unit, label="unit", prepare=prepare_unit, order_by=("code",))
+PERSONS = crud.Kind(model=Person, label="person", unique="badge_no", prepare=prepare_person,
+                    order_by=("unit_id", "id"))

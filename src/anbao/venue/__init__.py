@@ -1,0 +1,1 @@
+"""Venue 场地: zones, gates, checkpoints, exits, posts and devices, with GeoJSON import/export."""

@@ -19,7 +19,7 @@ from anbao.account.views import router as account_router
 from anbao.config import Settings, get_settings
 from anbao.core.auth import LoginRateLimiter
 from anbao.core.db import make_engine, make_sessionmaker
-from anbao.core.errors import AnBaoError, Invalid
+from anbao.core.errors import AnBaoError
 from anbao.core.time import NaiveDatetimeError
 from anbao.event.views import router as event_router
 from anbao.org.views import router as org_router

@@ -6,7 +6,7 @@ stay thin and the domain's ``prepare`` hook does the checking.
 
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel
@@ -61,7 +61,7 @@ def resource_router(
               limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
               offset: Annotated[int, Query(ge=0)] = 0) -> list[Any]:
         rows = list(crud.list_rows(db=db, kind=kind, event_id=event.id, limit=limit, offset=offset,
-                                   where=where.model_dump()))
+                                   where=cast(BaseModel, where).model_dump()))
         if visible is not None:
             rows = [r for r in rows if visible(db, r, principal.scoped_agency)]
         _read_audit(db, event.id, rows)
@@ -70,7 +70,7 @@ def resource_router(
     @router.post("", response_model=out, status_code=status.HTTP_201_CREATED, name=f"create_{name}",
                  summary=f"Create one of {path}")
     def create_(event: EventDep, db: DB, principal: Writer, body: create) -> Any:  # type: ignore[valid-type]
-        return crud.create_row(db=db, kind=kind, event_id=event.id, data=body.model_dump())
+        return crud.create_row(db=db, kind=kind, event_id=event.id, data=cast(BaseModel, body).model_dump())
 
     @router.get("/{row_id}", response_model=out, name=f"get_{name}", summary=f"Read one of {path}")
     def get_(event: EventDep, row_id: int, db: DB, principal: Reader) -> Any:
@@ -81,7 +81,7 @@ def resource_router(
     @router.patch("/{row_id}", response_model=out, name=f"update_{name}", summary=f"Change one of {path}")
     def update_(event: EventDep, row_id: int, db: DB, principal: Writer, body: update) -> Any:  # type: ignore[valid-type]
         row = _load(db, event.id, row_id, principal)
-        return crud.update_row(db=db, kind=kind, row=row, data=body.model_dump(exclude_unset=True))
+        return crud.update_row(db=db, kind=kind, row=row, data=cast(BaseModel, body).model_dump(exclude_unset=True))
 
     @router.delete("/{row_id}", status_code=status.HTTP_204_NO_CONTENT, name=f"delete_{name}",
                    summary=f"Delete one of {path}")

@@ -11,52 +11,120 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator
 
-
-def _vocab(name: str, items: dict[str, tuple[str, str]]) -> tuple[type[StrEnum], dict[str, tuple[str, str]]]:
-    enum = StrEnum(name, {code: code for code in items})  # type: ignore[misc]
-    return enum, items
-
-
-EventKind, EVENT_KINDS = _vocab("EventKind", {
+EVENT_KINDS: dict[str, tuple[str, str]] = {
     "sports": ("体育赛事", "Sports event"), "concert": ("演唱会", "Concert"), "expo": ("展会", "Exhibition"),
     "festival": ("节庆", "Festival"), "marathon": ("马拉松", "Marathon"), "other": ("其他", "Other"),
-})
-EventStatus, EVENT_STATUSES = _vocab("EventStatus", {
+}
+EVENT_STATUSES: dict[str, tuple[str, str]] = {
     "preparing": ("筹备", "Preparing"), "approval": ("审批", "Approval"), "active": ("执行", "Active"),
     "ended": ("结束", "Ended"), "review": ("总结", "Review"),
-})
-ZoneKind, ZONE_KINDS = _vocab("ZoneKind", {
+}
+ZONE_KINDS: dict[str, tuple[str, str]] = {
     "core": ("核心区", "Core area"), "buffer": ("缓冲区", "Buffer area"), "outer": ("外围区", "Outer area"),
     "passage": ("通道", "Passage"), "entrance": ("出入口", "Entrance area"), "parking": ("停车场", "Parking"),
     "stage": ("舞台", "Stage"), "stand": ("看台", "Stand"), "standing": ("内场站席", "Standing floor"),
     "plaza": ("广场", "Plaza"), "road": ("道路", "Road"), "concourse": ("环廊", "Concourse"),
     "transit": ("公交地铁", "Transit stop"), "screening": ("安检区", "Screening area"),
     "service": ("保障区", "Service area"), "other": ("其他", "Other"),
-})
-GateKind, GATE_KINDS = _vocab("GateKind", {
+}
+GATE_KINDS: dict[str, tuple[str, str]] = {
     "gate": ("出入口", "Gate"), "checkpoint": ("安检口", "Checkpoint"), "exit": ("疏散出口", "Exit"),
-})
-DeviceKind, DEVICE_KINDS = _vocab("DeviceKind", {
+}
+DEVICE_KINDS: dict[str, tuple[str, str]] = {
     "camera": ("摄像机", "Camera"), "drone": ("无人机", "Drone"), "wifi_probe": ("WiFi探针", "WiFi probe"),
     "bluetooth": ("蓝牙探针", "Bluetooth probe"), "video_count": ("视频计数", "Video counter"),
     "gate_counter": ("闸机计数", "Gate counter"), "gas": ("燃气探测", "Gas detector"),
     "smoke": ("烟感", "Smoke detector"), "temperature": ("温度", "Temperature"),
-})
-PoliceType, POLICE_TYPES = _vocab("PoliceType", {
+}
+POLICE_TYPES: dict[str, tuple[str, str]] = {
     "public_order": ("治安", "Public order"), "traffic": ("交警", "Traffic police"),
     "special": ("特警", "Special police"), "armed": ("武警", "Armed police"),
     "criminal": ("刑侦", "Criminal investigation"), "cyber": ("网安", "Cyber security"),
     "fire": ("消防", "Fire and rescue"), "medical": ("医疗", "Medical"), "volunteer": ("志愿者", "Volunteer"),
     "security": ("保安", "Security guard"),
-})
-UnitStatus, UNIT_STATUSES = _vocab("UnitStatus", {
+}
+UNIT_STATUSES: dict[str, tuple[str, str]] = {
     "available": ("待命", "Available"), "assigned": ("已派", "Assigned"), "busy": ("处置中", "Busy"),
     "off_duty": ("休整", "Off duty"),
-})
-CommandLevel, COMMAND_LEVELS = _vocab("CommandLevel", {
+}
+COMMAND_LEVELS: dict[str, tuple[str, str]] = {
     "hq": ("指挥部", "Headquarters"), "hq_group": ("工作组", "HQ group"),
     "site": ("现场分指挥部", "Site command"), "duty_group": ("执勤组", "Duty group"),
-})
+}
+
+class EventKind(StrEnum):
+    sports = "sports"  # 体育赛事
+    concert = "concert"  # 演唱会
+    expo = "expo"  # 展会
+    festival = "festival"  # 节庆
+    marathon = "marathon"  # 马拉松
+    other = "other"  # 其他
+
+class EventStatus(StrEnum):
+    preparing = "preparing"  # 筹备
+    approval = "approval"  # 审批
+    active = "active"  # 执行
+    ended = "ended"  # 结束
+    review = "review"  # 总结
+
+class ZoneKind(StrEnum):
+    core = "core"  # 核心区
+    buffer = "buffer"  # 缓冲区
+    outer = "outer"  # 外围区
+    passage = "passage"  # 通道
+    entrance = "entrance"  # 出入口
+    parking = "parking"  # 停车场
+    stage = "stage"  # 舞台
+    stand = "stand"  # 看台
+    standing = "standing"  # 内场站席
+    plaza = "plaza"  # 广场
+    road = "road"  # 道路
+    concourse = "concourse"  # 环廊
+    transit = "transit"  # 公交地铁
+    screening = "screening"  # 安检区
+    service = "service"  # 保障区
+    other = "other"  # 其他
+
+class GateKind(StrEnum):
+    gate = "gate"  # 出入口
+    checkpoint = "checkpoint"  # 安检口
+    exit = "exit"  # 疏散出口
+
+class DeviceKind(StrEnum):
+    camera = "camera"  # 摄像机
+    drone = "drone"  # 无人机
+    wifi_probe = "wifi_probe"  # WiFi探针
+    bluetooth = "bluetooth"  # 蓝牙探针
+    video_count = "video_count"  # 视频计数
+    gate_counter = "gate_counter"  # 闸机计数
+    gas = "gas"  # 燃气探测
+    smoke = "smoke"  # 烟感
+    temperature = "temperature"  # 温度
+
+class PoliceType(StrEnum):
+    public_order = "public_order"  # 治安
+    traffic = "traffic"  # 交警
+    special = "special"  # 特警
+    armed = "armed"  # 武警
+    criminal = "criminal"  # 刑侦
+    cyber = "cyber"  # 网安
+    fire = "fire"  # 消防
+    medical = "medical"  # 医疗
+    volunteer = "volunteer"  # 志愿者
+    security = "security"  # 保安
+
+class UnitStatus(StrEnum):
+    available = "available"  # 待命
+    assigned = "assigned"  # 已派
+    busy = "busy"  # 处置中
+    off_duty = "off_duty"  # 休整
+
+class CommandLevel(StrEnum):
+    hq = "hq"  # 指挥部
+    hq_group = "hq_group"  # 工作组
+    site = "site"  # 现场分指挥部
+    duty_group = "duty_group"  # 执勤组
+
 
 VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
     "event_kind": EVENT_KINDS, "event_status": EVENT_STATUSES, "zone_kind": ZONE_KINDS,
@@ -76,11 +144,11 @@ def _alias(items: dict[str, tuple[str, str]]) -> Any:
     return BeforeValidator(convert)
 
 
-EventKindIn = Annotated[EventKind, _alias(EVENT_KINDS)]  # type: ignore[valid-type]
-EventStatusIn = Annotated[EventStatus, _alias(EVENT_STATUSES)]  # type: ignore[valid-type]
-ZoneKindIn = Annotated[ZoneKind, _alias(ZONE_KINDS)]  # type: ignore[valid-type]
-GateKindIn = Annotated[GateKind, _alias(GATE_KINDS)]  # type: ignore[valid-type]
-DeviceKindIn = Annotated[DeviceKind, _alias(DEVICE_KINDS)]  # type: ignore[valid-type]
-PoliceTypeIn = Annotated[PoliceType, _alias(POLICE_TYPES)]  # type: ignore[valid-type]
-UnitStatusIn = Annotated[UnitStatus, _alias(UNIT_STATUSES)]  # type: ignore[valid-type]
-CommandLevelIn = Annotated[CommandLevel, _alias(COMMAND_LEVELS)]  # type: ignore[valid-type]
+EventKindIn = Annotated[EventKind, _alias(EVENT_KINDS)]
+EventStatusIn = Annotated[EventStatus, _alias(EVENT_STATUSES)]
+ZoneKindIn = Annotated[ZoneKind, _alias(ZONE_KINDS)]
+GateKindIn = Annotated[GateKind, _alias(GATE_KINDS)]
+DeviceKindIn = Annotated[DeviceKind, _alias(DEVICE_KINDS)]
+PoliceTypeIn = Annotated[PoliceType, _alias(POLICE_TYPES)]
+UnitStatusIn = Annotated[UnitStatus, _alias(UNIT_STATUSES)]
+CommandLevelIn = Annotated[CommandLevel, _alias(COMMAND_LEVELS)]

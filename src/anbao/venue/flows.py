@@ -44,7 +44,9 @@ _SCHEMAS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
 
 def _fail(index: int | None, code: Any, message: str, loc: list[str | int] | None = None) -> Invalid:
     where = "venue" if index is None else f"feature {index}" + (f" ({code})" if code else "")
-    path: list[str | int] = ["body"] + (["venue"] if index is None else ["features", index]) + (loc or [])
+    path: list[str | int] = ["body"]
+    path += ["venue"] if index is None else ["features", index]
+    path += loc or []
     return Invalid(f"{where}: {message}", loc=path)
 
 
@@ -82,7 +84,7 @@ def _upsert_venue(db: Session, event_id: int, spec: Any) -> Venue:
 
 def _zone_order(features: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, dict[str, Any]]]:
     """Zones with their in-file parents first; a cycle is an error."""
-    by_code = {f["properties"].get("code"): (i, f) for i, f in features}
+    by_code: dict[Any, tuple[int, dict[str, Any]]] = {f["properties"].get("code"): (i, f) for i, f in features}
     done: set[Any] = set()
     out: list[tuple[int, dict[str, Any]]] = []
 
@@ -119,13 +121,12 @@ def import_venue(*, db: Session, event_id: int, collection: Any) -> dict[str, An
         if not isinstance(props, dict):
             raise _fail(i, None, "properties must be an object", ["properties"])
         kind, code = props.get("kind"), props.get("code")
-        group = "zone" if kind == "zone" else POINT_KINDS.get(kind)
+        group = "zone" if kind == "zone" else POINT_KINDS.get(str(kind))
         if group is None:
             allowed = ["zone", *POINT_KINDS]
             raise _fail(i, code, f"unknown kind {kind!r}; one of {', '.join(allowed)}", ["properties", "kind"])
-        table = "zone" if group == "zone" else group
-        seen[(table, code)] += 1
-        if seen[(table, code)] > 1:
+        seen[(group, code)] += 1
+        if seen[(group, code)] > 1:
             raise _fail(i, code, f"duplicate code {code!r} in this file", ["properties", "code"])
         groups[group].append((i, f))
     created: Counter[str] = Counter()

@@ -76,7 +76,9 @@ def _prepare_point(db: Session, event_id: int, data: dict[str, Any], current: An
     if "lon" in data or "lat" in data:
         lon = data.get("lon", current.lon if current is not None else None)
         lat = data.get("lat", current.lat if current is not None else None)
-        check_point(venue, lon, lat)
+        if lon is None or lat is None:
+            raise Invalid("a position needs both lon and lat", loc=["body", "lat" if lon is not None else "lon"])
+        check_point(venue, float(lon), float(lat))
     crud.ref(db=db, kind=ZONES, event_id=event_id, row_id=data.get("zone_id"), field_name="zone_id")
     return data
 

@@ -4,10 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-24
 """
-from alembic import op
 import sqlalchemy as sa
-import anbao.core.time
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import anbao.core.time
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,1 @@
+"""Pure, typed algorithms with no I/O: density, capacity, routing, coverage, roster, forecast, evacuation."""

@@ -1,0 +1,248 @@
+"""The ``anbao`` command: serve, demo, db, import, export, users, audit, events.
+
+Exit codes: 0 success, 1 a check failed (audit verify), 2 bad input (one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from anbao.config import Settings, get_settings
+from anbao.core.errors import AnBaoError
+
+app = typer.Typer(help="AnBao 安保: command platform for police security of large public events.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema 数据库", no_args_is_help=True)
+import_app = typer.Typer(help="Import data 导入", no_args_is_help=True)
+export_app = typer.Typer(help="Export data 导出", no_args_is_help=True)
+users_app = typer.Typer(help="Local users 用户", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log 审计", no_args_is_help=True)
+events_app = typer.Typer(help="Events 活动", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (import_app, "import"), (export_app, "export"), (users_app, "users"),
+                  (audit_app, "audit"), (events_app, "events")):
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "anbao-demo-2026"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr, then exit (2 = bad input)."""
+    err.print(f"anbao: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:
+        fail(f"bad configuration: {str(exc).splitlines()[0:3]}")
+
+
+@contextmanager
+def session(*, migrate: bool = True) -> Iterator[Session]:
+    """A committed-on-success session on the configured database, schema upgraded first."""
+    from anbao.core.db import make_engine, make_sessionmaker, transaction
+    from anbao.core.migrate import upgrade
+
+    engine = make_engine(_settings().database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        with transaction(make_sessionmaker(engine), actor=f"cli:{getpass.getuser()}") as db:
+            yield db
+    except AnBaoError as exc:
+        where = ".".join(str(p) for p in exc.loc if p != "body")
+        fail(f"{exc.message}" + (f" (at {where})" if where and where not in exc.message else ""))
+    finally:
+        engine.dispose()
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from anbao.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Listen address (ANBAO_HOST)")] = None,
+          port: Annotated[int | None, typer.Option(help="Port (ANBAO_PORT)")] = None) -> None:
+    """Upgrade the database and serve the app 启动服务."""
+    settings = _settings()
+    with session():
+        pass
+    _serve(host or settings.host, port or settings.port)
+
+
+@app.command()
+def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = None,
+         host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the demo data and exit")] = False) -> None:
+    """Load the demo event once (idempotent) and serve it 演示."""
+    from anbao.account import service as accounts
+    from anbao.account.schemas import UserCreate
+    from anbao.sim.demo import load_demo
+
+    settings = _settings()
+    with session() as db:
+        summary = load_demo(db=db)
+        if accounts.get_by_username(db=db, username=DEMO_USER) is None:
+            accounts.create(db=db, data=UserCreate(username=DEMO_USER, display_name="演示指挥长",
+                                                   password=DEMO_PASSWORD, role="commander"))
+    state = "created" if summary.created else "already present"
+    out.print(f"[bold]演示活动 demo event[/] #{summary.event_id} {state}: {summary.zones} zones, "
+              f"{summary.gates} gates, {summary.posts} posts, {summary.sensors} sensors, {summary.cameras} cameras, "
+              f"{summary.units} units, {summary.persons} people")
+    h, p = host or settings.host, port or settings.port
+    out.print(f"URL: http://{h}:{p}/   登录 login: {DEMO_USER} / {DEMO_PASSWORD}")
+    if not no_serve:
+        _serve(h, p)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations 升级数据库."""
+    from anbao.core.db import make_engine
+    from anbao.core.migrate import current, upgrade
+
+    engine = make_engine(_settings().database_url)
+    upgrade(engine)
+    out.print(f"database at revision {current(engine)}")
+    engine.dispose()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{path}: not valid JSON: {exc}")
+
+
+def _event_or_fail(db: Session, event_id: int) -> Any:
+    from anbao.event import service as events
+
+    event = events.get(db=db, event_id=event_id)
+    if event is None:
+        fail(f"event {event_id} not found")
+    return event
+
+
+@import_app.command("venue")
+def import_venue(file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection")],
+                 event: Annotated[int, typer.Option("--event", help="Event id")]) -> None:
+    """Import a venue (zones, gates, exits, posts, devices) from GeoJSON; all or nothing."""
+    from anbao.venue.flows import import_venue as do_import
+
+    collection = _read_json(file)
+    with session() as db:
+        _event_or_fail(db, event)
+        result = do_import(db=db, event_id=event, collection=collection)
+    out.print(json.dumps(result, ensure_ascii=False))
+
+
+@export_app.command("venue")
+def export_venue(event: Annotated[int, typer.Option("--event", help="Event id")],
+                 venue: Annotated[str | None, typer.Option(help="Venue code (default: the first)")] = None,
+                 output: Annotated[Path | None, typer.Option("--out", help="File (default: stdout)")] = None) -> None:
+    """Export a venue as a GeoJSON FeatureCollection."""
+    from anbao.core import crud
+    from anbao.venue import service
+    from anbao.venue.flows import export_venue as do_export
+
+    with session() as db:
+        _event_or_fail(db, event)
+        venues = crud.list_rows(db=db, kind=service.VENUES, event_id=event)
+        chosen = [v for v in venues if venue is None or v.code == venue]
+        if not chosen:
+            fail(f"event {event} has no venue" + (f" with code {venue!r}" if venue else ""))
+        data = do_export(db=db, event_id=event, venue_id=chosen[0].id)
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output} ({len(data['features'])} features)")
+
+
+@users_app.command("add")
+def users_add(username: Annotated[str, typer.Argument(help="Login name")],
+              role: Annotated[str, typer.Option(help="commander planner dispatcher officer analyst partner "
+                                                     "auditor admin")],
+              password: Annotated[str | None, typer.Option(help="Password (default: ask)")] = None,
+              agency: Annotated[str | None, typer.Option(help="Agency, required for partner users")] = None,
+              display_name: Annotated[str, typer.Option(help="Name shown in the UI")] = "") -> None:
+    """Create a local user 新增用户."""
+    from pydantic import ValidationError
+
+    from anbao.account import service as accounts
+    from anbao.account.schemas import UserCreate
+
+    if password is None:
+        if not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserCreate.model_validate({"username": username, "password": password, "role": role,
+                                          "agency": agency, "display_name": display_name})
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        fail(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}")
+    with session() as db:
+        user = accounts.create(db=db, data=data)
+        out.print(f"user {user.username} ({user.role}) created, id {user.id}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; exit 1 and name the first broken row."""
+    from anbao.core import audit
+
+    with session() as db:
+        result = audit.verify(db)
+    if not result.ok:
+        err.print(f"audit chain BROKEN at row {result.broken_id}: {result.reason} "
+                  f"({result.checked} rows good before it)", markup=False)
+        raise typer.Exit(1)
+    out.print(f"audit chain OK: {result.checked} rows")
+
+
+@events_app.command("list")
+def events_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON array")] = False) -> None:
+    """List events 活动列表."""
+    from anbao.core.vocab import EVENT_KINDS, EVENT_STATUSES
+    from anbao.event import service as events
+    from anbao.event.schemas import EventOut
+
+    with session() as db:
+        rows = [EventOut.model_validate(e) for e in events.list_events(db=db)]
+    if as_json:
+        sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "代码 code", "名称 name", "类型 kind", "预计人数", "状态 status")
+    for r in rows:
+        table.add_row(str(r.id), r.code, r.name, EVENT_KINDS[r.kind][0], f"{r.expected_attendance:,}",
+                      EVENT_STATUSES[r.status][0])
+    out.print(table)
+
+
+def main() -> None:
+    app()

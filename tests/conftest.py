@@ -1,0 +1,131 @@
+"""Test fixtures. Storage tests run once per database backend.
+
+Backends come from ANBAO_TEST_DATABASES (default ``sqlite,postgresql``). PostgreSQL is reached at
+ANBAO_TEST_POSTGRES_URL (default the local trust-auth ``test`` database); each run works in a
+schema of its own, dropped at the end. When PostgreSQL is not reachable its tests skip with the
+reason, unless ANBAO_REQUIRE_SERVICES=1, which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from anbao.account import service as accounts
+from anbao.account.schemas import UserCreate
+from anbao.app import create_app
+from anbao.config import Settings
+from anbao.core.db import make_engine, make_sessionmaker
+from anbao.core.migrate import upgrade
+from anbao.models import metadata
+
+PG_URL = os.environ.get("ANBAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = [b.strip() for b in os.environ.get("ANBAO_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+REQUIRE = os.environ.get("ANBAO_REQUIRE_SERVICES") == "1"
+DATA = Path(__file__).parent / "data"
+
+
+def unavailable(reason: str) -> None:
+    """Skip with ``reason``; fail instead when services are required (CI)."""
+    if REQUIRE:
+        pytest.fail(f"required service unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def _pg_schema_url(tmp_name: str) -> str:
+    try:
+        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{tmp_name}"'))
+        admin.dispose()
+    except Exception as exc:
+        unavailable(f"PostgreSQL not reachable at {PG_URL}: {exc.__class__.__name__}: {exc}".splitlines()[0])
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{tmp_name}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'anbao.db'}"
+        return
+    if request.param != "postgresql":
+        raise ValueError(f"unknown backend {request.param!r} in ANBAO_TEST_DATABASES")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = _pg_schema_url(schema)
+    yield url
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def _truncate(engine: Engine) -> None:
+    tables = [t.name for t in metadata.sorted_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in reversed(tables):
+                conn.execute(text(f'DELETE FROM "{t}"'))
+            conn.execute(text("DELETE FROM sqlite_sequence")) if conn.execute(
+                text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    _truncate(engine)
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work is committed by the test when it wants (``db.commit()``)."""
+    with sessions() as s:
+        s.info["actor"] = "test"
+        yield s
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, var_dir=tmp_path / "var", secret_key="test-secret-key-0123456789abcdef")
+
+
+@pytest.fixture
+def client(sessions: sessionmaker[Session], settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def login(client: TestClient, sessions: sessionmaker[Session]) -> Callable[..., dict[str, str]]:
+    """``login("planner")`` creates that user (once) and returns its Authorization header."""
+
+    def make(role: str, *, agency: str | None = None, username: str | None = None) -> dict[str, str]:
+        name = username or (f"{role}-{agency}" if agency else role)
+        with sessions() as s:
+            s.info["actor"] = "test"
+            if accounts.get_by_username(db=s, username=name) is None:
+                accounts.create(db=s, data=UserCreate(username=name, password="password-123", role=role,
+                                                      agency=agency))
+                s.commit()
+        r = client.post("/api/v1/auth/login", json={"username": name, "password": "password-123"})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return make

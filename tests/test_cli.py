@@ -1,0 +1,120 @@
+"""The ``anbao`` command on the test database: exit 0 on success, 2 with one line on bad input."""
+
+import json
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from anbao import cli
+from anbao.config import get_settings
+from tests.factories_cli import small_collection
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def anbao(db_url, sessions, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANBAO_DATABASE_URL", db_url)
+    monkeypatch.setenv("ANBAO_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(cli.app, list(args), input=input)
+
+    yield run
+    get_settings.cache_clear()
+
+
+def _event(sessions) -> int:
+    from anbao.event import service
+    from anbao.event.schemas import EventCreate
+
+    with sessions() as db:
+        event = service.create(db=db, data=EventCreate(code="CLI-1", name="命令行测试", kind="concert"))
+        db.commit()
+        return event.id
+
+
+def test_db_upgrade_and_events_list_json(anbao, sessions):
+    assert anbao("db", "upgrade").exit_code == 0
+    event_id = _event(sessions)
+    r = anbao("events", "list", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [(e["id"], e["code"], e["kind"]) for e in rows] == [(event_id, "CLI-1", "concert")]
+
+
+def test_import_export_round_trip(anbao, sessions, tmp_path):
+    event_id = _event(sessions)
+    src = tmp_path / "venue.geojson"
+    src.write_text(json.dumps(small_collection()), encoding="utf-8")
+    r = anbao("import", "venue", str(src), "--event", str(event_id))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["created"] == {"zone": 2, "gate": 1, "post": 1, "device": 1}
+    out = tmp_path / "out.geojson"
+    r = anbao("export", "venue", "--event", str(event_id), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    exported = json.loads(out.read_text(encoding="utf-8"))
+    assert sorted(f["properties"]["code"] for f in exported["features"]) == ["C1", "G1", "P1", "Z1", "Z2"]
+
+
+def test_bad_import_exits_2_and_writes_nothing(anbao, sessions, tmp_path):
+    event_id = _event(sessions)
+    bad = small_collection()
+    bad["features"][1]["geometry"]["coordinates"][0][2] = [0, 0]
+    src = tmp_path / "bad.geojson"
+    src.write_text(json.dumps(bad), encoding="utf-8")
+    r = anbao("import", "venue", str(src), "--event", str(event_id))
+    assert r.exit_code == 2
+    assert "feature 1" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    with sessions() as db:
+        assert db.execute(text("SELECT count(*) FROM zone")).scalar() == 0
+        assert db.execute(text("SELECT count(*) FROM venue")).scalar() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("import", "venue", "/no/such/file.geojson", "--event", "1"), "no such file"),
+        (("export", "venue", "--event", "999"), "event 999 not found"),
+        (("users", "add", "xiao", "--role", "emperor", "--password", "password-123"), "role"),
+        (("users", "add", "xiao", "--role", "partner", "--password", "password-123"), "agency"),
+        (("users", "add", "xiao", "--role", "officer", "--password", "short"), "password"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(anbao, args, fragment):
+    r = anbao(*args)
+    assert r.exit_code == 2, r.output
+    assert fragment in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_not_json_is_a_clear_error(anbao, sessions, tmp_path):
+    event_id = _event(sessions)
+    src = tmp_path / "x.geojson"
+    src.write_text("{not json", encoding="utf-8")
+    r = anbao("import", "venue", str(src), "--event", str(event_id))
+    assert r.exit_code == 2 and "not valid JSON" in r.stderr
+
+
+def test_users_add_then_duplicate(anbao):
+    r = anbao("users", "add", "zhang", "--role", "dispatcher", "--password", "password-123")
+    assert r.exit_code == 0 and "dispatcher" in r.stdout
+    r = anbao("users", "add", "zhang", "--role", "dispatcher", "--password", "password-123")
+    assert r.exit_code == 2 and "already exists" in r.stderr
+
+
+def test_password_from_stdin(anbao):
+    r = anbao("users", "add", "li", "--role", "officer", input="long-enough-pw\n")
+    assert r.exit_code == 0, r.output
+
+
+def test_audit_verify_ok_then_tampered(anbao, sessions):
+    _event(sessions)
+    r = anbao("audit", "verify")
+    assert r.exit_code == 0 and "OK" in r.stdout
+    with sessions() as db:
+        db.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 1"))
+        db.commit()
+    r = anbao("audit", "verify")
+    assert r.exit_code == 1 and "row 1" in r.stderr

@@ -117,7 +117,7 @@ def login(client: TestClient, sessions: sessionmaker[Session]) -> Callable[..., 
     """``login("planner")`` creates that user (once) and returns its Authorization header."""
 
     def make(role: str, *, agency: str | None = None, username: str | None = None) -> dict[str, str]:
-        name = username or (f"{role}-{agency}" if agency else role)
+        name = username or (f"{role}-{agency.encode().hex()[:16]}" if agency else role)
         with sessions() as s:
             s.info["actor"] = "test"
             if accounts.get_by_username(db=s, username=name) is None:

@@ -36,7 +36,9 @@ def get_db(request: Request) -> Iterator[Session]:
             raise
 
 
-DB = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response goes out, so a failed commit is an error response, never a
+# silent loss after a 2xx.
+DB = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def current_principal(

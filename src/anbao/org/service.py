@@ -73,3 +73,21 @@ NODES = crud.Kind(model=CommandNode, label="command node", prepare=prepare_node,
 UNITS = crud.Kind(model=Unit, label="unit", prepare=prepare_unit, order_by=("code",))
 PERSONS = crud.Kind(model=Person, label="person", unique="badge_no", prepare=prepare_person,
                     order_by=("unit_id", "id"))
+
+
+def command_tree(*, db: Session, event_id: int, agency: str | None = None) -> list[dict[str, Any]]:
+    """The command tree as nested dicts (roots first), each node with its units' codes and call signs."""
+    nodes = crud.list_rows(db=db, kind=NODES, event_id=event_id, limit=100_000)
+    units = [u for u in crud.list_rows(db=db, kind=UNITS, event_id=event_id, limit=100_000)
+             if unit_visible(u, agency=agency)]
+    by_id: dict[int, dict[str, Any]] = {
+        n.id: {"id": n.id, "code": n.code, "name": n.name, "level": n.level, "leader": n.leader,
+               "zone_codes": n.zone_codes, "units": [], "children": []} for n in nodes}
+    for u in units:
+        if u.command_node_id in by_id:
+            by_id[u.command_node_id]["units"].append({"id": u.id, "code": u.code, "call_sign": u.call_sign,
+                                                      "police_type": u.police_type, "status": u.status})
+    roots: list[dict[str, Any]] = []
+    for n in nodes:
+        (by_id[n.parent_id]["children"] if n.parent_id in by_id else roots).append(by_id[n.id])
+    return roots

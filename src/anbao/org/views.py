@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from anbao.core.auth import Perm
+from anbao.core.auth import Perm, Principal
 from anbao.core.schemas import In
 from anbao.core.vocab import CommandLevelIn, PoliceTypeIn, UnitStatusIn
+from anbao.deps import DB, EventDep, require
 from anbao.org import service
 from anbao.org.schemas import (
     CommandNodeCreate,
@@ -61,3 +62,11 @@ router.include_router(resource_router(
     kind=service.PERSONS, path="persons", tag=TAG, create=PersonCreate, update=PersonUpdate, out=PersonOut,
     read=Perm.person_read, write=Perm.person_write, filters=PersonFilter, visible=_person_visible,
     personal=True))
+
+
+Reader = Annotated[Principal, Depends(require(Perm.org_read))]
+
+
+@router.get("/events/{event_id}/command-tree", tags=[TAG], summary="The command tree 指挥体系 with its units")
+def command_tree(event: EventDep, db: DB, principal: Reader) -> list[dict[str, Any]]:
+    return service.command_tree(db=db, event_id=event.id, agency=principal.scoped_agency)

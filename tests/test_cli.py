@@ -118,3 +118,30 @@ def test_audit_verify_ok_then_tampered(anbao, sessions):
         db.commit()
     r = anbao("audit", "verify")
     assert r.exit_code == 1 and "row 1" in r.stderr
+
+
+def test_events_add_validates_and_creates(anbao):
+    r = anbao("events", "add", "--code", "HZ-1", "--name", "测试", "--kind", "演唱会",
+              "--start", "2026-12-01T19:30:00+08:00", "--end", "2026-12-01T18:00:00+08:00")
+    assert r.exit_code == 2 and "end must be after start" in r.stderr
+    r = anbao("events", "add", "--code", "HZ-1", "--name", "测试", "--kind", "演唱会", "--expected", "50000",
+              "--start", "2026-12-01T19:30:00+08:00", "--end", "2026-12-01T22:30:00+08:00")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(anbao("events", "list", "--json").stdout)
+    assert rows[0]["kind"] == "concert" and rows[0]["sessions"][0]["start"] == "2026-12-01T11:30:00Z"
+    r = anbao("events", "add", "--code", "HZ-1", "--name", "again", "--kind", "other")
+    assert r.exit_code == 2 and "already exists" in r.stderr
+
+
+def test_bad_configuration_exits_2(anbao, monkeypatch):
+    monkeypatch.setenv("ANBAO_DATABSE_URL", "typo")
+    get_settings.cache_clear()
+    r = anbao("events", "list")
+    assert r.exit_code == 2 and "ANBAO_DATABSE_URL" in r.stderr
+
+
+def test_unreachable_database_exits_2(anbao, monkeypatch):
+    monkeypatch.setenv("ANBAO_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    r = anbao("events", "list")
+    assert r.exit_code == 2 and "database unavailable" in r.stderr

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +30,7 @@ from anbao.venue.views import router as venue_router
 
 log = logging.getLogger("anbao")
 WEB_DIR = Path(__file__).parent / "web"
+SWAGGER_DIR = Path(fastapi_offline.__file__).parent / "static"
 
 DESCRIPTION = """AnBao 安保: command platform for police security of large public events.
 
@@ -66,6 +69,18 @@ def _install_error_handlers(app: FastAPI) -> None:
                              "reload and retry")
 
 
+def _install_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/docs from files shipped in a PyPI package: no CDN on isolated networks."""
+    app.mount("/api/docs-static", StaticFiles(directory=SWAGGER_DIR), name="docs-static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="AnBao 安保 API",
+                                   swagger_js_url="/api/docs-static/swagger-ui-bundle.js",
+                                   swagger_css_url="/api/docs-static/swagger-ui.css",
+                                   swagger_favicon_url="/api/docs-static/favicon.png")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
@@ -76,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(title="AnBao 安保 API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/v1/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/api/v1/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
@@ -88,5 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (system_router, account_router, event_router, venue_router, org_router):
         api.include_router(router)
     app.include_router(api)
+    _install_offline_docs(app)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app

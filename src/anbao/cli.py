@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
 from anbao.config import Settings, get_settings
@@ -46,11 +48,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _first_error(exc: ValidationError) -> str:
+    e = exc.errors()[0]
+    where = ".".join(str(p) for p in e["loc"])
+    msg = str(e["msg"]).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
 def _settings() -> Settings:
     try:
         return get_settings()
-    except Exception as exc:
-        fail(f"bad configuration: {str(exc).splitlines()[0:3]}")
+    except ValidationError as exc:
+        fail(f"bad configuration: ANBAO_{_first_error(exc).upper().split(':')[0]}:{_first_error(exc).split(':', 1)[1]}")
+    except ValueError as exc:
+        fail(f"bad configuration: {exc}")
 
 
 @contextmanager
@@ -59,7 +70,10 @@ def session(*, migrate: bool = True) -> Iterator[Session]:
     from anbao.core.db import make_engine, make_sessionmaker, transaction
     from anbao.core.migrate import upgrade
 
-    engine = make_engine(_settings().database_url)
+    try:
+        engine = make_engine(_settings().database_url)
+    except ArgumentError as exc:
+        fail(f"bad ANBAO_DATABASE_URL: {exc}")
     try:
         if migrate:
             upgrade(engine)
@@ -68,6 +82,9 @@ def session(*, migrate: bool = True) -> Iterator[Session]:
     except AnBaoError as exc:
         where = ".".join(str(p) for p in exc.loc if p != "body")
         fail(f"{exc.message}" + (f" (at {where})" if where and where not in exc.message else ""))
+    except OperationalError as exc:
+        fail(f"database unavailable ({engine.url.render_as_string(hide_password=True)}): "
+             f"{str(exc.orig).strip().splitlines()[0]}")
     finally:
         engine.dispose()
 
@@ -155,7 +172,7 @@ def import_venue(file: Annotated[Path, typer.Argument(help="GeoJSON FeatureColle
     with session() as db:
         _event_or_fail(db, event)
         result = do_import(db=db, event_id=event, collection=collection)
-    out.print(json.dumps(result, ensure_ascii=False))
+    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
 
 @export_app.command("venue")
@@ -190,8 +207,6 @@ def users_add(username: Annotated[str, typer.Argument(help="Login name")],
               agency: Annotated[str | None, typer.Option(help="Agency, required for partner users")] = None,
               display_name: Annotated[str, typer.Option(help="Name shown in the UI")] = "") -> None:
     """Create a local user 新增用户."""
-    from pydantic import ValidationError
-
     from anbao.account import service as accounts
     from anbao.account.schemas import UserCreate
 
@@ -204,8 +219,7 @@ def users_add(username: Annotated[str, typer.Argument(help="Login name")],
         data = UserCreate.model_validate({"username": username, "password": password, "role": role,
                                           "agency": agency, "display_name": display_name})
     except ValidationError as exc:
-        e = exc.errors()[0]
-        fail(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}")
+        fail(_first_error(exc))
     with session() as db:
         user = accounts.create(db=db, data=data)
         out.print(f"user {user.username} ({user.role}) created, id {user.id}")
@@ -223,6 +237,36 @@ def audit_verify() -> None:
                   f"({result.checked} rows good before it)", markup=False)
         raise typer.Exit(1)
     out.print(f"audit chain OK: {result.checked} rows")
+
+
+@events_app.command("add")
+def events_add(code: Annotated[str, typer.Option(help="Unique short code, e.g. HZ-2026-CONCERT")],
+               name: Annotated[str, typer.Option(help="活动名称")],
+               kind: Annotated[str, typer.Option(help="sports/体育赛事 concert/演唱会 expo/展会 festival/节庆 "
+                                                      "marathon/马拉松 other/其他")],
+               expected: Annotated[int, typer.Option(help="预计人数 expected attendance")] = 0,
+               approved: Annotated[int | None, typer.Option(help="核定人数 approved attendance")] = None,
+               organiser: Annotated[str, typer.Option(help="承办单位")] = "",
+               start: Annotated[str | None, typer.Option(help="Session start, ISO 8601 with offset")] = None,
+               end: Annotated[str | None, typer.Option(help="Session end, ISO 8601 with offset")] = None,
+               share: Annotated[list[str] | None, typer.Option(help="Partner agency to share with (repeat)")] = None,
+               ) -> None:
+    """Create an event 新建活动 (one session when --start/--end are given); prints its id."""
+    from anbao.event import service as events
+    from anbao.event.schemas import EventCreate
+
+    body: dict[str, Any] = {"code": code, "name": name, "kind": kind, "expected_attendance": expected,
+                            "approved_attendance": approved, "organiser": organiser,
+                            "shared_agencies": share or []}
+    if start or end:
+        body["sessions"] = [{"start": start, "end": end}]
+    try:
+        data = EventCreate.model_validate(body)
+    except ValidationError as exc:
+        fail(_first_error(exc))
+    with session() as db:
+        event = events.create(db=db, data=data)
+        out.print(f"event {event.id} {event.code} created")
 
 
 @events_app.command("list")

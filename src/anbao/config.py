@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -19,9 +20,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANBAO_", extra="forbid", frozen=True)
 
     database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_VAR_DIR / 'anbao.db'}",
+        default="",
         title="Database URL",
-        description="SQLAlchemy URL. Default: an SQLite file under ./var/ (WAL mode). "
+        description="SQLAlchemy URL. Default: the SQLite file anbao.db in the state directory (WAL mode). "
         "Production: postgresql+psycopg://user@host/db.",
     )
     mqtt_url: str | None = Field(
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
         default=DEFAULT_VAR_DIR, title="State directory", description="Where the SQLite file and key live."
     )
 
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'anbao.db'}")
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -78,6 +85,22 @@ class Settings(BaseSettings):
         return key
 
 
+#: ANBAO_* variables that are not settings of the app (read by the test suite and CI)
+NOT_SETTINGS = ("ANBAO_TEST_", "ANBAO_REQUIRE_SERVICES")
+
+
+def unknown_variables(environ: dict[str, str]) -> list[str]:
+    """ANBAO_* variables that match no setting: most likely misspelt."""
+    known = {f"ANBAO_{name.upper()}" for name in Settings.model_fields}
+    return sorted(k for k in environ if k.upper().startswith("ANBAO_") and k.upper() not in known
+                  and not k.upper().startswith(NOT_SETTINGS))
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """Settings from the environment; a misspelt ANBAO_* variable is an error, not silently ignored."""
+    unknown = unknown_variables(dict(os.environ))
+    if unknown:
+        raise ValueError(f"unknown configuration variable(s) {', '.join(unknown)}; known: "
+                         + ", ".join(f"ANBAO_{n.upper()}" for n in Settings.model_fields))
     return Settings()

@@ -27,7 +27,8 @@ def get_db(request: Request) -> Iterator[Session]:
     factory = request.app.state.sessions
     with factory() as db:
         db.info["actor"] = "anonymous"
-        db.info["cause"] = request.headers.get("x-request-id")
+        cause = request.headers.get("x-request-id")
+        db.info["cause"] = cause[:80] if cause else None
         try:
             yield db
             db.commit()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from anbao.core import audit, crud
@@ -21,8 +21,17 @@ from anbao.deps import DB, EventDep, require
 Visible = Callable[[Session, Any, str | None], bool]
 
 
-class NoFilter(In):
-    pass
+class ListQuery(In):
+    """Query of a list route: paging plus the resource's own filters (subclasses add fields).
+
+    Unknown query parameters are an error (422 naming the parameter), never silently ignored.
+    """
+
+    limit: int = Field(default=1000, ge=1, le=5000, description="Rows per page")
+    offset: int = Field(default=0, ge=0, description="Rows to skip")
+
+    def filters(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"limit", "offset"})
 
 
 def resource_router(
@@ -35,7 +44,7 @@ def resource_router(
     out: type[BaseModel],
     read: Perm,
     write: Perm,
-    filters: type[BaseModel] = NoFilter,
+    filters: type[ListQuery] = ListQuery,
     visible: Visible | None = None,
     personal: bool = False,
 ) -> APIRouter:
@@ -57,11 +66,11 @@ def resource_router(
                          event_id=event_id, after={"count": len(rows)})
 
     @router.get("", response_model=list[out], name=f"list_{name}", summary=f"List {path}")  # type: ignore[valid-type]
-    def list_(event: EventDep, db: DB, principal: Reader, where: Annotated[filters, Query()],  # type: ignore[valid-type]
-              limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-              offset: Annotated[int, Query(ge=0)] = 0) -> list[Any]:
-        rows = list(crud.list_rows(db=db, kind=kind, event_id=event.id, limit=limit, offset=offset,
-                                   where=cast(BaseModel, where).model_dump()))
+    def list_(event: EventDep, db: DB, principal: Reader,
+              query: Annotated[filters, Query()]) -> list[Any]:  # type: ignore[valid-type]
+        q = cast(ListQuery, query)
+        rows = list(crud.list_rows(db=db, kind=kind, event_id=event.id, limit=q.limit, offset=q.offset,
+                                   where=q.filters()))
         if visible is not None:
             rows = [r for r in rows if visible(db, r, principal.scoped_agency)]
         _read_audit(db, event.id, rows)

@@ -84,3 +84,22 @@ def test_head_tracks_last_row(db):
     head = db.get(AuditHead, 1)
     last = db.execute(select(AuditEntry).order_by(AuditEntry.id.desc())).scalars().first()
     assert head.last_id == last.id == 4 and head.last_hash == last.hash
+
+
+def test_created_rows_carry_their_id(db):
+    event = events.create(db=db, data=EventCreate(code="A2", name="x", kind="other"))
+    db.commit()
+    row = db.execute(select(AuditEntry).where(AuditEntry.entity == "event")).scalar_one()
+    assert row.entity_id == str(event.id)
+
+
+def test_failed_and_blocked_logins_are_audited(client, login, sessions):
+    login("officer")
+    for _ in range(6):
+        client.post("/api/v1/auth/login", json={"username": "officer", "password": "wrong-wrong"},
+                    headers={"X-Request-ID": "r" * 200})
+    with sessions() as db:
+        actions = [r.action for r in db.execute(select(AuditEntry).where(AuditEntry.entity_id == "officer")
+                                                .order_by(AuditEntry.id)).scalars()]
+        assert actions == ["login_failed"] * 5 + ["login_blocked"]
+        assert audit.verify(db).ok

@@ -62,3 +62,11 @@ def test_projection_round_trip_is_sub_millimetre():
     lon, lat = proj.inverse(x, y)
     assert math.isclose(lon, 120.2350, abs_tol=1e-9) and math.isclose(lat, 30.2250, abs_tol=1e-9)
     assert 560 < x < 590 and -530 < y < -510  # ~577 m east, ~521 m south
+
+
+def test_shapely_mapping_with_tuples_is_accepted_and_stored_as_lists():
+    from shapely.geometry import mapping
+
+    checked = check_geometry(mapping(box(0, 0, 10, 10)), crs="local")
+    assert isinstance(checked.geojson["coordinates"][0][0], list)
+    assert area_m2(checked.geometry, crs="local") == 100.0

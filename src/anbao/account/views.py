@@ -10,22 +10,36 @@ from anbao.account import service
 from anbao.account.schemas import LoginIn, TokenOut, UserCreate, UserOut, UserUpdate
 from anbao.core import audit
 from anbao.core.auth import Perm, Principal, Role, issue_token
-from anbao.core.errors import NotFound, Unauthorized
+from anbao.core.errors import NotFound, TooManyRequests, Unauthorized
 from anbao.deps import DB, current_principal, require
 
 router = APIRouter(tags=["账号 accounts"])
 Admin = Annotated[Principal, Depends(require(Perm.user_admin))]
 
 
+def _record_failure(request: Request, username: str, client: str, action: str) -> None:
+    """Failed logins are audited in a transaction of their own: the request's own one rolls back."""
+    with request.app.state.sessions() as db:
+        db.info["actor"] = f"anonymous@{client}"
+        audit.record(db, action=action, entity="app_user", entity_id=username[:60], after={"client": client})
+        db.commit()
+
+
 @router.post("/auth/login", response_model=TokenOut, summary="Log in; returns a bearer token (no login needed)")
 def login(body: LoginIn, request: Request, db: DB) -> Any:
     limiter = request.app.state.login_limiter
     client = request.client.host if request.client else "?"
-    limiter.check(body.username, client)
+    try:
+        limiter.check(body.username, client)
+    except TooManyRequests:
+        _record_failure(request, body.username, client, "login_blocked")
+        raise
     user = service.authenticate(db=db, username=body.username, password=body.password)
     db.info["actor"] = f"user:{body.username}"
     if user is None:
         limiter.failed(body.username, client)
+        db.rollback()  # end this request's transaction (and SQLite's write lock) before auditing apart
+        _record_failure(request, body.username, client, "login_failed")
         raise Unauthorized("wrong user name or password")
     limiter.succeeded(body.username, client)
     settings = request.app.state.settings

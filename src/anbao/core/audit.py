@@ -124,8 +124,9 @@ def _snapshot(obj: Any, *, committed: bool) -> dict[str, Any]:
 
 
 def _identity(obj: Any) -> str | None:
-    ident = inspect(obj).identity
-    return None if ident is None else ",".join(str(v) for v in ident)
+    state = inspect(obj)
+    ident = state.identity or state.mapper.primary_key_from_instance(obj)
+    return None if ident is None or all(v is None for v in ident) else ",".join(str(v) for v in ident)
 
 
 def _append(db: Session, records: list[Record]) -> None:

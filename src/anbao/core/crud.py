@@ -86,6 +86,39 @@ def create_row(*, db: Session, kind: Kind, event_id: int, data: dict[str, Any]) 
     return row
 
 
+def create_rows(*, db: Session, kind: Kind, event_id: int, items: Sequence[dict[str, Any]]) -> list[Any]:
+    """Create many rows with one uniqueness query and one flush (one audit append for the batch).
+
+    Same checks as :func:`create_row`; a bad item raises :class:`Invalid` whose loc starts with its index,
+    and nothing of the batch is added.
+    """
+    values = [item.get(kind.unique) for item in items]
+    seen: set[Any] = set()
+    for i, value in enumerate(values):
+        if value is not None and value in seen:
+            raise Invalid(f"{kind.label} {kind.unique} {value!r} appears twice in this batch", loc=[i, kind.unique])
+        seen.add(value)
+    col = getattr(kind.model, kind.unique)
+    wanted = [v for v in values if v is not None]
+    taken = set(db.execute(select(col).where(kind.model.event_id == event_id, col.in_(wanted))).scalars()) \
+        if wanted else set()
+    rows = []
+    for i, item in enumerate(items):
+        if item.get(kind.unique) in taken:
+            raise Invalid(f"{kind.label} {kind.unique} {item[kind.unique]!r} already exists in this event",
+                          loc=[i, kind.unique])
+        data = item
+        if kind.prepare is not None:
+            try:
+                data = kind.prepare(db=db, event_id=event_id, data=item, current=None)
+            except Invalid as exc:
+                raise Invalid(exc.message, loc=[i, *exc.loc[1:]]) from exc
+        rows.append(kind.model(event_id=event_id, **data))
+    db.add_all(rows)
+    db.flush()
+    return rows
+
+
 def update_row(*, db: Session, kind: Kind, row: Any, data: dict[str, Any]) -> Any:
     if kind.prepare is not None:
         data = kind.prepare(db=db, event_id=row.event_id, data=data, current=row)

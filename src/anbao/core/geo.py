@@ -39,7 +39,7 @@ def _positions(geom_type: str, coords: Any) -> list[Any]:
     for _ in range(depth[geom_type]):
         nxt: list[Any] = []
         for item in level:
-            if not isinstance(item, list):
+            if not isinstance(item, list | tuple):
                 raise Invalid("coordinates are nested wrongly for " + geom_type)
             nxt.extend(item)
         level = nxt
@@ -47,7 +47,7 @@ def _positions(geom_type: str, coords: Any) -> list[Any]:
 
 
 def _check_position(pos: Any, crs: CRS, where: str) -> None:
-    if not isinstance(pos, list) or len(pos) not in (2, 3) or not all(
+    if not isinstance(pos, list | tuple) or len(pos) not in (2, 3) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in pos
     ):
         raise Invalid(f"{where}: a position must be [x, y] numbers, got {pos!r}")
@@ -73,6 +73,10 @@ def _check_rings(geom_type: str, coords: Any) -> None:
                 raise Invalid(f"{where}: ring is not closed (first position {ring[0]} != last {ring[-1]})")
 
 
+def _as_lists(value: Any) -> Any:
+    return [_as_lists(v) for v in value] if isinstance(value, list | tuple) else value
+
+
 def check_geometry(
     geojson: Any,
     *,
@@ -92,6 +96,8 @@ def check_geometry(
     if geom_type not in allowed:
         raise Invalid(f"geometry type must be one of {', '.join(allowed)}, got {geom_type!r}")
     coords = geojson.get("coordinates")
+    if isinstance(coords, tuple):  # shapely's mapping() gives tuples
+        coords = _as_lists(coords)
     if not isinstance(coords, list):
         raise Invalid("geometry.coordinates must be an array")
     positions = _positions(geom_type, coords)

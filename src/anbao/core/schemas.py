@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
 Code = Field(pattern=CODE_PATTERN, description="Short identifier, unique within the event (A-Z a-z 0-9 _ . -)")
+
+
+#: an aware datetime shown in UTC ("...Z"), whatever offset it came in with
+UTCTime = Annotated[datetime, AfterValidator(lambda d: d.astimezone(UTC))]
 
 
 class In(BaseModel):
@@ -21,5 +26,5 @@ class Out(BaseModel):
 
 
 class Stamped(Out):
-    created_at: datetime
-    updated_at: datetime
+    created_at: UTCTime
+    updated_at: UTCTime

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
-from anbao.core.schemas import CODE_PATTERN, In, Out, Stamped
+from anbao.core.schemas import CODE_PATTERN, In, Out, Stamped, UTCTime
 from anbao.core.vocab import EventKindIn, EventStatusIn
 
 
@@ -23,8 +23,8 @@ class SessionIn(In):
 class SessionOut(Out):
     id: int
     label: str
-    start: AwareDatetime
-    end: AwareDatetime
+    start: UTCTime
+    end: UTCTime
 
 
 def _zone(value: str | None) -> str | None:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from anbao.core.auth import Perm, Principal
-from anbao.core.schemas import In
 from anbao.core.vocab import CommandLevelIn, PoliceTypeIn, UnitStatusIn
 from anbao.deps import DB, EventDep, require
 from anbao.org import service
@@ -23,23 +22,23 @@ from anbao.org.schemas import (
     UnitOut,
     UnitUpdate,
 )
-from anbao.routing import resource_router
+from anbao.routing import ListQuery, resource_router
 
 TAG = "组织 organisation"
 
 
-class NodeFilter(In):
+class NodeFilter(ListQuery):
     level: CommandLevelIn | None = None
     parent_id: int | None = None
 
 
-class UnitFilter(In):
+class UnitFilter(ListQuery):
     police_type: PoliceTypeIn | None = None
     status: UnitStatusIn | None = None
     command_node_id: int | None = None
 
 
-class PersonFilter(In):
+class PersonFilter(ListQuery):
     unit_id: int | None = None
 
 

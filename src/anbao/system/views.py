@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -9,7 +8,7 @@ from sqlalchemy import select, text
 from anbao import __version__
 from anbao.core import audit
 from anbao.core.auth import ROLE_LABELS, Perm, Principal
-from anbao.core.schemas import Out
+from anbao.core.schemas import Out, UTCTime
 from anbao.core.vocab import VOCABULARIES
 from anbao.deps import DB, require
 
@@ -34,7 +33,7 @@ def vocab(principal: Anyone) -> dict[str, Any]:
 
 class AuditOut(Out):
     id: int
-    at: datetime
+    at: UTCTime
     actor: str
     action: str
     entity: str

@@ -50,13 +50,25 @@ def _fail(index: int | None, code: Any, message: str, loc: list[str | int] | Non
     return Invalid(f"{where}: {message}", loc=path)
 
 
-def _validated(schema: type[BaseModel], data: dict[str, Any], index: int, code: Any) -> dict[str, Any]:
+def _feature_loc(group: str, field: Any) -> list[str | int]:
+    """Where in a feature a schema field came from: zone kind is ``zone_kind``, positions are the geometry."""
+    if field in ("geometry", "lon", "lat"):
+        return ["geometry"]
+    names = {"parent_id": "parent", "zone_id": "zone"}
+    if group == "zone":
+        names["kind"] = "zone_kind"
+    return ["properties", names.get(field, field)]
+
+
+def _validated(schema: type[BaseModel], group: str, data: dict[str, Any], index: int, code: Any) -> dict[str, Any]:
     try:
         return schema.model_validate(data).model_dump(exclude_unset=True)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise _fail(index, code, f"{field}: {err['msg']}", ["properties", *err["loc"]]) from exc
+        loc: list[str | int] = ["properties"]
+        if err["loc"]:
+            loc = _feature_loc(group, err["loc"][0]) + list(err["loc"][1:])
+        raise _fail(index, code, f"{'.'.join(str(p) for p in loc)}: {err['msg']}", loc) from exc
 
 
 def _upsert_venue(db: Session, event_id: int, spec: Any) -> Venue:
@@ -147,7 +159,7 @@ def import_venue(*, db: Session, event_id: int, collection: Any) -> dict[str, An
         try:
             if existing is None:
                 row = crud.create_row(db=db, kind=kind, event_id=event_id,
-                                      data=_validated(create_schema, data, i, code))
+                                      data=_validated(create_schema, group, data, i, code))
                 created[group] += 1
             else:
                 if existing.venue_id != venue.id:
@@ -156,13 +168,12 @@ def import_venue(*, db: Session, event_id: int, collection: Any) -> dict[str, An
                 if group != "zone":
                     fields.pop("kind", None)
                 row = crud.update_row(db=db, kind=kind, row=existing,
-                                      data=_validated(update_schema, fields, i, code))
+                                      data=_validated(update_schema, group, fields, i, code))
                 updated[group] += 1
         except Invalid as exc:
             if exc.message.startswith("feature "):
                 raise
-            field = exc.loc[-1] if exc.loc else "geometry"
-            raise _fail(i, code, exc.message, ["properties", field] if field != "geometry" else ["geometry"]) from exc
+            raise _fail(i, code, exc.message, _feature_loc(group, exc.loc[-1] if exc.loc else "geometry")) from exc
         return row
 
     for i, f in _zone_order(groups["zone"]):

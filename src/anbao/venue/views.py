@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from anbao.core.auth import Perm, Principal
-from anbao.core.schemas import In
 from anbao.core.vocab import DeviceKindIn, GateKindIn, ZoneKindIn
 from anbao.deps import DB, EventDep, require
-from anbao.routing import resource_router
+from anbao.routing import ListQuery, resource_router
 from anbao.venue import flows, service
 from anbao.venue.schemas import (
     DeviceCreate,
@@ -33,24 +32,24 @@ from anbao.venue.schemas import (
 TAG = "场地 venues"
 
 
-class ZoneFilter(In):
+class ZoneFilter(ListQuery):
     venue_id: int | None = None
     kind: ZoneKindIn | None = None
     ring: int | None = None
 
 
-class GateFilter(In):
+class GateFilter(ListQuery):
     venue_id: int | None = None
     zone_id: int | None = None
     kind: GateKindIn | None = None
 
 
-class PostFilter(In):
+class PostFilter(ListQuery):
     venue_id: int | None = None
     zone_id: int | None = None
 
 
-class DeviceFilter(In):
+class DeviceFilter(ListQuery):
     venue_id: int | None = None
     zone_id: int | None = None
     kind: DeviceKindIn | None = None

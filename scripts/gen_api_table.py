@@ -7,7 +7,8 @@ Routes, methods, success codes and summaries come from ``app.openapi()``; the pe
 route comes from walking the app's routers and finding the dependency made by
 ``anbao.deps.require`` (it carries ``required_permissions``), as tests/test_permissions.py does.
 The script fails when a documented operation has no route or a route has no permission rule, so
-the table cannot silently drift from the code.
+the table cannot silently drift from the code. It builds the app from fixed settings and ignores the
+caller's ANBAO_* environment (a bad or misspelt variable in the shell cannot break or change it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.routing import APIRoute
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from anbao.app import create_app
 from anbao.config import Settings
@@ -29,6 +31,19 @@ END = "<!-- routes:end -->"
 METHODS = ("get", "post", "put", "patch", "delete")
 #: routes that answer without a login (tests/test_permissions.py PUBLIC)
 PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/auth/login")}
+
+
+class DocSettings(Settings):
+    """Settings from the arguments only: no ANBAO_* environment variables, no files."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
@@ -53,8 +68,9 @@ def permission(dependant: Any) -> tuple[str, ...] | None:
 
 
 def table() -> str:
-    app = create_app(Settings(database_url="sqlite:////tmp/apidoc.db", var_dir=Path("/tmp/apidoc"),
-                              secret_key="x" * 32))
+    # the engine connects lazily and the key is given: nothing is written under /tmp
+    app = create_app(DocSettings(database_url="sqlite:////tmp/apidoc.db", var_dir=Path("/tmp/apidoc"),
+                                 secret_key="x" * 32))
     spec = app.openapi()
     rules: dict[tuple[str, str], tuple[str, ...] | None] = {}
     for path, route in walk(app.routes):

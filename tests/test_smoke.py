@@ -15,3 +15,12 @@ def test_api_docs_are_served_without_a_cdn(client):
 def test_start_page_is_served(client):
     r = client.get("/")
     assert r.status_code == 200 and "安保指挥平台" in r.text
+
+
+def test_unknown_query_parameters_are_rejected_everywhere(client, login):
+    h = login("admin")
+    for path in ("/api/v1/events?bogus=1", "/api/v1/users?x=2", "/api/v1/audit?limt=5"):
+        r = client.get(path, headers=h)
+        assert r.status_code == 422, path
+        assert r.json()["detail"][0]["loc"][0] == "query" and "unknown query parameter" in r.json()["detail"][0]["msg"]
+    assert client.get("/api/v1/audit?limit=5&entity=event", headers=h).status_code == 200

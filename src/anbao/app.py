@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -23,6 +23,7 @@ from anbao.core.auth import LoginRateLimiter
 from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.errors import AnBaoError
 from anbao.core.time import NaiveDatetimeError
+from anbao.deps import reject_unknown_query
 from anbao.event.views import router as event_router
 from anbao.org.views import router as org_router
 from anbao.system.views import router as system_router
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
     _install_error_handlers(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
     for router in (system_router, account_router, event_router, venue_router, org_router):
         api.include_router(router)
     app.include_router(api)

@@ -17,6 +17,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -65,9 +66,10 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def session(*, migrate: bool = True) -> Iterator[Session]:
-    """A committed-on-success session on the configured database, schema upgraded first."""
-    from anbao.core.db import make_engine, make_sessionmaker, transaction
+def database() -> Iterator[Engine]:
+    """The configured database with its schema upgraded; bad URLs, unreachable servers and domain
+    errors end the command with exit 2 and one line."""
+    from anbao.core.db import make_engine
     from anbao.core.migrate import upgrade
 
     try:
@@ -75,10 +77,8 @@ def session(*, migrate: bool = True) -> Iterator[Session]:
     except ArgumentError as exc:
         fail(f"bad ANBAO_DATABASE_URL: {exc}")
     try:
-        if migrate:
-            upgrade(engine)
-        with transaction(make_sessionmaker(engine), actor=f"cli:{getpass.getuser()}") as db:
-            yield db
+        upgrade(engine)
+        yield engine
     except AnBaoError as exc:
         where = ".".join(str(p) for p in exc.loc if p != "body")
         fail(f"{exc.message}" + (f" (at {where})" if where and where not in exc.message else ""))
@@ -87,6 +87,15 @@ def session(*, migrate: bool = True) -> Iterator[Session]:
              f"{str(exc.orig).strip().splitlines()[0]}")
     finally:
         engine.dispose()
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    """A committed-on-success session on the configured database, schema upgraded first."""
+    from anbao.core.db import make_sessionmaker, transaction
+
+    with database() as engine, transaction(make_sessionmaker(engine), actor=f"cli:{getpass.getuser()}") as db:
+        yield db
 
 
 def _serve(host: str, port: int) -> None:
@@ -135,13 +144,10 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations 升级数据库."""
-    from anbao.core.db import make_engine
-    from anbao.core.migrate import current, upgrade
+    from anbao.core.migrate import current
 
-    engine = make_engine(_settings().database_url)
-    upgrade(engine)
-    out.print(f"database at revision {current(engine)}")
-    engine.dispose()
+    with database() as engine:
+        out.print(f"database at revision {current(engine)}")
 
 
 def _read_json(path: Path) -> Any:
@@ -249,6 +255,7 @@ def events_add(code: Annotated[str, typer.Option(help="Unique short code, e.g. H
                organiser: Annotated[str, typer.Option(help="承办单位")] = "",
                start: Annotated[str | None, typer.Option(help="Session start, ISO 8601 with offset")] = None,
                end: Annotated[str | None, typer.Option(help="Session end, ISO 8601 with offset")] = None,
+               label: Annotated[str, typer.Option(help="Session label, e.g. 第一场")] = "",
                share: Annotated[list[str] | None, typer.Option(help="Partner agency to share with (repeat)")] = None,
                ) -> None:
     """Create an event 新建活动 (one session when --start/--end are given); prints its id."""
@@ -259,7 +266,7 @@ def events_add(code: Annotated[str, typer.Option(help="Unique short code, e.g. H
                             "approved_attendance": approved, "organiser": organiser,
                             "shared_agencies": share or []}
     if start or end:
-        body["sessions"] = [{"start": start, "end": end}]
+        body["sessions"] = [{"label": label, "start": start, "end": end}]
     try:
         data = EventCreate.model_validate(body)
     except ValidationError as exc:

@@ -10,12 +10,15 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from anbao.account import service as accounts
 from anbao.core.auth import Perm, Principal, Role, decode_token
-from anbao.core.errors import Forbidden, NotFound, Unauthorized
+from anbao.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from anbao.event import service as events
 from anbao.event.models import Event
 
@@ -80,3 +83,36 @@ def visible_event(event_id: int, db: DB, principal: Annotated[Principal, Depends
 
 
 EventDep = Annotated[Event, Depends(visible_event)]
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names: set[str] = set()
+    for param in dependant.query_params:
+        annotation = param.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.update(f.alias or n for n, f in annotation.model_fields.items())
+        else:
+            names.add(param.alias)
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _allowed_query(route: APIRoute) -> frozenset[str]:
+    allowed: frozenset[str] | None = getattr(route, "_anbao_query_names", None)
+    if allowed is None:  # computed once per route and kept on it
+        allowed = frozenset(_query_names(route.dependant))
+        setattr(route, "_anbao_query_names", allowed)  # noqa: B010
+    return allowed
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A query parameter the route does not know is a 422 naming it, never silently ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _allowed_query(route)
+    for name in request.query_params:
+        if name not in allowed:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise Invalid(f"unknown query parameter {name!r} (this route takes: {known})", loc=["query", name])

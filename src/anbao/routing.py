@@ -62,17 +62,21 @@ def resource_router(
     def _read_audit(db: Session, event_id: int, rows: list[Any]) -> None:
         if personal and rows:
             audit.record(db, action="read", entity=kind.model.__tablename__,
-                         entity_id=",".join(str(r.id) for r in rows[:200]) + ("..." if len(rows) > 200 else ""),
-                         event_id=event_id, after={"count": len(rows)})
+                         entity_id=str(rows[0].id) if len(rows) == 1 else None,
+                         event_id=event_id, after={"count": len(rows), "ids": [r.id for r in rows]})
 
     @router.get("", response_model=list[out], name=f"list_{name}", summary=f"List {path}")  # type: ignore[valid-type]
     def list_(event: EventDep, db: DB, principal: Reader,
               query: Annotated[filters, Query()]) -> list[Any]:  # type: ignore[valid-type]
         q = cast(ListQuery, query)
-        rows = list(crud.list_rows(db=db, kind=kind, event_id=event.id, limit=q.limit, offset=q.offset,
-                                   where=q.filters()))
-        if visible is not None:
-            rows = [r for r in rows if visible(db, r, principal.scoped_agency)]
+        agency = principal.scoped_agency
+        if visible is not None and agency is not None:
+            # visibility is decided per row, so page after filtering: a partner never gets short pages
+            every = crud.list_rows(db=db, kind=kind, event_id=event.id, limit=None, where=q.filters())
+            rows = [r for r in every if visible(db, r, agency)][q.offset:q.offset + q.limit]
+        else:
+            rows = list(crud.list_rows(db=db, kind=kind, event_id=event.id, limit=q.limit, offset=q.offset,
+                                       where=q.filters()))
         _read_audit(db, event.id, rows)
         return rows
 

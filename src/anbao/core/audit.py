@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -78,7 +78,7 @@ class Record:
 def jsonable(value: Any) -> Any:
     """A JSON-safe, canonical form of a column value."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return (value.astimezone(UTC) if value.tzinfo is not None else value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):

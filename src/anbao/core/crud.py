@@ -32,7 +32,7 @@ class Kind:
     filters: tuple[str, ...] = field(default_factory=tuple)
 
 
-def list_rows(*, db: Session, kind: Kind, event_id: int, limit: int = 1000, offset: int = 0,
+def list_rows(*, db: Session, kind: Kind, event_id: int, limit: int | None = 1000, offset: int = 0,
               where: dict[str, Any] | None = None) -> Sequence[Any]:
     stmt = select(kind.model).where(kind.model.event_id == event_id)
     for key, value in (where or {}).items():

@@ -150,7 +150,7 @@ def import_venue(*, db: Session, event_id: int, collection: Any) -> dict[str, An
         if ref is None:
             return None
         if ref not in zone_ids:
-            raise _fail(i, code, f"{key} zone {ref!r} does not exist", ["properties", key])
+            raise _fail(i, code, f"{key} {ref!r}: no such zone", ["properties", key])
         return zone_ids[ref]
 
     def store(group: str, kind: crud.Kind, i: int, code: Any, data: dict[str, Any]) -> Any:

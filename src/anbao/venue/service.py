@@ -31,7 +31,7 @@ def check_point(venue: Venue, lon: float, lat: float) -> None:
         check_geometry({"type": "Point", "coordinates": [lon, lat]}, crs=_crs(venue), allowed=("Point",),
                        reference=_reference(venue))
     except Invalid as exc:
-        field = "lon" if "longitude" in exc.message else "lat"
+        field = "lon" if exc.message.startswith("position 0: longitude") else "lat"
         raise Invalid(exc.message.replace("position 0: ", ""), loc=["body", field]) from exc
 
 

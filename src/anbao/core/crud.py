@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from anbao.core.audit import Audited
+from anbao.core.db import Base
 from anbao.core.errors import Invalid, NotFound
 
 T = TypeVar("T")
@@ -131,3 +133,22 @@ def update_row(*, db: Session, kind: Kind, row: Any, data: dict[str, Any]) -> An
 def delete_row(*, db: Session, row: Any) -> None:
     db.delete(row)
     db.flush()
+
+
+def delete_event_rows(*, db: Session, event_id: int) -> int:
+    """Delete every audited row that belongs to an event, dependents first, one ORM delete each.
+
+    Database-level cascades would remove them silently; going through the ORM gives each deleted
+    zone, unit or person its own audit entry. Returns the number of rows deleted.
+    """
+    classes = {m.local_table: m.class_ for m in Base.registry.mappers}
+    deleted = 0
+    for table in reversed(Base.metadata.sorted_tables):
+        cls = classes.get(table)
+        if cls is None or table.name == "event" or "event_id" not in table.c or not issubclass(cls, Audited):
+            continue
+        for row in db.execute(select(cls).where(table.c.event_id == event_id)).scalars():
+            db.delete(row)
+            deleted += 1
+        db.flush()
+    return deleted

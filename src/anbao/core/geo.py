@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import shapely
 from pyproj import Geod, Transformer
 from shapely import validation
 from shapely.geometry import shape
@@ -129,7 +130,8 @@ def area_m2(geom: BaseGeometry, *, crs: CRS = "wgs84") -> float:
     """Area in square metres: geodesic for WGS84, planar for local metres."""
     if crs == "local":
         return float(geom.area)
-    area, _ = _GEOD.geometry_area_perimeter(geom)
+    # pyproj sums signed ring areas: orient every ring first (GeoJSON readers must accept either winding)
+    area, _ = _GEOD.geometry_area_perimeter(shapely.orient_polygons(geom))
     return abs(float(area))
 
 

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from anbao.core import crud
 from anbao.core.errors import Invalid
 from anbao.event.models import Event, EventSession
-from anbao.event.schemas import EventCreate, EventUpdate
+from anbao.event.schemas import EventCreate, EventUpdate, SessionIn
 
 
 def visible(event: Event, *, agency: str | None) -> bool:
@@ -30,11 +31,16 @@ def get_by_code(*, db: Session, code: str) -> Event | None:
     return db.execute(select(Event).where(Event.code == code)).scalar_one_or_none()
 
 
+def _sessions(items: list[SessionIn]) -> list[EventSession]:
+    """Sessions in start order, as every later read returns them."""
+    return [EventSession(**s.model_dump()) for s in sorted(items, key=lambda s: s.start)]
+
+
 def create(*, db: Session, data: EventCreate) -> Event:
     if get_by_code(db=db, code=data.code) is not None:
         raise Invalid(f"event code {data.code!r} already exists", loc=["body", "code"])
     fields = data.model_dump(exclude={"sessions"})
-    event = Event(**fields, sessions=[EventSession(**s.model_dump()) for s in data.sessions])
+    event = Event(**fields, sessions=_sessions(data.sessions))
     db.add(event)
     db.flush()
     return event
@@ -47,11 +53,14 @@ def update(*, db: Session, event: Event, data: EventUpdate) -> Event:
             raise Invalid(f"{key} cannot be null", loc=["body", key])
         setattr(event, key, value)
     if data.sessions is not None:
-        event.sessions = [EventSession(**s.model_dump()) for s in data.sessions]
+        event.sessions = _sessions(data.sessions)
     db.flush()
     return event
 
 
 def delete(*, db: Session, event: Event) -> None:
+    """Delete an event and everything it holds, each row through the ORM so each lands on the audit log."""
+    crud.delete_event_rows(db=db, event_id=event.id)
+    db.expire(event, ["sessions"])
     db.delete(event)
     db.flush()

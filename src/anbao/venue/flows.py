@@ -4,8 +4,8 @@ Every feature names what it is in ``properties.kind``: ``zone`` (Polygon/MultiPo
 category in ``zone_kind``), ``gate``/``checkpoint``/``exit``, ``post``, or a device kind
 (``camera``, ``drone``, ``wifi_probe``, ``smoke``...; all Points). References between features
 use codes (``zone``, ``parent``). The collection's ``venue`` member names the venue
-(``code``, ``name``, ``crs``, ``address``, ``ref``). An import is all or nothing: the first bad
-feature rejects the whole file with its index and reason, and nothing is written. Features whose
+(``code``, ``name``, ``crs``, ``address``, ``ref``). An import is all or nothing: a bad feature
+rejects the whole file with its index and reason, and nothing is written. Features whose
 code already exists are updated, so importing the same file twice changes nothing.
 """
 
@@ -35,6 +35,9 @@ from anbao.venue.schemas import (
 )
 
 POINT_KINDS = {**{k: "gate" for k in GATE_KINDS}, "post": "post", **{k: "device" for k in DEVICE_KINDS}}
+#: Chinese names accepted for a feature's kind (出入口 is a gate here; a zone's own category is zone_kind)
+KIND_ALIASES = {"区域": "zone", "岗位": "post",
+                **{zh: code for code, (zh, _en) in {**GATE_KINDS, **DEVICE_KINDS}.items()}}
 _KINDS = {"gate": service.GATES, "post": service.POSTS, "device": service.DEVICES}
 _SCHEMAS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "zone": (ZoneCreate, ZoneUpdate), "gate": (GateCreate, GateUpdate), "post": (PostCreate, PostUpdate),
@@ -117,7 +120,8 @@ def _zone_order(features: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, d
 
 
 def import_venue(*, db: Session, event_id: int, collection: Any) -> dict[str, Any]:
-    """Import a FeatureCollection into an event; returns counts. Raises Invalid on the first bad feature."""
+    """Import a FeatureCollection into an event; returns counts. A bad feature raises Invalid naming its
+    index (zones are checked before points, as points refer to them); nothing is written then."""
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         raise Invalid("body must be a GeoJSON FeatureCollection", loc=["body", "type"])
     features = collection.get("features")
@@ -133,6 +137,9 @@ def import_venue(*, db: Session, event_id: int, collection: Any) -> dict[str, An
         if not isinstance(props, dict):
             raise _fail(i, None, "properties must be an object", ["properties"])
         kind, code = props.get("kind"), props.get("code")
+        if isinstance(kind, str) and kind in KIND_ALIASES:
+            kind = KIND_ALIASES[kind]
+            f = {**f, "properties": {**props, "kind": kind}}
         group = "zone" if kind == "zone" else POINT_KINDS.get(str(kind))
         if group is None:
             allowed = ["zone", *POINT_KINDS]

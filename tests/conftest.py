@@ -129,3 +129,17 @@ def login(client: TestClient, sessions: sessionmaker[Session]) -> Callable[..., 
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     return make
+
+
+@pytest.fixture
+def planner(login: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """Authorization header of a planner (参谋)."""
+    return login("planner")
+
+
+@pytest.fixture
+def ev(client: TestClient, planner: dict[str, str]) -> int:
+    """The id of a fresh event created by the planner."""
+    from tests.factories import make_event
+
+    return make_event(client, planner)

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
@@ -36,6 +36,7 @@ for sub, name in ((db_app, "db"), (import_app, "import"), (export_app, "export")
                   (audit_app, "audit"), (events_app, "events")):
     app.add_typer(sub, name=name)
 
+M = TypeVar("M", bound=BaseModel)
 out = Console()
 err = Console(stderr=True)
 
@@ -54,6 +55,14 @@ def _first_error(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in e["loc"])
     msg = str(e["msg"]).removeprefix("Value error, ")
     return f"{where}: {msg}" if where else msg
+
+
+def _parse(schema: type[M], data: dict[str, Any]) -> M:
+    """Validate command-line input; the first problem ends the command with exit 2 and one line."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        fail(_first_error(exc))
 
 
 def _settings() -> Settings:
@@ -221,11 +230,8 @@ def users_add(username: Annotated[str, typer.Argument(help="Login name")],
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        data = UserCreate.model_validate({"username": username, "password": password, "role": role,
-                                          "agency": agency, "display_name": display_name})
-    except ValidationError as exc:
-        fail(_first_error(exc))
+    data = _parse(UserCreate, {"username": username, "password": password, "role": role, "agency": agency,
+                               "display_name": display_name})
     with session() as db:
         user = accounts.create(db=db, data=data)
         out.print(f"user {user.username} ({user.role}) created, id {user.id}")
@@ -267,10 +273,7 @@ def events_add(code: Annotated[str, typer.Option(help="Unique short code, e.g. H
                             "shared_agencies": share or []}
     if start or end:
         body["sessions"] = [{"label": label, "start": start, "end": end}]
-    try:
-        data = EventCreate.model_validate(body)
-    except ValidationError as exc:
-        fail(_first_error(exc))
+    data = _parse(EventCreate, body)
     with session() as db:
         event = events.create(db=db, data=data)
         out.print(f"event {event.id} {event.code} created")

@@ -25,16 +25,6 @@ FIRE = "消防"
 
 
 @pytest.fixture
-def planner(login):
-    return login("planner")
-
-
-@pytest.fixture
-def ev(client, planner) -> int:
-    return make_event(client, planner)
-
-
-@pytest.fixture
 def fire(login):
     return login("partner", agency=FIRE)
 

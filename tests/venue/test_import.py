@@ -27,16 +27,6 @@ from tests.factories import (
 MODELS = {"venue": Venue, "zone": Zone, "gate": Gate, "post": Post, "device": Device, "audit": AuditEntry}
 
 
-@pytest.fixture
-def planner(login):
-    return login("planner")
-
-
-@pytest.fixture
-def ev(client, planner) -> int:
-    return make_event(client, planner)
-
-
 def _import(client, headers, event_id: int, body: Any):
     return client.post(f"{API}/events/{event_id}/venue-import", json=body, headers=headers)
 

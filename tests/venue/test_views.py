@@ -29,16 +29,6 @@ from tests.factories import count_rows as count
 
 
 @pytest.fixture
-def planner(login):
-    return login("planner")
-
-
-@pytest.fixture
-def ev(client, planner) -> int:
-    return make_event(client, planner)
-
-
-@pytest.fixture
 def venue(client, planner, ev) -> int:
     return make_venue(client, planner, ev)
 

@@ -37,3 +37,20 @@ def test_chinese_feature_kinds_are_accepted(client, login):
     assert r.status_code == 200, r.text
     gates = client.get(f"/api/v1/events/{ev['id']}/gates", headers=h).json()
     assert [g["kind"] for g in gates] == ["checkpoint"]
+
+
+def test_deleting_a_zone_unlinks_its_gates_on_the_record(client, login, sessions):
+    h = login("planner")
+    ev = client.post("/api/v1/events", json={"code": "Z", "name": "z", "kind": "concert"}, headers=h).json()
+    base = f"/api/v1/events/{ev['id']}"
+    client.post(f"{base}/venue-import", json=small_collection(), headers=h)
+    zones = {z["code"]: z["id"] for z in client.get(f"{base}/zones", headers=h).json()}
+    assert client.delete(f"{base}/zones/{zones['Z1']}", headers=h).status_code == 204
+    gate = client.get(f"{base}/gates", headers=h).json()[0]
+    z2 = client.get(f"{base}/zones/{zones['Z2']}", headers=h).json()
+    assert gate["zone_id"] is None and z2["parent_id"] is None
+    with sessions() as db:
+        updates = [(r.entity, r.after) for r in db.execute(
+            select(AuditEntry).where(AuditEntry.action == "update")).scalars()]
+        assert ("gate", {"zone_id": None}) in [(e, {k: v for k, v in a.items() if k == "zone_id"}) for e, a in updates]
+        assert any(e == "zone" and a.get("parent_id") is None for e, a in updates)

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbao.core.audit import Audited
 from anbao.core.db import Base
 from anbao.core.errors import Invalid, NotFound
 
@@ -131,24 +130,37 @@ def update_row(*, db: Session, kind: Kind, row: Any, data: dict[str, Any]) -> An
 
 
 def delete_row(*, db: Session, row: Any) -> None:
+    """Delete a row and what depends on it, every step through the ORM so each lands on the audit log.
+
+    The foreign keys' ON DELETE rules (CASCADE, SET NULL) would do the same silently inside the
+    database; here the dependents are deleted (dependent tables first) or unlinked one by one first.
+    """
+    _release_dependents(db, row)
     db.delete(row)
     db.flush()
 
 
-def delete_event_rows(*, db: Session, event_id: int) -> int:
-    """Delete every audited row that belongs to an event, dependents first, one ORM delete each.
-
-    Database-level cascades would remove them silently; going through the ORM gives each deleted
-    zone, unit or person its own audit entry. Returns the number of rows deleted.
-    """
+def _release_dependents(db: Session, row: Any) -> None:
     classes = {m.local_table: m.class_ for m in Base.registry.mappers}
-    deleted = 0
+    touched = False
     for table in reversed(Base.metadata.sorted_tables):
         cls = classes.get(table)
-        if cls is None or table.name == "event" or "event_id" not in table.c or not issubclass(cls, Audited):
+        if cls is None:
             continue
-        for row in db.execute(select(cls).where(table.c.event_id == event_id)).scalars():
-            db.delete(row)
-            deleted += 1
-        db.flush()
-    return deleted
+        for fk in table.foreign_keys:
+            if fk.column.table is not row.__table__ or fk.ondelete not in ("CASCADE", "SET NULL"):
+                continue
+            children = db.execute(select(cls).where(fk.parent == getattr(row, fk.column.key))).scalars().all()
+            for child in children:
+                if child is row:
+                    continue
+                if fk.ondelete == "CASCADE":
+                    _release_dependents(db, child)
+                    db.delete(child)
+                else:
+                    setattr(child, fk.parent.key, None)
+                touched = True
+            db.flush()
+    if touched:
+        db.expire(row)
+

@@ -60,7 +60,4 @@ def update(*, db: Session, event: Event, data: EventUpdate) -> Event:
 
 def delete(*, db: Session, event: Event) -> None:
     """Delete an event and everything it holds, each row through the ORM so each lands on the audit log."""
-    crud.delete_event_rows(db=db, event_id=event.id)
-    db.expire(event, ["sessions"])
-    db.delete(event)
-    db.flush()
+    crud.delete_row(db=db, row=event)

@@ -8,6 +8,7 @@ from fastapi.routing import APIRoute
 from anbao.account.views import router as account_router
 from anbao.event.views import router as event_router
 from anbao.org.views import router as org_router
+from anbao.sensing.views import router as sensing_router
 from anbao.system.views import router as system_router
 from anbao.venue.views import router as venue_router
 
@@ -29,7 +30,8 @@ def _has_permission_check(dependant) -> bool:
 
 
 def test_every_route_declares_a_permission():
-    routes = [r for router in (system_router, account_router, event_router, venue_router, org_router)
+    routes = [r for router in (system_router, account_router, event_router, venue_router, org_router,
+                                sensing_router)
               for r in _walk(router)]
     assert len(routes) > 40
     unguarded = [f"{sorted(r.methods)} {r.path}" for r in routes

@@ -26,6 +26,7 @@ from anbao.core.time import NaiveDatetimeError
 from anbao.deps import reject_unknown_query
 from anbao.event.views import router as event_router
 from anbao.org.views import router as org_router
+from anbao.sensing.views import router as sensing_router
 from anbao.system.views import router as system_router
 from anbao.venue.views import router as venue_router
 
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
-    for router in (system_router, account_router, event_router, venue_router, org_router):
+    for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router):
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)

@@ -5,9 +5,10 @@ from anbao.core.audit import AuditEntry, AuditHead
 from anbao.core.db import Base
 from anbao.event.models import Event, EventSession
 from anbao.org.models import CommandNode, Person, Unit
+from anbao.sensing.models import Reading
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 metadata = Base.metadata
 
 __all__ = ["AuditEntry", "AuditHead", "CommandNode", "Device", "Event", "EventSession", "Gate", "Person", "Post",
-           "Unit", "User", "Venue", "Zone", "metadata"]
+           "Reading", "Unit", "User", "Venue", "Zone", "metadata"]

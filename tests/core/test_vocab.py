@@ -29,5 +29,5 @@ def test_vocab_route_serves_labels(client, login):
     data = client.get("/api/v1/meta/vocab", headers=login("officer")).json()
     assert {"code": "public_order", "zh": "治安", "en": "Public order"} in data["police_type"]
     assert len(data["zone_kind"]) == len(vocab.ZONE_KINDS)
-    assert {r["code"] for r in data["role"]} == {"commander", "planner", "dispatcher", "officer", "analyst",
+    assert {r["code"] for r in data["role"]} == {"commander", "planner", "dispatcher", "officer", "analyst", "gateway",
                                                   "partner", "auditor", "admin"}

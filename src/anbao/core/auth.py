@@ -28,11 +28,13 @@ class Role(StrEnum):
     partner = "partner"  # 协作单位
     auditor = "auditor"  # 审计
     admin = "admin"  # 系统管理员
+    gateway = "gateway"  # 设备网关: a sensor gateway or video platform that posts readings
 
 
 ROLE_LABELS = {
     Role.commander: "指挥长", Role.planner: "参谋", Role.dispatcher: "调度员", Role.officer: "一线民警",
     Role.analyst: "研判", Role.partner: "协作单位", Role.auditor: "审计", Role.admin: "系统管理员",
+    Role.gateway: "设备网关",
 }
 
 
@@ -47,9 +49,11 @@ class Perm(StrEnum):
     person_write = "person:write"
     user_admin = "user:admin"
     audit_read = "audit:read"
+    sensing_read = "sensing:read"
+    sensing_write = "sensing:write"  # post readings and camera alarms
 
 
-_READ = {Perm.event_read, Perm.venue_read, Perm.org_read}
+_READ = {Perm.event_read, Perm.venue_read, Perm.org_read, Perm.sensing_read}
 _PLAN = _READ | {Perm.event_write, Perm.venue_write, Perm.org_write, Perm.person_read, Perm.person_write}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -61,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.analyst: frozenset(_READ),
     Role.partner: frozenset(_READ | {Perm.person_read}),
     Role.auditor: frozenset(_READ | {Perm.audit_read}),
+    Role.gateway: frozenset({Perm.event_read, Perm.venue_read, Perm.sensing_write}),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from anbao.core.audit import Audited
 from anbao.core.db import Base
 from anbao.core.errors import Invalid, NotFound
 
@@ -133,7 +134,8 @@ def delete_row(*, db: Session, row: Any) -> None:
     """Delete a row and what depends on it, every step through the ORM so each lands on the audit log.
 
     The foreign keys' ON DELETE rules (CASCADE, SET NULL) would do the same silently inside the
-    database; here the dependents are deleted (dependent tables first) or unlinked one by one first.
+    database; here audited dependents are deleted (dependent tables first) or unlinked one by one
+    first. Unaudited bulk rows (readings) are left to the database's cascade.
     """
     _release_dependents(db, row)
     db.delete(row)
@@ -145,8 +147,8 @@ def _release_dependents(db: Session, row: Any) -> None:
     touched = False
     for table in reversed(Base.metadata.sorted_tables):
         cls = classes.get(table)
-        if cls is None:
-            continue
+        if cls is None or not issubclass(cls, Audited):
+            continue  # unaudited bulk data (readings) goes with the database's own ON DELETE rule
         for fk in table.foreign_keys:
             if fk.column.table is not row.__table__ or fk.ondelete not in ("CASCADE", "SET NULL"):
                 continue

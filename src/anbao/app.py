@@ -20,11 +20,13 @@ from anbao import __version__
 from anbao.account.views import router as account_router
 from anbao.config import Settings, get_settings
 from anbao.core.auth import LoginRateLimiter
+from anbao.core.bus import InProcessBus
 from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.errors import AnBaoError
 from anbao.core.time import NaiveDatetimeError
 from anbao.deps import reject_unknown_query
 from anbao.event.views import router as event_router
+from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
 from anbao.sensing.views import router as sensing_router
 from anbao.system.views import router as system_router
@@ -99,10 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     app.state.signing_key = settings.signing_key()
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
+    app.state.bus = InProcessBus()
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
-    for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router):
+    for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
+                   live_router):
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)

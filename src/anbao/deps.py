@@ -11,10 +11,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from anbao.account import service as accounts
 from anbao.core.auth import Perm, Principal, Role, decode_token
@@ -98,7 +99,7 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def _allowed_query(route: APIRoute) -> frozenset[str]:
+def _allowed_query(route: APIRoute | APIWebSocketRoute) -> frozenset[str]:
     allowed: frozenset[str] | None = getattr(route, "_anbao_query_names", None)
     if allowed is None:  # computed once per route and kept on it
         allowed = frozenset(_query_names(route.dependant))
@@ -106,10 +107,10 @@ def _allowed_query(route: APIRoute) -> frozenset[str]:
     return allowed
 
 
-def reject_unknown_query(request: Request) -> None:
+def reject_unknown_query(request: HTTPConnection) -> None:
     """A query parameter the route does not know is a 422 naming it, never silently ignored."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute | APIWebSocketRoute):
         return
     allowed = _allowed_query(route)
     for name in request.query_params:

@@ -65,7 +65,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.analyst: frozenset(_READ),
     Role.partner: frozenset(_READ | {Perm.person_read}),
     Role.auditor: frozenset(_READ | {Perm.audit_read}),
-    Role.gateway: frozenset({Perm.event_read, Perm.venue_read, Perm.sensing_write}),
+    Role.gateway: frozenset({Perm.venue_read, Perm.sensing_write}),
 }
 
 

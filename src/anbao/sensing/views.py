@@ -11,8 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import AnBaoError
+from anbao.core.schemas import Out, UTCTime
+from anbao.core.time import utcnow
 from anbao.deps import DB, EventDep, require
-from anbao.sensing import service
+from anbao.sensing import service, state
 from anbao.sensing.schemas import IngestResult, ReadingIn, ReadingOut
 
 router = APIRouter(tags=["感知 sensing"])
@@ -54,3 +56,26 @@ def get_readings(event: EventDep, db: DB, principal: Reader,
                  limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> Any:
     return service.recent(db=db, event_id=event.id, device_id=device_id, zone_id=zone_id, since=since, limit=limit)
 
+
+
+class ZoneStateOut(Out):
+    zone_id: int
+    code: str
+    name: str
+    area_m2: float
+    count: float | None
+    density: float | None
+    source: str
+    level: str
+    level_zh: str
+    sensors_used: list[str]
+    sensors_stale: list[str]
+    at: UTCTime
+
+
+@router.get("/events/{event_id}/zone-states", response_model=list[ZoneStateOut],
+            summary="Count, density (persons/m2) and level of every zone, fused from fresh readings")
+def get_zone_states(event: EventDep, db: DB, principal: Reader,
+                    at: Annotated[AwareDatetime | None, Query(description="State at this time (default: now)")] = None,
+                    ) -> Any:
+    return state.zone_states(db=db, event_id=event.id, now=at or utcnow())

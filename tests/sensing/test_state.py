@@ -1,0 +1,68 @@
+"""Zone state from posted readings: video preferred, probes scaled, stale sensors dropped."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.factories_cli import small_collection
+
+
+@pytest.fixture
+def base(client, login):
+    h = login("planner")
+    ev = client.post("/api/v1/events", json={"code": "ST", "name": "态势", "kind": "concert"}, headers=h).json()
+    fc = small_collection()  # Z1 200 m x 200 m (core), Z2 100 m x 100 m inside it; camera C1 watches Z2
+    point = fc["features"][4]["geometry"]
+    fc["features"] += [
+        {"type": "Feature", "geometry": point, "properties": {"kind": "wifi_probe", "code": "W1", "name": "w",
+                                                              "zone": "Z1"}},
+        {"type": "Feature", "geometry": point, "properties": {"kind": "video_count", "code": "V2", "name": "v",
+                                                              "zone": "Z2"}},
+        {"type": "Feature", "geometry": point, "properties": {"kind": "smoke", "code": "S1", "name": "s",
+                                                              "zone": "Z2"}},
+    ]
+    assert client.post(f"/api/v1/events/{ev['id']}/venue-import", json=fc, headers=h).status_code == 200
+    return f"/api/v1/events/{ev['id']}", h, login("gateway")
+
+
+def _post(client, base, gw, items):
+    r = client.post(f"{base}/readings", json=items, headers=gw)
+    assert r.status_code == 200 and not r.json()["rejected"], r.text
+
+
+def test_density_and_level_per_zone(client, base):
+    url, h, gw = base
+    now = datetime.now(UTC).replace(microsecond=0)
+    t = (now - timedelta(seconds=10)).isoformat()
+    _post(client, url, gw, [
+        {"sensor": "C1", "at": t, "value": 41_000},  # Z2 area 10,000 m2 -> 4.1 p/m2 (orange)
+        {"sensor": "V2", "at": t, "value": 39_000},  # a second, lower camera view: max rule keeps 41,000
+        {"sensor": "W1", "at": t, "value": 50_000},  # Z1 40,000 m2: 50,000 devices x 0.6 = 30,000 -> 0.75
+        {"sensor": "S1", "at": t, "value": 1},  # a smoke detector does not count people
+    ])
+    states = {s["code"]: s for s in client.get(f"{url}/zone-states", headers=h).json()}
+    z2, z1 = states["Z2"], states["Z1"]
+    assert z2["count"] == 41_000 and z2["density"] == pytest.approx(4.1, rel=2e-3)
+    assert (z2["source"], z2["level"], z2["level_zh"]) == ("video", "orange", "橙")
+    assert z2["sensors_used"] == ["C1", "V2"]  # both views were fresh and considered
+    assert z1["count"] == pytest.approx(30_000) and z1["source"] == "probe" and z1["level"] == "none"
+
+
+def test_stale_sensors_drop_out(client, base):
+    url, h, gw = base
+    now = datetime.now(UTC).replace(microsecond=0)
+    _post(client, url, gw, [{"sensor": "C1", "at": (now - timedelta(seconds=200)).isoformat(), "value": 52_000},
+                            {"sensor": "V2", "at": (now - timedelta(seconds=5)).isoformat(), "value": 21_000}])
+    z2 = next(s for s in client.get(f"{url}/zone-states", headers=h).json() if s["code"] == "Z2")
+    assert z2["count"] == 21_000 and z2["level"] == "blue" and z2["sensors_stale"] == ["C1"]
+    past = (now - timedelta(seconds=190)).isoformat()
+    z2_then = next(s for s in client.get(f"{url}/zone-states", params={"at": past}, headers=h).json()
+                   if s["code"] == "Z2")
+    assert z2_then["level"] == "red" and z2_then["count"] == 52_000
+
+
+def test_no_data_means_unknown_not_zero(client, base):
+    url, h, _ = base
+    states = client.get(f"{url}/zone-states", headers=h).json()
+    assert {s["code"] for s in states} == {"Z1", "Z2"}
+    assert all(s["count"] is None and s["density"] is None and s["source"] == "none" for s in states)

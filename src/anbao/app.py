@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from anbao import __version__
 from anbao.account.views import router as account_router
+from anbao.alert.flows import Watcher
+from anbao.alert.views import router as alert_router
 from anbao.config import Settings, get_settings
 from anbao.core.auth import LoginRateLimiter
 from anbao.core.bus import InProcessBus
@@ -90,9 +94,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(app.state.watcher.run(), name="anbao-warnings")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            engine.dispose()
 
     app = FastAPI(title="AnBao 安保 API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, openapi_url="/api/v1/openapi.json", redoc_url=None)
@@ -102,11 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signing_key = settings.signing_key()
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
     app.state.bus = InProcessBus()
+    app.state.watcher = Watcher(app.state.sessions, app.state.bus, settings.evaluate_interval_s)
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
     for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
-                   live_router):
+                   alert_router, live_router):
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)

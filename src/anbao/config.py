@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         title="Login rate limit",
         description="Failed logins allowed per user name and client address per minute before 429.",
     )
+    evaluate_interval_s: float = Field(
+        default=1.0, gt=0, le=60, title="Warning pass interval",
+        description="Seconds between passes that turn zone states into warnings (0.5-1 s keeps the live map fresh).",
+    )
     var_dir: Path = Field(
         default=DEFAULT_VAR_DIR, title="State directory", description="Where the SQLite file and key live."
     )

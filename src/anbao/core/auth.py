@@ -51,6 +51,7 @@ class Perm(StrEnum):
     audit_read = "audit:read"
     sensing_read = "sensing:read"
     sensing_write = "sensing:write"  # post readings and camera alarms
+    warning_handle = "warning:handle"  # acknowledge and close warnings
 
 
 _READ = {Perm.event_read, Perm.venue_read, Perm.org_read, Perm.sensing_read}
@@ -58,9 +59,9 @@ _PLAN = _READ | {Perm.event_write, Perm.venue_write, Perm.org_write, Perm.person
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.admin: frozenset(Perm),
-    Role.commander: frozenset(_PLAN | {Perm.audit_read}),
+    Role.commander: frozenset(_PLAN | {Perm.audit_read, Perm.warning_handle}),
     Role.planner: frozenset(_PLAN),
-    Role.dispatcher: frozenset(_READ | {Perm.org_write, Perm.person_read}),
+    Role.dispatcher: frozenset(_READ | {Perm.org_write, Perm.person_read, Perm.warning_handle}),
     Role.officer: frozenset(_READ | {Perm.person_read}),
     Role.analyst: frozenset(_READ),
     Role.partner: frozenset(_READ | {Perm.person_read}),

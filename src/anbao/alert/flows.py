@@ -34,11 +34,6 @@ class Watch:
     last_sent: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
 
 
-def _warning_payload(w: Any) -> dict[str, Any]:
-    return {"id": w.id, "key": w.key, "kind": w.kind, "zone_id": w.zone_id, "level": w.level, "status": w.status,
-            "value": w.value, "message": w.message, "forecast": w.forecast, "changed_at": w.changed_at.isoformat()}
-
-
 def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> list[tuple[str, dict[str, Any]]]:
     """One pass for one event; returns the (topic, payload) messages to publish after commit."""
     out: list[tuple[str, dict[str, Any]]] = []
@@ -65,7 +60,7 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> list
                 message=f"{s.name} 人群密度 {s.density} 人/㎡（约 {round(s.count or 0)} 人），"
                         f"{service.LEVEL_ZH[level]}预警。{t.reason}")
         if w is not None:
-            out.append((f"event/{event_id}/warning", _warning_payload(w)))
+            out.append((f"event/{event_id}/warning", service.payload(w)))
     if changed:
         out.insert(0, (f"event/{event_id}/zone-state", {"at": now.isoformat(), "zones": changed}))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,12 @@ def list_warnings(*, db: Session, event_id: int, status: str | None = None, limi
         stmt = stmt.where(EarlyWarning.status == status)
     stmt = stmt.order_by(EarlyWarning.changed_at.desc(), EarlyWarning.id.desc()).limit(limit)
     return db.execute(stmt).scalars().all()
+
+
+def payload(w: EarlyWarning) -> dict[str, Any]:
+    """The warning as a live-stream message payload."""
+    return {"id": w.id, "key": w.key, "kind": w.kind, "zone_id": w.zone_id, "level": w.level, "status": w.status,
+            "value": w.value, "message": w.message, "forecast": w.forecast, "changed_at": w.changed_at.isoformat()}
 
 
 def open_for(*, db: Session, event_id: int, key: str) -> EarlyWarning | None:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
+from anbao.alert import service as warnings
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import AnBaoError
 from anbao.core.schemas import Out, UTCTime
 from anbao.core.time import utcnow
 from anbao.deps import DB, EventDep, require
-from anbao.sensing import service, state
+from anbao.sensing import flows, gb28181, service, state
 from anbao.sensing.schemas import IngestResult, ReadingIn, ReadingOut
 
 router = APIRouter(tags=["感知 sensing"])
@@ -79,3 +80,31 @@ def get_zone_states(event: EventDep, db: DB, principal: Reader,
                     at: Annotated[AwareDatetime | None, Query(description="State at this time (default: now)")] = None,
                     ) -> Any:
     return state.zone_states(db=db, event_id=event.id, now=at or utcnow())
+
+
+class UnsupportedMediaType(AnBaoError):
+    status = 415
+
+
+@router.post(
+    "/events/{event_id}/gb28181/alarms", response_class=Response,
+    responses={200: {"content": {gb28181.CONTENT_TYPE: {}}}},
+    summary="GB/T 28181 camera alarm (MANSCDP XML, Content-Type Application/MANSCDP+xml)",
+    description="AlarmMethod 5 with AlarmType 9 (flow count) or 10 (density) becomes a reading of the camera; "
+    "intrusion, tripwire, loitering and other alarms become camera warnings (AlarmPriority 1 red ... 4 blue). "
+    "Answers with a MANSCDP Response carrying the alarm's SN.",
+    openapi_extra={"requestBody": {"content": {gb28181.CONTENT_TYPE: {"schema": {"type": "string"}}},
+                                   "required": True}},
+)
+async def post_gb28181_alarm(event: EventDep, request: Request, principal: Writer, db: DB) -> Response:
+    content_type = request.headers.get("content-type", "")
+    if not gb28181.is_manscdp(content_type):
+        raise UnsupportedMediaType(f"Content-Type must be {gb28181.CONTENT_TYPE}, got {content_type or 'none'!r}")
+    body = await request.body()
+    outcome = await run_in_threadpool(flows.ingest_alarm, db=db, event_id=event.id, data=body,
+                                      source=principal.actor)
+    if outcome.warning is not None:
+        await run_in_threadpool(db.commit)
+        request.app.state.bus.publish(f"event/{event.id}/warning", warnings.payload(outcome.warning))
+    return Response(gb28181.alarm_response(outcome.alarm.sn, outcome.alarm.device_id),
+                    media_type=gb28181.CONTENT_TYPE, headers={"X-AnBao-Stored": outcome.stored})

@@ -27,11 +27,13 @@ from anbao.core.auth import LoginRateLimiter
 from anbao.core.bus import InProcessBus
 from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.errors import AnBaoError
+from anbao.core.mqtt import SharedConsumer
 from anbao.core.time import NaiveDatetimeError
 from anbao.deps import reject_unknown_query
 from anbao.event.views import router as event_router
 from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
+from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
 from anbao.sensing.views import router as sensing_router
 from anbao.system.views import router as system_router
 from anbao.venue.views import router as venue_router
@@ -96,9 +98,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(app.state.watcher.run(), name="anbao-warnings")
+        consumer = None
+        if settings.mqtt_url:
+            consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER, make_handler(app.state.sessions))
+            await asyncio.to_thread(consumer.start)
         try:
             yield
         finally:
+            if consumer is not None:
+                await asyncio.to_thread(consumer.stop)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

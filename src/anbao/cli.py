@@ -150,6 +150,39 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
         _serve(h, p)
 
 
+@app.command()
+def worker(group: Annotated[str, typer.Option(help="Shared-subscription group; workers in one group split the load")]
+           = "anbao-ingest") -> None:
+    """Run an MQTT ingest worker 接入进程 (needs ANBAO_MQTT_URL); start several to share the load."""
+    import signal
+    import threading
+
+    from anbao.core.db import make_sessionmaker
+    from anbao.core.mqtt import SharedConsumer
+    from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
+
+    settings = _settings()
+    if not settings.mqtt_url:
+        fail("ANBAO_MQTT_URL is not set; e.g. export ANBAO_MQTT_URL=mqtt://127.0.0.1:1883")
+    stats: dict[str, int] = {}
+    with database() as engine:
+        try:
+            consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER, make_handler(make_sessionmaker(engine), stats),
+                                      group=group)
+            consumer.start()
+        except (OSError, TimeoutError, ValueError) as exc:
+            fail(f"MQTT broker {settings.mqtt_url}: {exc}")
+        out.print(f"worker subscribed to $share/{group}/{TOPIC_FILTER} at {settings.mqtt_url}; Ctrl+C stops")
+        done = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        try:
+            while not done.wait(10):
+                out.print(f"stored messages: {consumer.stored}  readings: {stats}")
+        except KeyboardInterrupt:
+            pass
+        consumer.stop()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations 升级数据库."""

@@ -1,6 +1,7 @@
 """The ``anbao`` command on the test database: exit 0 on success, 2 with one line on bad input."""
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -145,3 +146,23 @@ def test_unreachable_database_exits_2(anbao, monkeypatch):
     get_settings.cache_clear()
     r = anbao("events", "list")
     assert r.exit_code == 2 and "database unavailable" in r.stderr
+
+
+def test_trajectory_replay_goes_through_ingest_and_prints_csv(anbao, sessions):
+    data = Path(__file__).parent / "data" / "pedestrian"
+    args = ("sim", "trajectories", str(data / "uo-100-180-180.txt"), "--zone-geojson",
+            str(data / "corridor-zones.geojson"))
+    r = anbao(*args)
+    assert r.exit_code == 0, r.output
+    rows = r.stdout.strip().splitlines()
+    assert rows[0] == "time_s,zone,count,density" and len(rows) == 1 + 59 * 5
+    with sessions() as db:
+        stored = db.execute(text("SELECT count(*) FROM reading")).scalar()
+    assert stored == 59 * 5 and "121 persons" in r.stderr
+    again = anbao(*args)
+    assert again.exit_code == 0 and "0 readings stored (295 already there)" in again.stderr
+
+
+def test_simulate_refuses_an_unknown_event(anbao):
+    r = anbao("simulate", "--event", "4242", "--minutes", "0.01")
+    assert r.exit_code == 2 and "event 4242 not found" in r.stderr

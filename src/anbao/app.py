@@ -91,13 +91,20 @@ def _install_offline_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/api/docs-static/favicon.png")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] | None = None) -> FastAPI:
+    """The app. ``simulate=(event_id, speed)`` also runs the live simulator (the demo does)."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(app.state.watcher.run(), name="anbao-warnings")
+        sim_task = None
+        if simulate is not None:
+            from anbao.sim.live import run_async
+
+            sim_task = asyncio.create_task(run_async(app.state.sessions, simulate[0], speed=simulate[1]),
+                                           name="anbao-simulator")
         consumer = None
         if settings.mqtt_url:
             consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER, make_handler(app.state.sessions))
@@ -107,9 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if consumer is not None:
                 await asyncio.to_thread(consumer.stop)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for t in (task, sim_task):
+                if t is not None:
+                    t.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
             engine.dispose()
 
     app = FastAPI(title="AnBao 安保 API", version=__version__, description=DESCRIPTION, lifespan=lifespan,

@@ -32,8 +32,9 @@ export_app = typer.Typer(help="Export data 导出", no_args_is_help=True)
 users_app = typer.Typer(help="Local users 用户", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log 审计", no_args_is_help=True)
 events_app = typer.Typer(help="Events 活动", no_args_is_help=True)
+sim_app = typer.Typer(help="Simulation and replay 仿真", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (import_app, "import"), (export_app, "export"), (users_app, "users"),
-                  (audit_app, "audit"), (events_app, "events")):
+                  (audit_app, "audit"), (events_app, "events"), (sim_app, "sim")):
     app.add_typer(sub, name=name)
 
 M = TypeVar("M", bound=BaseModel)
@@ -107,12 +108,12 @@ def session() -> Iterator[Session]:
         yield db
 
 
-def _serve(host: str, port: int) -> None:
+def _serve(host: str, port: int, simulate: tuple[int, float] | None = None) -> None:
     import uvicorn
 
     from anbao.app import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(_settings(), simulate=simulate), host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -128,7 +129,9 @@ def serve(host: Annotated[str | None, typer.Option(help="Listen address (ANBAO_H
 @app.command()
 def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = None,
          host: Annotated[str | None, typer.Option(help="Listen address")] = None,
-         no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the demo data and exit")] = False) -> None:
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the demo data and exit")] = False,
+         speed: Annotated[float, typer.Option(help="Simulation speed (x real time)", min=0.1, max=1000)] = 10.0,
+         ) -> None:
     """Load the demo event once (idempotent) and serve it 演示."""
     from anbao.account import service as accounts
     from anbao.account.schemas import UserCreate
@@ -147,7 +150,8 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
     h, p = host or settings.host, port or settings.port
     out.print(f"URL: http://{h}:{p}/   登录 login: {DEMO_USER} / {DEMO_PASSWORD}")
     if not no_serve:
-        _serve(h, p)
+        out.print(f"实时仿真 live simulation at {speed:g}x: readings flow through the ingest path at once")
+        _serve(h, p, simulate=(summary.event_id, speed))
 
 
 @app.command()
@@ -181,6 +185,104 @@ def worker(group: Annotated[str, typer.Option(help="Shared-subscription group; w
         except KeyboardInterrupt:
             pass
         consumer.stop()
+
+
+@app.command()
+def simulate(event: Annotated[int, typer.Option("--event", help="Event id")],
+             speed: Annotated[float, typer.Option(help="Simulated seconds per real second", min=0.1, max=1000)] = 10.0,
+             minutes: Annotated[float | None, typer.Option(help="Stop after this many real minutes")] = None,
+             seed: Annotated[int, typer.Option(help="Random seed")] = 20261219) -> None:
+    """Play a live event day through the real ingest path 实时仿真 (arrivals, queues, surge, faults)."""
+    import threading
+
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from anbao.core.db import make_sessionmaker
+    from anbao.sim.live import Tick, run
+
+    with database() as engine:
+        sessions = make_sessionmaker(engine)
+        with sessions() as db:
+            _event_or_fail(db, event)
+        stop = threading.Event()
+        if minutes is not None:
+            threading.Timer(minutes * 60, stop.set).start()
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                      console=err) as progress:
+            task = progress.add_task("仿真 simulating", total=None, info="")
+
+            def on_tick(t: Tick) -> None:
+                s = t.summary()
+                progress.update(task, description=f"仿真 {s['sim_time'][11:19]} {s['phase']}",
+                                info=f"在场 {s['present']:,} 待入 {s['pending']:,} 离场 {s['departed']:,} "
+                                     f"读数 {s['readings']} ({s['ms']} ms)")
+
+            try:
+                run(sessions, event, speed=speed, on_tick=on_tick, stop=stop, seed=seed)
+            except KeyboardInterrupt:
+                stop.set()
+            except AnBaoError as exc:
+                fail(exc.message)
+        stop.set()
+
+
+@sim_app.command("trajectories")
+def sim_trajectories(file: Annotated[Path, typer.Argument(help="Trajectory file: id frame x y z per line")],
+                     zone_geojson: Annotated[Path, typer.Option("--zone-geojson",
+                                                                help="Zones in local metres (properties.code)")],
+                     unit: Annotated[str, typer.Option(help="Unit of x and y: m, cm or mm")] = "cm",
+                     fps: Annotated[float, typer.Option(help="Frames per second")] = 16.0,
+                     event: Annotated[int | None, typer.Option("--event", help="Event to replay into "
+                                                               "(default: a new replay event)")] = None) -> None:
+    """Replay measured trajectories as an overhead camera per zone through the ingest path; CSV to stdout."""
+    import csv
+    from datetime import timedelta
+
+    from anbao.algorithms import trajectories as tr
+    from anbao.core.time import utcnow
+    from anbao.sensing import service as ingest
+    from anbao.venue import flows as venue_flows
+
+    if not file.exists():
+        fail(f"{file}: no such file")
+    try:
+        traj = tr.load_trajectories(file, unit=unit, fps=fps)
+        zones = tr.zone_polygons_from_geojson(_read_json(zone_geojson))
+        counts = tr.count_per_zone(traj, zones, step_s=1.0)
+    except ValueError as exc:
+        fail(str(exc))
+    fc = _read_json(zone_geojson)
+    cameras = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": list(zones[c].centroid.coords[0])},
+                "properties": {"kind": "video_count", "code": f"CAM-{c}"[:40], "name": f"俯视相机 {c}", "zone": c}}
+               for c in zones]
+    collection = {"type": "FeatureCollection", "venue": {"code": "TRAJ", "name": f"轨迹回放 {file.stem}",
+                                                         "crs": "local"},
+                  "features": [{**f, "properties": {"kind": "zone", "zone_kind": "passage", "ring": 1,
+                                                    "name": f["properties"].get("name", f["properties"]["code"]),
+                                                    "code": f["properties"]["code"]}}
+                               for f in fc["features"]] + cameras}
+    with session() as db:
+        from anbao.event import service as events
+        from anbao.event.schemas import EventCreate
+
+        if event is None:
+            code = f"TRAJ-{file.stem}"[:40]
+            existing = events.get_by_code(db=db, code=code)
+            event = existing.id if existing else events.create(db=db, data=EventCreate(
+                code=code, name=f"轨迹回放 {file.name}", kind="other")).id
+        else:
+            _event_or_fail(db, event)
+        venue_flows.import_venue(db=db, event_id=event, collection=collection)
+        base = utcnow() - timedelta(seconds=max((c.time_s for c in counts), default=0) + 60)
+        items = [{"sensor": f"CAM-{c.zone}"[:40], "at": (base + timedelta(seconds=c.time_s)).isoformat(),
+                  "value": c.count, "idempotency_key": f"traj:{file.name}:{c.zone}:{c.time_s:.3f}"} for c in counts]
+        result = ingest.ingest(db=db, event_id=event, items=items, source="trajectory-replay")
+        if result.rejected:
+            fail(f"{len(result.rejected)} readings rejected, first: {result.rejected[0]['msg']}")
+    writer = csv.writer(sys.stdout)
+    writer.writerows(tr.to_csv_rows(counts))
+    err.print(f"event {event}: {result.accepted} readings stored ({result.duplicates} already there), "
+              f"{len(zones)} zones, {len(traj.persons)} persons")
 
 
 @db_app.command("upgrade")

@@ -73,19 +73,19 @@ def raise_level(*, db: Session, event_id: int, key: str, kind: str, level: str, 
 def release(*, db: Session, event_id: int, key: str, now: datetime, reason: str) -> EarlyWarning | None:
     """Close the open warning of ``key`` because the watched value is back to normal."""
     w = open_for(db=db, event_id=event_id, key=key)
-    if w is not None:
-        w.status, w.closed_at, w.closed_by, w.changed_at = "closed", now, "system", now
-        w.comment = (w.comment + "\n" if w.comment else "") + reason
-        db.flush()
-    return w
+    return close(db=db, warning=w, by="system", comment=reason, now=now) if w is not None else None
+
+
+def _note(warning: EarlyWarning, comment: str) -> None:
+    if comment:
+        warning.comment = (warning.comment + "\n" if warning.comment else "") + comment
 
 
 def acknowledge(*, db: Session, warning: EarlyWarning, by: str, comment: str, now: datetime) -> EarlyWarning:
     if warning.status == "closed":
         raise Conflict(f"warning {warning.id} is closed; nothing to acknowledge")
     warning.status, warning.acknowledged_at, warning.acknowledged_by = "acknowledged", now, by
-    if comment:
-        warning.comment = (warning.comment + "\n" if warning.comment else "") + comment
+    _note(warning, comment)
     db.flush()
     return warning
 
@@ -94,8 +94,7 @@ def close(*, db: Session, warning: EarlyWarning, by: str, comment: str, now: dat
     if warning.status == "closed":
         raise Conflict(f"warning {warning.id} is already closed")
     warning.status, warning.closed_at, warning.closed_by, warning.changed_at = "closed", now, by, now
-    if comment:
-        warning.comment = (warning.comment + "\n" if warning.comment else "") + comment
+    _note(warning, comment)
     db.flush()
     return warning
 

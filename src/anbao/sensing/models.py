@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from anbao.core.db import Base, JSONType
@@ -36,3 +36,41 @@ class Reading(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(80), default="")
     idem_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
+class DeviceLatest(Base):
+    """The newest reading of each device, upserted by every ingest batch.
+
+    Zone states and the warning rules read this one row per device instead of scanning ``reading``.
+    A row only moves forward in time: a late-arriving older reading does not replace a newer one.
+    """
+
+    __tablename__ = "device_latest"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), primary_key=True,
+                                           autoincrement=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    zone_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    values: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeadLetter(Base):
+    """A message the ingest could not (fully) use, kept with the reason: not JSON, unknown event,
+    or rejected items (then ``reason`` lists each item's reason; the good items were stored).
+
+    ``event_id`` has no foreign key so that messages for unknown or deleted events are kept too.
+    """
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (Index("ix_dead_letter_event_time", "event_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    event_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)

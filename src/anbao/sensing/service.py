@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
+from anbao.sensing import store
 from anbao.sensing.models import Reading
 from anbao.sensing.schemas import ReadingIn
 from anbao.venue.models import Device
@@ -121,6 +122,8 @@ def ingest(*, db: Session, event_id: int, items: Sequence[Any], source: str = ""
                      "idem_key": key})
     if rows:
         db.execute(insert(Reading), rows)
+        store.upsert_latest(db=db, event_id=event_id, rows=(
+            store.Latest(r["device_id"], r["zone_id"], r["at"], r["value"], r["values"], now) for r in rows))
     out.accepted = len(rows)
     return out
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, SensorSample, fuse
 from anbao.algorithms.levels import DEFAULT_DENSITY, LEVEL_NAMES_ZH, Level, Thresholds, classify
-from anbao.sensing.models import Reading
+from anbao.sensing.models import DeviceLatest, Reading
 from anbao.venue.models import Device, Zone
 
 #: device kind -> sample kind of the fusion rule (gate counters measure flow, not occupancy)
@@ -55,17 +56,11 @@ def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConf
     # the newest reading per device; anything older than the stale window cannot count, but a silent
     # sensor still shows as stale when it has a reading within ten windows
     since = now - timedelta(seconds=config.stale_after_s * 10)
-    newest: dict[int, tuple[datetime, float]] = {}
-    rows = db.execute(select(Reading.device_id, Reading.at, Reading.value)
-                      .where(Reading.event_id == event_id, Reading.at > since, Reading.value.is_not(None),
-                             Reading.device_id.in_(devices))).all() if devices else []
-    for device_id, at, value in rows:
-        if value is not None and (device_id not in newest or at > newest[device_id][0]):
-            newest[device_id] = (at, value)
+    newest = _newest_values(db, event_id, set(devices), since, now + timedelta(seconds=config.future_tolerance_s))
     by_zone: dict[int, list[SensorSample]] = {}
     for device_id, (at, value) in newest.items():
         d = devices[device_id]
-        if d.zone_id is not None and value is not None and value >= 0:
+        if d.zone_id is not None and value >= 0:
             by_zone.setdefault(d.zone_id, []).append(
                 SensorSample(sensor_id=d.code, kind=COUNTING_KINDS[d.kind], value=value, at=at.timestamp()))
     out = []
@@ -77,3 +72,71 @@ def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConf
                              level=LEVEL_CODES[level], level_zh=LEVEL_NAMES_ZH[level], sensors_used=est.used,
                              sensors_stale=est.stale, at=now))
     return out
+
+
+def _newest_values(db: Session, event_id: int, device_ids: set[int], since: datetime, until: datetime
+                   ) -> dict[int, tuple[datetime, float]]:
+    """The newest reading with a ``value`` of each device, taken after ``since`` and up to ``until``.
+
+    ``device_latest`` answers for nearly every device; only a device whose newest reading lies after
+    ``until`` (a state asked for a past time) or carries no ``value`` is looked up in ``reading``.
+    """
+    if not device_ids:
+        return {}
+    newest: dict[int, tuple[datetime, float]] = {}
+    again: list[int] = []
+    future: dict[int, tuple[datetime, float]] = {}
+    for device_id, at, value in db.execute(
+            select(DeviceLatest.device_id, DeviceLatest.at, DeviceLatest.value)
+            .where(DeviceLatest.event_id == event_id, DeviceLatest.at > since)).all():
+        if device_id not in device_ids:
+            continue
+        if at > until or value is None:
+            again.append(device_id)
+            if value is not None:
+                future[device_id] = (at, value)
+        else:
+            newest[device_id] = (at, value)
+    for start in range(0, len(again), 500):
+        chunk = again[start:start + 500]
+        last = (select(Reading.device_id, func.max(Reading.at).label("at"))
+                .where(Reading.device_id.in_(chunk), Reading.at > since, Reading.at <= until,
+                       Reading.value.is_not(None))
+                .group_by(Reading.device_id).subquery())
+        for device_id, at, value in db.execute(
+                select(Reading.device_id, Reading.at, Reading.value)
+                .join(last, and_(Reading.device_id == last.c.device_id, Reading.at == last.c.at))
+                .where(Reading.value.is_not(None))).all():
+            if value is not None:
+                newest[device_id] = (at, value)
+    for device_id, sample in future.items():  # nothing before ``until``: fusion lists it as stale
+        newest.setdefault(device_id, sample)
+    return newest
+
+
+@dataclass(frozen=True)
+class DeviceReading:
+    """The newest reading of one device (``zone_id`` is the zone the device is in now)."""
+
+    device_id: int
+    code: str
+    kind: str
+    zone_id: int | None
+    at: datetime
+    value: float | None
+    values: Any
+    received_at: datetime
+
+
+def latest(*, db: Session, event_id: int) -> list[DeviceReading]:
+    """The newest reading of every device of the event that has reported, ordered by device code.
+
+    For the warning rules: gas and smoke levels, gate queues, and device silence (``now - at``).
+    """
+    rows = db.execute(
+        select(Device.id, Device.code, Device.kind, Device.zone_id, DeviceLatest.at, DeviceLatest.value,
+               DeviceLatest.values, DeviceLatest.received_at)
+        .join(DeviceLatest, DeviceLatest.device_id == Device.id)
+        .where(Device.event_id == event_id).order_by(Device.code)).all()
+    return [DeviceReading(device_id=r[0], code=r[1], kind=r[2], zone_id=r[3], at=r[4], value=r[5], values=r[6],
+                          received_at=r[7]) for r in rows]

@@ -37,6 +37,12 @@ The model
      scaled down by the same factor when more want in (spill-back);
   4. people walking back to an origin leave the network there (``departed``).
 
+  The people held back at a link are its **queue** (:meth:`FlowState.queue`): of those ready to
+  cross in the step, the link passed ``flow`` of ``asked``; ``(asked - flow) / rate`` is the number
+  in the source node who would be through by now without the limit (the others are still walking
+  to it). A gate's queue is its share of its link's queue, and its expected wait the queue over
+  what it serves (:meth:`FlowState.gate_queues`).
+
   Everybody moves at most one link per step, and the order of nodes does not matter (all flows are
   computed from the state at the start of the step). People are conserved exactly:
   ``pending + sum(occupancy) + departed == attendance`` up to float rounding.
@@ -45,7 +51,9 @@ The model
   A :class:`Surge` moves the tickets of ``fraction`` of the people bound for other destinations
   (``sources``) to ``target`` for its window (a rush to the stage front): they walk there through
   the ordinary links, so the target's inflow spikes; at the end of the window the same numbers are
-  given back their own destinations.
+  given back their own destinations. A :class:`Slowdown` makes one gate serve at ``factor`` of its
+  capacity for its window (安检拥堵, a screening slowdown): its link loses ``share x (1 - factor)``
+  of its capacity, and the link's flow splits over its gates by what each serves.
 """
 
 from __future__ import annotations
@@ -71,6 +79,7 @@ from anbao.algorithms.crowdnet import (
     Link,
     Network,
     Node,
+    Slowdown,
     Surge,
     aggregate_links,
     frozen_array,
@@ -81,9 +90,9 @@ from anbao.algorithms.crowdnet import (
 
 __all__ = [
     "DEPART", "FREE_SPEED", "JAM_DENSITY", "LEVEL_RATE_PER_M_MIN", "STAIR_RATE_PER_M_MIN", "STAY", "TURNSTILE_PER_H",
-    "WEIDMANN_GAMMA", "ArrivalCurve", "FloatArray", "FlowState", "GateShare", "IntArray", "Link", "Network", "Node",
-    "Surge", "advance", "aggregate_links", "initial_state", "lanes_capacity", "step", "walking_speed",
-    "width_capacity",
+    "WEIDMANN_GAMMA", "ArrivalCurve", "FloatArray", "FlowState", "GateQueue", "GateShare", "IntArray", "Link",
+    "Network", "Node", "Slowdown", "Surge", "advance", "aggregate_links", "initial_state", "lanes_capacity", "step",
+    "walking_speed", "width_capacity",
 ]
 
 # --------------------------------------------------------------------------- state
@@ -95,6 +104,10 @@ class FlowState:
     occupancy: persons per (node, commodity); pending: not yet arrived; departed: left after the show.
     held: per node, the part of ``pending`` waiting for the next train to a pulsed origin.
     cum_flow / last_flow: persons through each link since the start / in the last step.
+    queue: persons held back at each link in the last step (see :meth:`queue`).
+    gate_cum: persons through each gate entry (``network.index.entry_*``) since the start.
+    link_factor / split: the links' capacity factors and the entries' shares of their link's flow
+    in the last step (:meth:`Network.service`); dt_s: the length of the last step.
     surge_status: per surge 0 pending, 1 active, 2 over; surge_diverted: persons re-ticketed per source.
     """
 
@@ -107,6 +120,11 @@ class FlowState:
     cum_flow: FloatArray
     held: FloatArray
     last_flow: FloatArray
+    queue_now: FloatArray
+    gate_cum: FloatArray
+    link_factor: FloatArray
+    split: FloatArray
+    dt_s: float = 0.0
     egress: bool = False
     surge_status: tuple[int, ...] = ()
     surge_diverted: tuple[tuple[float, ...], ...] = ()
@@ -136,18 +154,67 @@ class FlowState:
         i = int(idx.link_source[link])
         return float(self.occupancy[i][idx.next_hop[i] == link].sum())
 
+    def queue(self, link: int) -> float:
+        """Persons queuing at the link: those of :meth:`waiting` who would have crossed by now if the
+        link had no capacity limit (and its target had room), in persons.
+
+        In the last step the link passed ``flow`` of the ``asked`` who were ready to cross; the people
+        still walking to it are ``flow / rate`` (the rate at which the source node lets its people
+        move on), so the queue is ``(asked - flow) / rate``: 0 while the link keeps up.
+        """
+        return float(self.queue_now[link])
+
     def gate_flows(self) -> dict[str, tuple[float, float]]:
         """Cumulative persons through each named gate: (into the gate's zone, out of it).
 
-        A gate link whose target is the gate's own zone is "in"; the reverse link is "out".
+        A gate link whose target is the gate's own zone is "in"; the reverse link is "out". A link's
+        flow splits over its gates by what each serves (capacity shares, less any slowdown).
         """
-        out: dict[str, tuple[float, float]] = {}
-        for li, link in enumerate(self.network.links):
-            for g in link.gates:
-                inward, outward = out.get(g.code, (0.0, 0.0))
-                flow = float(self.cum_flow[li]) * g.share
-                out[g.code] = (inward + flow, outward) if g.inward else (inward, outward + flow)
+        idx = self.network.index
+        inward = np.bincount(idx.entry_gate, weights=np.where(idx.entry_inward, self.gate_cum, 0.0),
+                             minlength=len(idx.gates))
+        outward = np.bincount(idx.entry_gate, weights=np.where(idx.entry_inward, 0.0, self.gate_cum),
+                              minlength=len(idx.gates))
+        return {code: (float(inward[i]), float(outward[i])) for i, code in enumerate(idx.gates)}
+
+    def gate_queues(self) -> dict[str, GateQueue]:
+        """The queue at each named gate now, in its busier direction (see :class:`GateQueue`).
+
+        A link's queue splits over its parallel gates by their capacity shares (people line up at
+        the gate they walk to, as the gates were planned), and each gate's wait is its own line over
+        what it serves now: a slowed gate has the same line as before but a longer wait. Summed over
+        the gates, the waits agree with the link's (Little's law).
+        """
+        idx = self.network.index
+        link = idx.entry_link
+        queue = self.queue_now[link] * idx.entry_share
+        service = self.last_flow[link] * self.split / self.dt_s if self.dt_s > 0 else np.zeros(len(link))
+        capacity = idx.capacity[link] * self.link_factor[link] * self.split
+        out: dict[str, GateQueue] = {}
+        for k, g in enumerate(idx.entry_gate):
+            code = idx.gates[int(g)]
+            q, serve, cap = float(queue[k]), float(service[k]), float(capacity[k])
+            rate = serve if serve > 1e-9 else cap
+            wait = 0.0 if q <= 0 else q / rate if rate > 0 else math.inf
+            here = GateQueue(q, wait, serve, cap, bool(idx.entry_inward[k]))
+            if code not in out or (here.persons, here.inward) > (out[code].persons, out[code].inward):
+                out[code] = here
         return out
+
+
+@dataclass(frozen=True)
+class GateQueue:
+    """The queue at a gate. persons: queuing now; wait_s: expected wait, ``persons / service_pps``, or
+    ``persons / capacity_pps`` when nobody passes (inf when the gate serves nobody at all);
+    service_pps: persons/s through the gate in the last step; capacity_pps: what the gate can serve
+    now (persons/s, inf for an open passage); inward: the direction, into the gate's zone or out.
+    """
+
+    persons: float
+    wait_s: float
+    service_pps: float
+    capacity_pps: float
+    inward: bool
 
 
 def initial_state(network: Network, t_s: float | None = None) -> FlowState:
@@ -158,7 +225,9 @@ def initial_state(network: Network, t_s: float | None = None) -> FlowState:
         network=network, t_s=t, step_no=0,
         occupancy=frozen_array(np.zeros((len(network.nodes), len(network.commodities)))),
         pending=float(network.attendance), departed=0.0, cum_flow=frozen_array(np.zeros(n_links)),
-        held=frozen_array(np.zeros(len(network.nodes))),
+        held=frozen_array(np.zeros(len(network.nodes))), queue_now=frozen_array(np.zeros(n_links)),
+        gate_cum=frozen_array(np.zeros(len(network.index.entry_link))), link_factor=frozen_array(np.ones(n_links)),
+        split=frozen_array(network.index.entry_share),
         last_flow=frozen_array(np.zeros(n_links)), surge_status=tuple(0 for _ in network.surges),
         surge_diverted=tuple(() for _ in network.surges))
 
@@ -248,15 +317,21 @@ def step(state: FlowState, dt_s: float) -> FlowState:
     wants = demand[moving]
     n_links = len(net.links)
     flow = np.zeros(n_links)
+    queue = np.zeros(n_links)
+    link_factor, split = net.service(t0)
     if n_links:
         asked = np.bincount(links, weights=wants, minlength=n_links)
-        flow = np.minimum(asked, idx.capacity * dt_s)
+        with np.errstate(invalid="ignore"):  # inf x 0: an open link whose gates all stopped
+            capacity = np.nan_to_num(idx.capacity * link_factor, nan=0.0, posinf=math.inf)
+        flow = np.minimum(asked, capacity * dt_s)
         inflow = np.bincount(idx.link_target, weights=flow, minlength=len(net.nodes))
         space = np.maximum(0.0, net.jam_density * idx.area - occ)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(inflow > space, space / inflow, 1.0)
             flow = flow * scale[idx.link_target]
             passed = np.where(asked > 0, flow / asked, 0.0)
+            source_rate = rate[idx.link_source]
+            queue = np.where((asked - flow > 1e-9) & (source_rate > 0), (asked - flow) / source_rate, 0.0)
         moved = wants * passed[links]
         n[moving] -= moved
         np.add.at(n, (idx.link_target[links], idx.commodity[moving]), moved)
@@ -267,8 +342,10 @@ def step(state: FlowState, dt_s: float) -> FlowState:
 
     return FlowState(network=net, t_s=t1, step_no=state.step_no + 1, occupancy=frozen_array(n), pending=pending,
                      departed=departed, cum_flow=frozen_array(state.cum_flow + flow), last_flow=frozen_array(flow),
-                     held=frozen_array(held),
-                     egress=egress, surge_status=status, surge_diverted=diverted)
+                     held=frozen_array(held), queue_now=frozen_array(queue),
+                     gate_cum=frozen_array(state.gate_cum + flow[idx.entry_link] * split),
+                     link_factor=frozen_array(link_factor), split=frozen_array(split), dt_s=dt_s, egress=egress,
+                     surge_status=status, surge_diverted=diverted)
 
 
 def advance(state: FlowState, seconds: float, *, max_dt_s: float = 2.0) -> FlowState:

@@ -185,6 +185,23 @@ class Surge:
 
 
 @dataclass(frozen=True)
+class Slowdown:
+    """From ``start_s`` to ``end_s`` gate ``gate`` serves at ``factor`` of its capacity (安检拥堵: a
+    screening slowdown, a lane closed, a stricter check). ``factor`` in (0, 1]."""
+
+    gate: str
+    start_s: float
+    end_s: float
+    factor: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not self.start_s < self.end_s:
+            raise ValueError(f"slowdown window must have start_s < end_s, got {self.start_s} >= {self.end_s}")
+        if not 0 < self.factor <= 1:
+            raise ValueError(f"factor must be in (0, 1], got {self.factor}")
+
+
+@dataclass(frozen=True)
 class _Index:
     """Arrays derived from a :class:`Network` once."""
 
@@ -208,6 +225,12 @@ class _Index:
     commodity: IntArray  # (nodes, commodities): the commodity index of each cell
     surge_sources: tuple[tuple[int, ...], ...]
     surge_target: tuple[int, ...]
+    gates: tuple[str, ...]  # gate codes in order of first appearance on the links
+    entry_link: IntArray  # (entries,): one entry per gate on a link: the link
+    entry_gate: IntArray  # (entries,): the gate (index into ``gates``)
+    entry_share: FloatArray  # (entries,): the gate's share of the link's capacity
+    entry_inward: NDArray[np.bool_]  # (entries,): the gate's "in" direction
+    slow_entries: tuple[IntArray, ...]  # per slowdown: the entries of its gate
 
 
 @dataclass(frozen=True)
@@ -217,6 +240,7 @@ class Network:
     origins: node code -> weight of arrivals entering there (normalised).
     destinations: node code -> weight of tickets for that zone (normalised; e.g. its capacity).
     attendance: persons who will come. show_end_s: start of egress (seconds after the show start).
+    slowdowns: gates serving below capacity for a while (:class:`Slowdown`).
     headways: origin code -> seconds between trains: arrivals there come in pulses, one train every
         headway (phase set by ``seed``), instead of a steady stream (metro and shuttle stops).
     seed: noise of the arrivals; ``arrival_noise`` its relative standard deviation per step.
@@ -230,6 +254,7 @@ class Network:
     show_end_s: float = 3 * 3600.0
     arrival: ArrivalCurve = field(default_factory=ArrivalCurve)
     surges: tuple[Surge, ...] = ()
+    slowdowns: tuple[Slowdown, ...] = ()
     headways: Mapping[str, float] = field(default_factory=dict)
     seed: int = 0
     arrival_noise: float = 0.1
@@ -304,6 +329,12 @@ class Network:
         trains = np.random.default_rng((self.seed, 1)).uniform(0.0, 1.0, size=len(self.headways))
         for (code, h), u in zip(sorted(self.headways.items()), trains, strict=True):
             pulsed[node[code]], headway[node[code]], phase[node[code]] = 1.0, h, u * h
+        entries = [(li, g) for li, lk in enumerate(self.links) for g in lk.gates]
+        gates = tuple(dict.fromkeys(g.code for _, g in entries))
+        gate_no = {c: i for i, c in enumerate(gates)}
+        for sd in self.slowdowns:
+            if sd.gate not in gate_no:
+                raise ValueError(f"slowdown: {sd.gate!r} is not a gate of any link")
         exit_of = np.full(n_nodes, -1, dtype=np.int64)
         for j, code in enumerate(exit_origins):
             exit_of[node[code]] = len(dests) + j
@@ -319,7 +350,12 @@ class Network:
             commodity=fa(np.broadcast_to(np.arange(n_com), (n_nodes, n_com)), np.int64),
             surge_sources=tuple(tuple(dest[c] for c in (s.sources or [d for d in dests if d != s.target]))
                                 for s in self.surges),
-            surge_target=tuple(dest[s.target] for s in self.surges)))
+            surge_target=tuple(dest[s.target] for s in self.surges),
+            gates=gates, entry_link=fa([li for li, _ in entries], np.int64),
+            entry_gate=fa([gate_no[g.code] for _, g in entries], np.int64),
+            entry_share=fa([g.share for _, g in entries]), entry_inward=fa([g.inward for _, g in entries], np.bool_),
+            slow_entries=tuple(fa([k for k, (_, g) in enumerate(entries) if g.code == sd.gate], np.int64)
+                               for sd in self.slowdowns)))
 
     @staticmethod
     def _routes(n_nodes: int, incoming: list[list[int]], src: IntArray, cost: FloatArray,
@@ -347,6 +383,29 @@ class Network:
     def commodities(self) -> tuple[str, ...]:
         """Commodity names: the destination codes, then ``"exit:<origin code>"``."""
         return (*self.destinations, *(f"exit:{c}" for c in self.index.exits))
+
+    def service(self, t_s: float) -> tuple[FloatArray, FloatArray]:
+        """Capacity factor per link and each gate entry's share of its link's flow at ``t_s``.
+
+        A slowed gate (:class:`Slowdown`) takes ``share x (1 - factor)`` off its link's capacity; the
+        link's flow splits over its gates in proportion to what each serves now (without slowdowns:
+        the capacity shares).
+        """
+        idx = self.index
+        factor = np.ones(len(idx.entry_share))
+        active = False
+        for sd, entries in zip(self.slowdowns, idx.slow_entries, strict=True):
+            if sd.start_s <= t_s < sd.end_s:
+                factor[entries] *= sd.factor
+                active = True
+        if not active:
+            return np.ones(len(self.links)), np.array(idx.entry_share)
+        serving = idx.entry_share * factor
+        loss = np.bincount(idx.entry_link, weights=idx.entry_share - serving, minlength=len(self.links))
+        link_factor = np.clip(1.0 - loss, 0.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            split = np.where(link_factor[idx.entry_link] > 0, serving / link_factor[idx.entry_link], 0.0)
+        return link_factor, split
 
     def link_index(self, source: str, target: str) -> int:
         for i, lk in enumerate(self.links):

@@ -33,12 +33,32 @@ Sensor readings per tick
 ------------------------
 Every reporting device sends one reading per tick. ``video_count`` and ``camera`` (those with person
 analytics): the zone's model count, +-5 % noise; ``wifi_probe`` and ``bluetooth``: count / 0.6
-devices (the fusion's persons-per-device ratio), +-5 % noise; ``gate_counter``: persons through its
-gate (``properties.gate``, else the nearest gate in its zone) since the previous tick, with
-``values={"in", "out"}``; ``temperature``: ambient + crowd heat; ``gas`` (CO ppm) and ``smoke``
-(obscuration %/m): near zero. Drones and cameras with only vehicle or intrusion analytics send
-nothing. Scripted incidents (:class:`Scenario`): sensor drop-outs (silent), a smoke detector fault
-(alarm values), a crowd surge on the standing floor.
+devices (the fusion's persons-per-device ratio), +-5 % noise; ``temperature``: ambient + crowd
+heat; ``gas`` (CO ppm) and ``smoke`` (obscuration %/m): near zero. Drones and cameras with only
+vehicle or intrusion analytics send nothing.
+
+``gate_counter``: its gate is ``properties.gate``, else the nearest gate in its zone. ``value`` is
+``in + out`` and ``values`` holds:
+
+========  ==================================================================================
+in        persons through the gate into its zone since the previous tick (0 on the first)
+out       persons through the gate out of its zone since the previous tick
+queue     persons queuing at the gate now, in its busier direction: the gate's capacity share
+          of the model's queue at its link (:meth:`~anbao.algorithms.crowdflow.FlowState.queue`:
+          the people held back by the link's capacity), +-5 % noise, whole persons
+wait_s    expected wait in seconds for someone joining the queue now: ``queue`` / the gate's
+          current service rate (persons/s through it in the last model step), or / its capacity
+          rate when nobody passes; 0 without a queue, at most 6 h (``MAX_WAIT_S``)
+========  ==================================================================================
+
+The warning engine compares ``queue`` with the queue-length rule (persons) and ``wait_s`` / 60
+with the queue-wait rule (minutes).
+
+Scripted incidents (:class:`~anbao.sim.scenario.Scenario`, default :func:`default_scenario`):
+sensor drop-outs (silent), a smoke detector fault (alarm values), a crowd surge on the standing
+floor, and a screening slowdown (安检拥堵) at the busiest entry checkpoint over the arrival peak,
+whose queue and wait build up to tens of minutes; a gas leak (CO rising to about 120 ppm) can be
+scripted (``GasLeak``, or ``default_scenario(gas_leak=True)``) and is off in the default.
 """
 
 from __future__ import annotations
@@ -49,14 +69,14 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
-from anbao.algorithms.crowdflow import FlowState, Surge, advance, initial_state
+from anbao.algorithms.crowdflow import FlowState, Slowdown, Surge, advance, initial_state
 from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
 from anbao.sensing.service import ingest
@@ -80,16 +100,27 @@ from anbao.sim.network import (
     ORIGIN_SHARES,
     TOUCH_M,
     TRANSIT_HEADWAY_S,
+    add_incidents,
     build_network,
     depth,
 )
-from anbao.sim.scenario import CrowdSurge, Dropout, Scenario, SmokeFault, default_scenario
+from anbao.sim.scenario import (
+    CrowdSurge,
+    Dropout,
+    GasLeak,
+    Scenario,
+    ScreeningSlowdown,
+    SmokeFault,
+    default_scenario,
+    screening_slowdown,
+)
 
 __all__ = [
-    "COUNT_KINDS", "DEFAULT_LEAD", "DESTINATION_KINDS", "FENCED_KINDS", "KIND_RANK", "MIN_SHARED_M", "NOISE",
-    "ORIGIN_SHARES", "PERSON_ANALYTICS", "PROBE_RATIO", "STAFF_KINDS", "TOUCH_M", "TRANSIT_HEADWAY_S", "CrowdSurge",
-    "DeviceSite", "Dropout", "GateSite", "Scenario", "Simulator", "Site", "SmokeFault", "Tick", "ZoneSite",
-    "build_network", "counts_people", "default_scenario", "depth", "load_site", "run", "run_async",
+    "COUNT_KINDS", "DEFAULT_LEAD", "DESTINATION_KINDS", "FENCED_KINDS", "KIND_RANK", "MAX_WAIT_S", "MIN_SHARED_M",
+    "NOISE", "ORIGIN_SHARES", "PERSON_ANALYTICS", "PROBE_RATIO", "STAFF_KINDS", "TOUCH_M", "TRANSIT_HEADWAY_S",
+    "CrowdSurge", "DeviceSite", "Dropout", "GasLeak", "GateSite", "Scenario", "ScreeningSlowdown", "Simulator", "Site",
+    "SmokeFault", "Tick", "ZoneSite", "add_incidents", "build_network", "counts_people", "default_scenario", "depth",
+    "load_site", "run", "run_async", "screening_slowdown",
 ]
 
 log = logging.getLogger("anbao.sim")
@@ -97,6 +128,8 @@ log = logging.getLogger("anbao.sim")
 #: persons per detected WiFi/Bluetooth device assumed by the zone-state fusion
 PROBE_RATIO = 0.6
 NOISE = 0.05
+#: expected waits are capped here (seconds): a gate that serves nobody has no finite wait
+MAX_WAIT_S = 6 * 3600.0
 
 
 # --------------------------------------------------------------------------- the simulator
@@ -120,13 +153,25 @@ class Tick:
     departed: float
     model_ms: float
     total_ms: float
+    values: dict[str, dict[str, float]] = field(default_factory=dict)  # the ``values`` sent, by device code
+
+    @property
+    def longest_queue(self) -> tuple[str, float, float] | None:
+        """The gate counter with the longest queue sent: (device code, persons, wait in seconds), or None."""
+        queues = [(v["queue"], v["wait_s"], code) for code, v in self.values.items() if v.get("queue", 0) > 0]
+        if not queues:
+            return None
+        persons, wait, code = max(queues)
+        return code, persons, wait
 
     def summary(self) -> dict[str, Any]:
         """A small JSON-able digest (for the bus or a progress line)."""
         return {"tick": self.number, "at": self.at.isoformat(), "sim_time": self.sim_time.isoformat(),
                 "phase": self.phase, "readings": self.accepted, "rejected": self.rejected,
                 "silent": list(self.silent), "present": round(self.present), "pending": round(self.pending),
-                "departed": round(self.departed), "ms": round(self.total_ms, 1)}
+                "departed": round(self.departed), "ms": round(self.total_ms, 1),
+                "longest_queue": None if (q := self.longest_queue) is None else
+                {"sensor": q[0], "persons": q[1], "wait_min": round(q[2] / 60, 1)}}
 
 
 class Simulator:
@@ -157,14 +202,16 @@ class Simulator:
         show_end_s = (self.site.show_end - self.show_start).total_seconds()
         self.start = start or self.show_start - DEFAULT_LEAD
         start_s = (self.start - self.show_start).total_seconds()
+        plain = build_network(self.site.zones, self.site.gates, attendance=self.site.attendance,
+                              show_end_s=show_end_s, seed=seed)
         self.scenario = scenario if scenario is not None else default_scenario(
             zones=self.site.zones, devices=self.site.devices, start_s=start_s, speed=self.speed,
-            show_end_s=show_end_s, seed=seed)
+            show_end_s=show_end_s, seed=seed, network=plain, gates=self.site.gates)
         standing = tuple(z.code for z in self.site.zones if z.kind == "standing")
         surges = tuple(Surge(s.zone, s.start_s, s.end_s, s.fraction, tuple(c for c in standing if c != s.zone))
                        for s in self.scenario.surges)
-        self.network = build_network(self.site.zones, self.site.gates, attendance=self.site.attendance,
-                                     show_end_s=show_end_s, surges=surges, seed=seed)
+        slowdowns = tuple(Slowdown(s.gate, s.start_s, s.end_s, s.factor) for s in self.scenario.slowdowns)
+        self.network = add_incidents(plain, surges=surges, slowdowns=slowdowns)
         # the day starts empty at the start of the arrival window (or at ``start`` if earlier); a start
         # long after the show skips the empty hours after everybody has gone
         state = initial_state(self.network, min(start_s, -self.network.arrival.window_s))
@@ -273,6 +320,7 @@ class Simulator:
         silent = set(self.silent())
         t = self.state.t_s
         flows = self.state.gate_flows()
+        queues = self.state.gate_queues()
         at = now.isoformat()
         items: list[dict[str, Any]] = []
         expected: dict[str, float] = {}
@@ -298,6 +346,10 @@ class Simulator:
                 values = {"in": float(now_in - last_in), "out": float(now_out - last_out)}
                 value = values["in"] + values["out"]
                 expected[d.code] = value
+                q = queues.get(self._gate_of[d.code])
+                persons, wait = (q.persons, min(q.wait_s, MAX_WAIT_S)) if q is not None else (0.0, 0.0)
+                values["queue"] = float(round(max(0.0, persons * (1 + u))))
+                values["wait_s"] = float(round(max(0.0, wait * (1 + u))))
             elif d.kind == "temperature":
                 density = count / self._area[d.zone] if d.zone and self._area.get(d.zone) else 0.0
                 warm = 8.0 if self._zone_kind.get(d.zone or "") in STAFF_KINDS else 0.0
@@ -305,8 +357,11 @@ class Simulator:
                 value = round(expected[d.code] + 0.2 * float(z), 1)
             elif d.kind == "gas":
                 base = 3.0 if self._zone_kind.get(d.zone or "") in STAFF_KINDS else 1.0
-                expected[d.code] = base
-                value = round(max(0.0, base + 0.4 * float(z)), 1)
+                leak = next((ppm for g in self.scenario.gas_leaks if g.sensor == d.code
+                             and (ppm := g.ppm_at(t, base)) is not None), None)
+                expected[d.code] = base if leak is None else leak
+                spread = 0.4 if leak is None else max(0.4, 0.03 * leak)
+                value = round(max(0.0, expected[d.code] + spread * float(z)), 1)
             else:  # smoke
                 fault = next((f for f in self.scenario.smoke_faults if f.sensor == d.code and f.start_s <= t < f.end_s),
                              None)
@@ -344,7 +399,8 @@ class Simulator:
                     rejected=len(outcome.rejected), sent={i["sensor"]: float(i["value"]) for i in items},
                     expected=expected, silent=self.silent(), counts=self.counts(), pending=s.pending,
                     present=s.present, departed=s.departed, model_ms=model_ms,
-                    total_ms=(time.perf_counter() - started) * 1000)
+                    total_ms=(time.perf_counter() - started) * 1000,
+                    values={i["sensor"]: i["values"] for i in items if "values" in i})
 
     @property
     def period_s(self) -> float:

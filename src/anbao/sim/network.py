@@ -45,6 +45,7 @@ from anbao.algorithms.crowdflow import (
     Link,
     Network,
     Node,
+    Slowdown,
     Surge,
     aggregate_links,
     lanes_capacity,
@@ -78,7 +79,7 @@ def _gate_capacity(g: GateSite) -> float:
 
 def build_network(zones: Sequence[ZoneSite], gates: Sequence[GateSite], *, attendance: float,
                   show_end_s: float = 3 * 3600.0, surges: Sequence[Surge] = (), seed: int = 0,
-                  headway_s: float | None = TRANSIT_HEADWAY_S) -> Network:
+                  headway_s: float | None = TRANSIT_HEADWAY_S, slowdowns: Sequence[Slowdown] = ()) -> Network:
     """The crowd-flow network of a venue by the heuristic in the module docstring.
 
     Raises :class:`~anbao.core.errors.Invalid` when no origin or no reachable destination is found.
@@ -191,13 +192,29 @@ def build_network(zones: Sequence[ZoneSite], gates: Sequence[GateSite], *, atten
         destinations = {z.code: z.area_m2 for z in nodes if depths[z.code] == last and z.code in reach}
     if not destinations:
         raise Invalid("no seat or standing zone can be reached from the outer zones")
+    network = Network(nodes=tuple(Node(z.code, z.area_m2, max(5.0, math.sqrt(z.area_m2))) for z in nodes),
+                      links=merged, origins=origins, destinations=destinations, attendance=attendance,
+                      show_end_s=show_end_s, seed=seed,
+                      headways={c: headway_s for c in origins if headway_s and by_code[c].kind == "transit"})
+    return add_incidents(network, surges=surges, slowdowns=slowdowns) if surges or slowdowns else network
+
+
+def add_incidents(network: Network, *, surges: Sequence[Surge] = (), slowdowns: Sequence[Slowdown] = ()) -> Network:
+    """``network`` with these surges and gate slowdowns (the routes stay the same).
+
+    Surges into a zone that is not a destination are left out, and so are their sources that are not
+    destinations. Raises :class:`~anbao.core.errors.Invalid` for a slowdown of a gate that no link
+    carries (a gate outside the public's zones).
+    """
+    destinations = network.destinations
     known = [s for s in surges if s.target in destinations]
     clean = tuple(replace(s, sources=tuple(c for c in s.sources if c in destinations and c != s.target))
                   for s in known)
-    return Network(nodes=tuple(Node(z.code, z.area_m2, max(5.0, math.sqrt(z.area_m2))) for z in nodes),
-                   links=merged, origins=origins, destinations=destinations, attendance=attendance,
-                   show_end_s=show_end_s, surges=clean, seed=seed,
-                   headways={c: headway_s for c in origins if headway_s and by_code[c].kind == "transit"})
+    carried = {g.code for lk in network.links for g in lk.gates}
+    unknown = sorted({sd.gate for sd in slowdowns} - carried)
+    if unknown:
+        raise Invalid(f"slowdown of gate {', '.join(unknown)}: not a gate the public walks through")
+    return replace(network, surges=clean, slowdowns=tuple(slowdowns))
 
 
 def _groups(members: Sequence[ZoneSite], links: Sequence[Link]) -> list[list[ZoneSite]]:

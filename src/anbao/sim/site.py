@@ -349,6 +349,10 @@ def plan_devices(zones: dict[str, ZoneSpec], gates: list[PointSpec], rng: random
         if g.data["kind"] == "gate":
             add("gate_counter", f"{g.name}闸机计数", g.zone or "", "人次",
                 {"gate": g.code, "turnstiles": g.data["lanes"], "interval_s": 60}, at=(g.x, g.y))
+    for g in gates:  # screening lanes of the pedestrian checkpoints: throughput and queue (排队)
+        if g.data["kind"] == "checkpoint" and (g.zone or "").startswith("SCR-"):
+            add("gate_counter", f"{g.name}通道计数", g.zone or "", "人次",
+                {"gate": g.code, "lanes": g.data["lanes"], "interval_s": 60}, at=(g.x, g.y))
     for letter in "ABCDEF":
         add("video_count", f"内场站席{letter}区视频计数", f"FLOOR-{letter}", "人", {"interval_s": 10})
     for side in SIDES:

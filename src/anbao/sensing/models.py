@@ -1,7 +1,10 @@
 """Append-only store of sensor readings and camera events.
 
 Readings are measurement data at high volume: they are not written to the audit log one by one;
-who posted them is kept in ``source``.
+who posted them is kept in ``source``. Indexes are kept to what reads need, since each one costs
+every insert: (device, time) for a device's history (a zone's history is its devices'), and a
+partial unique index on (event, idempotency key) over keyed readings only. The newest reading of
+each device is kept apart, in ``device_latest``.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from anbao.core.db import Base, JSONType
@@ -21,8 +24,9 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 class Reading(Base):
     __tablename__ = "reading"
     __table_args__ = (
-        UniqueConstraint("event_id", "idem_key"),
-        Index("ix_reading_zone_time", "event_id", "zone_id", "at"),
+        # only keyed readings enter the unique index: unkeyed ones cost no index write there
+        Index("ux_reading_event_key", "event_id", "idem_key", unique=True,
+              sqlite_where=text("idem_key IS NOT NULL"), postgresql_where=text("idem_key IS NOT NULL")),
         Index("ix_reading_device_time", "device_id", "at"),
     )
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
+from typing import Annotated, NotRequired
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from anbao.core.schemas import In, Out, UTCTime
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class ReadingIn(In):
@@ -38,6 +43,21 @@ class ReadingIn(In):
         return self
 
 
+class ReadingItem(TypedDict):
+    """The ingest path's own form of :class:`ReadingIn`: the same fields and limits, validated by
+    pydantic-core alone (no Python validators), a whole batch at a time. The ingest loop checks the
+    rest: "value or values", and ``at``, which stays text here so that the usual UTC form can be
+    turned into the stored form by slicing (an ISO 8601 time with an offset, or a datetime)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[misc]
+
+    sensor: Annotated[str, Field(min_length=1, max_length=40)]
+    at: Annotated[str, Field(max_length=40)] | datetime
+    value: NotRequired[Finite | None]
+    values: NotRequired[dict[str, Finite] | None]
+    idempotency_key: NotRequired[Annotated[str, Field(min_length=1, max_length=120)] | None]
+
+
 class Rejected(Out):
     index: int = Field(description="Position of the item in the batch (0-based)")
     loc: list[str | int]
@@ -60,3 +80,13 @@ class ReadingOut(Out):
     received_at: UTCTime
     source: str
     idem_key: str | None
+
+
+class DeadLetterOut(Out):
+    id: int
+    received_at: UTCTime
+    source: str = Field(description="Door the message came through, e.g. mqtt")
+    topic: str | None
+    event_id: int | None = Field(description="The event the message was for, when it is known")
+    payload: str = Field(description="The message as UTF-8 text (undecodable bytes replaced), at most 64 KiB")
+    reason: str

@@ -1,32 +1,50 @@
 """Ingest: one path for every door (HTTP batch, NDJSON, MQTT, GB/T 28181 alarms).
 
-:func:`ingest` checks each item on its own: good items of a batch are stored even when others are
+:func:`ingest` (Python items) and :func:`ingest_body` (JSON or NDJSON bytes, validated straight
+from the bytes) check each item on its own: good items of a batch are stored even when others are
 bad, and every bad item comes back with its index and reason. Items whose idempotency key is
-already stored count as duplicates and are not stored again. Rows go in with one multi-row insert.
+already stored count as duplicates and are not stored again. Checks, in order: the item's shape
+(:class:`~anbao.sensing.schemas.ReadingItem`), a value or values, a known sensor of the event, a
+time neither more than :data:`MAX_FUTURE` ahead nor more than :data:`MAX_PAST` old, and values that
+are physically possible for the device (no negative counts or gas levels, no crowd denser than
+:data:`MAX_DENSITY` persons/m²).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
-from anbao.sensing import store
-from anbao.sensing.models import Reading
-from anbao.sensing.schemas import ReadingIn
-from anbao.venue.models import Device
+from anbao.sensing import decode, store
+from anbao.sensing.decode import BadLine, Decoded
+from anbao.sensing.models import DeadLetter, Reading
+from anbao.venue.models import Device, Zone
 
 #: readings stamped further ahead than this are refused (clock error)
 MAX_FUTURE = timedelta(minutes=5)
+#: readings older than this are refused (a wrong clock or a replayed archive)
+MAX_PAST = timedelta(days=7)
 MAX_BATCH = 50_000
+#: persons/m²: no crowd is denser (the GB/T 28181 alarm door uses the same bound)
+MAX_DENSITY = 12.0
+#: device kinds whose readings cannot be negative (counts, concentrations)
+NON_NEGATIVE = frozenset({"camera", "video_count", "wifi_probe", "bluetooth", "gate_counter", "gas", "smoke"})
+#: device kinds that count the people in their zone (the density bound applies to their value)
+HEAD_COUNTS = frozenset({"camera", "video_count"})
+
+__all__ = ["MAX_BATCH", "MAX_FUTURE", "MAX_PAST", "BadLine", "Outcome", "dead_letters", "ingest", "ingest_body",
+           "parse_body", "recent"]
+
+parse_body = decode.parse_body
 
 
 @dataclass
@@ -39,98 +57,145 @@ class Outcome:
         self.rejected.append({"index": index, "loc": loc, "msg": msg})
 
 
-def parse_body(body: bytes, content_type: str) -> list[Any]:
-    """A JSON array, ``{"readings": [...]}``, or NDJSON (one JSON object per line).
-
-    NDJSON lines that are not JSON become ``None`` items so that they are rejected one by one.
-    """
-    if "ndjson" in content_type.lower() or "jsonl" in content_type.lower():
-        items: list[Any] = []
-        for line in body.decode("utf-8", errors="replace").splitlines():
-            if not line.strip():
-                continue
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError:
-                items.append(_BadLine(line[:80]))
-        return items
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Invalid(f"body is not JSON: {exc}", loc=["body"]) from exc
-    if isinstance(data, dict) and isinstance(data.get("readings"), list):
-        data = data["readings"]
-    if not isinstance(data, list):
-        raise Invalid('body must be a JSON array of readings or {"readings": [...]}', loc=["body"])
-    return data
+class _Dev(NamedTuple):
+    id: int
+    zone_id: int | None
+    min_value: float  # 0 for counts and levels, else -inf
+    max_value: float  # head count above which the zone would be denser than MAX_DENSITY, else inf
+    zone_code: str
+    area_m2: float
 
 
-@dataclass(frozen=True)
-class _BadLine:
-    text: str
+def _devices(db: Session, event_id: int) -> dict[str, _Dev]:
+    rows = db.execute(select(Device.code, Device.id, Device.zone_id, Device.kind, Zone.code, Zone.area_m2)
+                      .outerjoin(Zone, Zone.id == Device.zone_id).where(Device.event_id == event_id))
+    out = {}
+    for code, dev_id, zone_id, kind, zone_code, area in rows:
+        top = MAX_DENSITY * area if kind in HEAD_COUNTS and area else math.inf
+        out[code] = _Dev(dev_id, zone_id, 0.0 if kind in NON_NEGATIVE else -math.inf, top, zone_code or "",
+                         area or 0.0)
+    return out
 
 
-def _devices(db: Session, event_id: int) -> dict[str, tuple[int, int | None]]:
-    rows = db.execute(select(Device.code, Device.id, Device.zone_id).where(Device.event_id == event_id))
-    return {code: (dev_id, zone_id) for code, dev_id, zone_id in rows}
+def _impossible(dev: _Dev, value: float | None, values: dict[str, float] | None) -> tuple[str, str] | None:
+    """(field, reason) when the reading cannot be true for this device, else None."""
+    if value is not None:
+        if value < dev.min_value:
+            return "value", f"value {value:g} is negative; this device measures counts or levels"
+        if value > dev.max_value:
+            return "value", (f"count {value:g} in zone {dev.zone_code} ({dev.area_m2:g} m²) is "
+                             f"{value / dev.area_m2:.1f} persons/m², over {MAX_DENSITY:g}: not a crowd")
+    if values:
+        for name, x in values.items():
+            if x < dev.min_value:
+                return "values", f"values.{name} {x:g} is negative; this device measures counts or levels"
+        density = values.get("density")
+        if density is not None and density > MAX_DENSITY:
+            return "values", f"values.density {density:g} persons/m² is over {MAX_DENSITY:g}: not a crowd"
+    return None
+
+
+def _when(at: str | datetime) -> tuple[str, datetime] | str:
+    """(stored UTC text, aware datetime) of a reading's time, or the reason it is not a usable time."""
+    if isinstance(at, str):
+        try:
+            dt = _fromiso(at)
+        except ValueError:
+            return f"Input should be an ISO 8601 date-time with offset, like 2026-12-19T20:15:03+08:00, got {at!r}"
+        n = len(at)
+        if at[19:20] == "." and (n == 32 and at[26:] == "+00:00" or n == 27 and at[26] == "Z"):
+            return at[:10] + " " + at[11:26], dt  # already UTC with microseconds: the stored form by slicing
+    else:
+        dt = at
+    off = dt.utcoffset()
+    if off is None:
+        return "Input should have timezone info"
+    return (dt - off).replace(tzinfo=None).isoformat(" ", "microseconds"), dt
+
+
+_fromiso = datetime.fromisoformat
 
 
 def ingest(*, db: Session, event_id: int, items: Sequence[Any], source: str = "",
            now: datetime | None = None) -> Outcome:
-    """Check and store a batch of readings for one event."""
+    """Check and store a batch of readings (parsed JSON items) for one event."""
     if len(items) > MAX_BATCH:
         raise Invalid(f"a batch holds at most {MAX_BATCH} readings, got {len(items)}", loc=["body"])
+    return store_decoded(db=db, event_id=event_id, decoded=decode.validate(items), source=source, now=now)
+
+
+def ingest_body(*, db: Session, event_id: int, body: bytes, content_type: str = "application/json",
+                source: str = "", now: datetime | None = None) -> Outcome:
+    """Check and store a JSON array, ``{"readings": [...]}`` or NDJSON body, validated from the bytes.
+
+    Raises :class:`Invalid` when the body as a whole is not JSON or not one of those shapes.
+    """
+    decoded = decode.decode_body(body, content_type)
+    if decoded.size > MAX_BATCH:
+        raise Invalid(f"a batch holds at most {MAX_BATCH} readings, got {decoded.size}", loc=["body"])
+    return store_decoded(db=db, event_id=event_id, decoded=decoded, source=source, now=now)
+
+
+def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str = "",
+                  now: datetime | None = None) -> Outcome:
+    """Check validated items against the event's devices and store the good ones."""
     now = now or utcnow()
     devices = _devices(db, event_id)
-    out = Outcome()
-    good: list[tuple[int, ReadingIn, int, int | None]] = []
-    for i, raw in enumerate(items):
-        if isinstance(raw, _BadLine):
-            out.reject(i, ["body", i], f"line is not JSON: {raw.text!r}")
+    out = Outcome(rejected=list(decoded.rejected))
+    reject = out.reject
+    received, source = store.stored_time(now), source[:80]
+    newest_ok, oldest_ok = store.stored_time(now + MAX_FUTURE), store.stored_time(now - MAX_PAST)
+    rows: list[store.Row] = []
+    append = rows.append
+    newest: dict[int, int] = {}  # device id -> position of its newest reading in rows
+    dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+    when = _when
+    for i, item in decoded.items:
+        sensor = item["sensor"]
+        dev = devices.get(sensor)
+        if dev is None:
+            reject(i, ["body", i, "sensor"], f"unknown sensor {sensor!r} in event {event_id}")
             continue
-        try:
-            item = ReadingIn.model_validate(raw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            out.reject(i, ["body", i, *err["loc"]], str(err["msg"]).removeprefix("Value error, "))
+        value = item.get("value")
+        values = item.get("values")
+        if value is None and not values:
+            reject(i, ["body", i], "a reading needs value or values")
             continue
-        device = devices.get(item.sensor)
-        if device is None:
-            out.reject(i, ["body", i, "sensor"], f"unknown sensor {item.sensor!r} in event {event_id}")
+        t = when(item["at"])
+        if isinstance(t, str):
+            reject(i, ["body", i, "at"], t)
             continue
-        if item.at > now + MAX_FUTURE:
-            out.reject(i, ["body", i, "at"], f"time {item.at.isoformat()} is in the future (clock error?)")
+        stamp, dt = t
+        if stamp > newest_ok:
+            reject(i, ["body", i, "at"], f"time {dt.isoformat()} is in the future (clock error?)")
             continue
-        good.append((i, item, *device))
-    keys = [g[1].idempotency_key for g in good if g[1].idempotency_key]
-    stored: set[str] = set()
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start:start + 1000]
-        found = db.execute(select(Reading.idem_key).where(Reading.event_id == event_id,
-                                                          Reading.idem_key.in_(chunk))).scalars()
-        stored.update(k for k in found if k is not None)
-    rows: list[dict[str, Any]] = []
-    for _i, item, device_id, zone_id in good:
-        key = item.idempotency_key
-        if key is not None and key in stored:
-            out.duplicates += 1
+        if stamp < oldest_ok:
+            reject(i, ["body", i, "at"], f"time {dt.isoformat()} is more than {MAX_PAST.days} days old")
             continue
-        if key is not None:
-            stored.add(key)
-        rows.append({"event_id": event_id, "device_id": device_id, "zone_id": zone_id, "at": item.at,
-                     "value": item.value, "values": item.values, "received_at": now, "source": source[:80],
-                     "idem_key": key})
-    if rows:
-        db.execute(insert(Reading), rows)
-        store.upsert_latest(db=db, event_id=event_id, rows=(
-            store.Latest(r["device_id"], r["zone_id"], r["at"], r["value"], r["values"], now) for r in rows))
-    out.accepted = len(rows)
+        if (values or value is not None and not dev.min_value <= value <= dev.max_value) and (
+                bad := _impossible(dev, value, values)) is not None:
+            reject(i, ["body", i, bad[0]], bad[1])
+            continue
+        k = newest.get(dev.id)
+        if k is None or stamp >= rows[k][3]:
+            newest[dev.id] = len(rows)
+        append((event_id, dev.id, dev.zone_id, stamp, value, dumps(values) if values else None, received, source,
+                item.get("idempotency_key")))
+    if decoded.rejected:
+        out.rejected.sort(key=lambda r: r["index"])
+    stored = store.insert_readings(db=db, rows=rows)
+    out.accepted, out.duplicates = stored, len(rows) - stored
+    store.upsert_latest(db=db, rows=[(r[1], r[0], r[2], r[3], r[4], r[5], r[6]) for r in map(rows.__getitem__,
+                                                                                           newest.values())])
     return out
 
 
 def recent(*, db: Session, event_id: int, device_id: int | None = None, zone_id: int | None = None,
            since: datetime | None = None, limit: int = 1000) -> Sequence[Reading]:
-    """Newest readings first, optionally for one device or zone and after ``since``."""
+    """The readings stored last, newest first, optionally for one device or zone and taken after ``since``.
+
+    Ordered by arrival (the row id), which the store keeps without a time index per event.
+    """
     stmt = select(Reading).where(Reading.event_id == event_id)
     if device_id is not None:
         stmt = stmt.where(Reading.device_id == device_id)
@@ -138,4 +203,17 @@ def recent(*, db: Session, event_id: int, device_id: int | None = None, zone_id:
         stmt = stmt.where(Reading.zone_id == zone_id)
     if since is not None:
         stmt = stmt.where(Reading.at > since)
-    return db.execute(stmt.order_by(Reading.at.desc(), Reading.id.desc()).limit(limit)).scalars().all()
+    return db.execute(stmt.order_by(Reading.id.desc()).limit(limit)).scalars().all()
+
+
+def dead_letters(*, db: Session, event_id: int | None = None, source: str | None = None,
+                 before_id: int | None = None, limit: int = 100) -> Sequence[DeadLetter]:
+    """Kept messages, newest first; ``before_id`` pages back."""
+    stmt = select(DeadLetter)
+    if event_id is not None:
+        stmt = stmt.where(DeadLetter.event_id == event_id)
+    if source is not None:
+        stmt = stmt.where(DeadLetter.source == source)
+    if before_id is not None:
+        stmt = stmt.where(DeadLetter.id < before_id)
+    return db.execute(stmt.order_by(DeadLetter.id.desc()).limit(limit)).scalars().all()

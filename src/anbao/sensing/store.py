@@ -1,56 +1,105 @@
-"""Low-level writes of the ingest path: the newest reading per device (``device_latest``).
+"""Low-level writes of the ingest path: readings, the newest reading per device, dead letters.
 
-The upsert moves a device's row forward only (``WHERE excluded.at > device_latest.at``), so that
-batches stored out of order, or by several workers at once, leave the newest reading in place.
-Rows are written in device order so that concurrent PostgreSQL writers lock them in the same
-order and cannot deadlock.
+Readings go in with one statement per batch through the DBAPI, values already in the column's
+storage form (no per-row work in SQLAlchemy): ``executemany`` on SQLite, one ``INSERT ... SELECT
+FROM unnest(arrays)`` on PostgreSQL. ``ON CONFLICT DO NOTHING`` against the unique index on
+(event, idempotency key) drops retries, also within one batch, and the row count tells how many
+were new, so duplicates are counted without a query before the insert.
+
+The ``device_latest`` upsert moves a device's row forward only (``WHERE excluded.at >
+device_latest.at``), so that batches stored out of order, or by several workers at once, leave the
+newest reading in place. Rows are written in device order so that concurrent PostgreSQL writers
+lock them in the same order and cannot deadlock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from anbao.sensing.models import DeviceLatest
+from anbao.core.time import utcnow
+from anbao.sensing.models import DeadLetter
+
+#: one row of ``reading`` in storage form, in the column order of the insert: (event_id, device_id,
+#: zone_id, at, value, values as JSON text, received_at, source, idem_key); times are UTC as
+#: ``YYYY-MM-DD HH:MM:SS.ffffff``, the form SQLAlchemy keeps on SQLite
+Row = tuple[int, int, int | None, str, float | None, str | None, str, str, str | None]
+
+_SQLITE_INSERT = (
+    'INSERT INTO reading (event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key) '
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_PG_INSERT = (
+    'INSERT INTO reading (event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key) '
+    "SELECT e, d, z, a, v, j, r, s, k FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::timestamptz[], "
+    "%s::float8[], %s::jsonb[], %s::timestamptz[], %s::varchar[], %s::varchar[]) AS t(e, d, z, a, v, j, r, s, k) "
+    "ON CONFLICT DO NOTHING"
+)
+DEAD_PAYLOAD_MAX = 64 * 1024
 
 
-class Latest(NamedTuple):
-    device_id: int
-    zone_id: int | None
-    at: datetime
-    value: float | None
-    values: Any
-    received_at: datetime
+def stored_time(dt: datetime) -> str:
+    """``dt`` (aware) as naive UTC text with microseconds, the storage form of SQLite."""
+    text = dt.isoformat(" ", "microseconds")
+    if text.endswith("+00:00"):
+        return text[:26]
+    return dt.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
-def newest_per_device(rows: Iterable[Latest]) -> list[Latest]:
-    """The newest row of each device (the later one in the input wins a tie), sorted by device id."""
-    best: dict[int, Latest] = {}
-    for row in rows:
-        current = best.get(row.device_id)
-        if current is None or row.at >= current.at:
-            best[row.device_id] = row
-    return [best[k] for k in sorted(best)]
+def insert_readings(*, db: Session, rows: Sequence[Row]) -> int:
+    """Insert ``rows``; returns how many were new (the others repeat a stored idempotency key)."""
+    if not rows:
+        return 0
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        cols: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
+        cols[3] = [a + "+00" for a in cols[3]]
+        cols[6] = [a + "+00" for a in cols[6]]
+        result = conn.exec_driver_sql(_PG_INSERT, tuple(cols))
+    else:
+        result = conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    return int(result.rowcount)
 
 
-def upsert_latest(*, db: Session, event_id: int, rows: Iterable[Latest]) -> None:
-    """Store the newest of ``rows`` per device unless a newer reading is already stored."""
-    newest = newest_per_device(rows)
-    if not newest:
+#: one row of ``device_latest`` in storage form: (device_id, event_id, zone_id, at, value, values as
+#: JSON text, received_at)
+LatestRow = tuple[int, int, int | None, str, float | None, str | None, str]
+_LATEST_SET = ('ON CONFLICT (device_id) DO UPDATE SET event_id = excluded.event_id, zone_id = excluded.zone_id, '
+               'at = excluded.at, value = excluded.value, "values" = excluded."values", '
+               "received_at = excluded.received_at WHERE excluded.at > device_latest.at")
+_SQLITE_LATEST = ('INSERT INTO device_latest (device_id, event_id, zone_id, at, value, "values", received_at) '
+                  "VALUES (?, ?, ?, ?, ?, ?, ?) " + _LATEST_SET)
+_PG_LATEST = ('INSERT INTO device_latest (device_id, event_id, zone_id, at, value, "values", received_at) '
+              "SELECT * FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::timestamptz[], %s::float8[], "
+              "%s::jsonb[], %s::timestamptz[]) " + _LATEST_SET)
+
+
+def upsert_latest(*, db: Session, rows: Sequence[LatestRow]) -> None:
+    """Store each device's newest reading unless a newer one is already stored.
+
+    ``rows`` holds at most one row per device; they are written in device order.
+    """
+    if not rows:
         return
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(DeviceLatest)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[DeviceLatest.device_id],
-        set_={"event_id": stmt.excluded.event_id, "zone_id": stmt.excluded.zone_id, "at": stmt.excluded.at,
-              "value": stmt.excluded.value, "values": stmt.excluded["values"],
-              "received_at": stmt.excluded.received_at},
-        where=stmt.excluded.at > DeviceLatest.at,
-    )
-    db.execute(stmt, [{"device_id": r.device_id, "event_id": event_id, "zone_id": r.zone_id, "at": r.at,
-                       "value": r.value, "values": r.values, "received_at": r.received_at} for r in newest])
+    ordered = sorted(rows)
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        cols: list[list[Any]] = [list(c) for c in zip(*ordered, strict=True)]
+        cols[3] = [a + "+00" for a in cols[3]]
+        cols[6] = [a + "+00" for a in cols[6]]
+        conn.exec_driver_sql(_PG_LATEST, tuple(cols))
+    else:
+        conn.exec_driver_sql(_SQLITE_LATEST, ordered)
+
+
+def dead_letter(*, db: Session, source: str, payload: bytes | str, reason: str, topic: str | None = None,
+                event_id: int | None = None, received_at: datetime | None = None) -> None:
+    """Keep a message that could not be (fully) used, with the reason (payload cut at 64 KiB)."""
+    text = payload if isinstance(payload, str) else payload[:DEAD_PAYLOAD_MAX].decode("utf-8", errors="replace")
+    db.add(DeadLetter(received_at=received_at or utcnow(), source=source[:40],
+                      topic=None if topic is None else topic[:300], event_id=event_id,
+                      payload=text[:DEAD_PAYLOAD_MAX], reason=reason))
+

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from anbao.alert import service as warnings
@@ -16,8 +18,9 @@ from anbao.core.schemas import Out, UTCTime
 from anbao.core.time import utcnow
 from anbao.deps import DB, EventDep, require
 from anbao.sensing import flows, gb28181, service, state
-from anbao.sensing.schemas import IngestResult, ReadingIn, ReadingOut
+from anbao.sensing.schemas import DeadLetterOut, IngestResult, ReadingIn, ReadingOut
 
+log = logging.getLogger("anbao.ingest")
 router = APIRouter(tags=["感知 sensing"])
 Writer = Annotated[Principal, Depends(require(Perm.sensing_write))]
 Reader = Annotated[Principal, Depends(require(Perm.sensing_read))]
@@ -42,15 +45,37 @@ async def post_readings(event: EventDep, request: Request, principal: Writer,
     body = await request.body()
     if len(body) > MAX_BODY:
         raise PayloadTooLarge(f"body of {len(body)} bytes exceeds {MAX_BODY}")
-    items = service.parse_body(body, request.headers.get("content-type", "application/json"))
-    outcome = await run_in_threadpool(service.ingest, db=db, event_id=event.id, items=items, source=principal.actor)
+    outcome = await run_in_threadpool(_store_body, db, event.id, body,
+                                      request.headers.get("content-type", "application/json"), principal.actor)
+    if outcome.accepted:
+        notify_listeners(request, event.id)
     result = IngestResult(accepted=outcome.accepted, duplicates=outcome.duplicates,
                           rejected=outcome.rejected)
     status = 422 if outcome.rejected and not (outcome.accepted or outcome.duplicates) else 200
     return JSONResponse(result.model_dump(mode="json"), status_code=status)
 
 
-@router.get("/events/{event_id}/readings", response_model=list[ReadingOut], summary="Recent readings, newest first")
+def _store_body(db: Session, event_id: int, body: bytes, content_type: str, source: str) -> service.Outcome:
+    """Store and commit: the answer goes out only after the readings are durable."""
+    outcome = service.ingest_body(db=db, event_id=event_id, body=body, content_type=content_type, source=source)
+    db.commit()
+    return outcome
+
+
+def notify_listeners(request: Request, event_id: int) -> None:
+    """Tell every ``app.state.ingest_listeners`` callable that ``event_id`` has new readings (after commit).
+
+    A failing listener is logged; it never fails the request whose readings are already stored.
+    """
+    for listener in getattr(request.app.state, "ingest_listeners", []):
+        try:
+            listener(event_id)
+        except Exception:
+            log.exception("ingest listener %r failed for event %s", listener, event_id)
+
+
+@router.get("/events/{event_id}/readings", response_model=list[ReadingOut],
+            summary="Readings stored last, newest first")
 def get_readings(event: EventDep, db: DB, principal: Reader,
                  device_id: int | None = None, zone_id: int | None = None,
                  since: Annotated[AwareDatetime | None, Query(description="Only readings after this time")] = None,
@@ -103,8 +128,29 @@ async def post_gb28181_alarm(event: EventDep, request: Request, principal: Write
     body = await request.body()
     outcome = await run_in_threadpool(flows.ingest_alarm, db=db, event_id=event.id, data=body,
                                       source=principal.actor)
+    await run_in_threadpool(db.commit)
     if outcome.warning is not None:
-        await run_in_threadpool(db.commit)
         request.app.state.bus.publish(f"event/{event.id}/warning", warnings.payload(outcome.warning))
+    if outcome.stored == "reading":
+        notify_listeners(request, event.id)
     return Response(gb28181.alarm_response(outcome.alarm.sn, outcome.alarm.device_id),
                     media_type=gb28181.CONTENT_TYPE, headers={"X-AnBao-Stored": outcome.stored})
+
+
+# dead letters hold raw device payloads for fixing gateways: the administrator's job, and user:admin is the
+# one permission only the admin role holds
+Admin = Annotated[Principal, Depends(require(Perm.user_admin))]
+
+
+@router.get("/dead-letters", response_model=list[DeadLetterOut],
+            summary="Ingest messages that could not be (fully) used, with the reason; newest first (admin)",
+            description="MQTT messages that are not JSON, are for an unknown event, or had rejected items (their "
+            "good items were stored). Page with before_id: pass the smallest id of the previous page.")
+def get_dead_letters(db: DB, principal: Admin,
+                     event_id: Annotated[int | None, Query(description="Only messages for this event")] = None,
+                     source: Annotated[str | None, Query(max_length=40, description="Only this door, e.g. mqtt")]
+                     = None,
+                     before_id: Annotated[int | None, Query(ge=1, description="Page: messages older than this id")]
+                     = None,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
+    return service.dead_letters(db=db, event_id=event_id, source=source, before_id=before_id, limit=limit)

@@ -1,4 +1,6 @@
-"""The live simulator: the crowd-flow model (pure) and the ticks that feed the real ingest path."""
+"""The live simulator: the demo venue as a network, and the ticks that feed the real ingest path.
+
+The crowd-flow model itself is tested in ``tests/algorithms/test_crowdflow.py``."""
 
 from __future__ import annotations
 
@@ -7,26 +9,12 @@ import math
 import statistics
 from datetime import datetime, timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from anbao.algorithms.crowdflow import (
-    LEVEL_RATE_PER_M_MIN,
-    ArrivalCurve,
-    FlowState,
-    GateShare,
-    Link,
-    Network,
-    Node,
-    Surge,
-    advance,
-    initial_state,
-    lanes_capacity,
-    step,
-    width_capacity,
-)
+from anbao.algorithms.crowdflow import Slowdown, Surge, advance, initial_state, lanes_capacity
+from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
 from anbao.event import service as events
 from anbao.sensing.models import Reading
@@ -35,120 +23,21 @@ from anbao.sim.demo import build_plan, load_demo
 from anbao.sim.live import (
     CrowdSurge,
     Dropout,
+    GasLeak,
     GateSite,
     Scenario,
+    ScreeningSlowdown,
     Simulator,
     SmokeFault,
     Tick,
     ZoneSite,
     build_network,
+    default_scenario,
     run,
     run_async,
 )
+from anbao.sim.network import add_incidents
 from anbao.venue.models import Device
-
-# --------------------------------------------------------------------------- the pure model
-
-
-def _toy(*, gate_pps: float = 1.0, attendance: float = 6000, surges: tuple[Surge, ...] = (),
-         headways: dict[str, float] | None = None, seed: int = 1) -> Network:
-    """Street -> plaza -> (gate) -> hall -> floor / seats."""
-    nodes = (Node("STREET", 5000, 70), Node("PLAZA", 4000, 60), Node("HALL", 2000, 40), Node("FLOOR", 500, 22),
-             Node("FLOOR2", 500, 22), Node("SEATS", 3000, 50))
-    links = (Link("STREET", "PLAZA"), Link("PLAZA", "STREET"),
-             Link("PLAZA", "HALL", gate_pps, (GateShare("G1", 1.0, True),), "gate"),
-             Link("HALL", "PLAZA", width_capacity(6), (GateShare("G1", 1.0, False),), "gate"),
-             Link("HALL", "FLOOR", width_capacity(10)), Link("FLOOR", "HALL", width_capacity(10)),
-             Link("HALL", "FLOOR2", width_capacity(10)), Link("FLOOR2", "HALL", width_capacity(10)),
-             Link("FLOOR", "FLOOR2", width_capacity(20)), Link("FLOOR2", "FLOOR", width_capacity(20)),
-             Link("HALL", "SEATS", width_capacity(10)), Link("SEATS", "HALL", width_capacity(10)))
-    return Network(nodes, links, {"STREET": 1.0}, {"FLOOR": 1.0, "FLOOR2": 1.0, "SEATS": 2.0},
-                   attendance=attendance, show_end_s=3600, surges=surges, headways=headways or {}, seed=seed)
-
-
-def _run(net: Network, until_s: float, dt_s: float = 2.0) -> list[FlowState]:
-    states = [initial_state(net)]
-    while states[-1].t_s < until_s:
-        states.append(step(states[-1], dt_s))
-    return states
-
-
-def test_green_guide_capacities() -> None:
-    assert width_capacity(1.0) == pytest.approx(82 / 60)
-    assert width_capacity(1.0, stair=True) == pytest.approx(66 / 60)
-    assert width_capacity(6.0) == pytest.approx(6 * LEVEL_RATE_PER_M_MIN / 60)
-    assert lanes_capacity(8) == pytest.approx(8 * 660 / 3600)
-    with pytest.raises(ValueError):
-        width_capacity(-1.0)
-
-
-def test_arrival_curve_peaks_45_to_30_minutes_before_the_show() -> None:
-    curve = ArrivalCurve()
-    grid = np.arange(-curve.window_s, 0.0, 10.0)
-    rates = [curve.rate(t) for t in grid]
-    peak = grid[int(np.argmax(rates))]
-    assert -45 * 60 <= peak <= -30 * 60
-    assert curve.cumulative(-curve.window_s) == 0.0 and curve.cumulative(0.0) == 1.0
-    cum = [curve.cumulative(t) for t in grid]
-    assert all(b >= a for a, b in zip(cum, cum[1:], strict=False))
-    assert sum(rates) * 10.0 == pytest.approx(1.0, abs=1e-3)  # the rate is the curve's derivative
-    assert 0.15 < curve.cumulative(-75 * 60) < 0.3  # about a quarter in 75 minutes before the show
-
-
-def test_people_are_conserved_at_every_step() -> None:
-    net = _toy(surges=(Surge("FLOOR", 300, 900, 0.5),), headways={"STREET": 240.0})
-    states = _run(net, 5400)
-    assert states[-1].egress and states[-1].departed == pytest.approx(6000)
-    for s in states:
-        assert s.pending + s.present + s.departed == pytest.approx(net.attendance, rel=1e-9)
-        assert float(s.occupancy.min()) >= -1e-9 and s.pending >= 0 and float(s.held.min()) >= 0
-    assert any(s.surge_status == (1,) for s in states) and states[-1].surge_status == (2,)
-
-
-def test_link_flow_never_exceeds_capacity() -> None:
-    net = _toy(gate_pps=0.8)
-    capped = [(i, lk.capacity_pps) for i, lk in enumerate(net.links) if lk.capacity_pps is not None]
-    for dt in (2.0, 5.0):
-        s = initial_state(net)
-        saturated = 0
-        while s.t_s < 5400:
-            s = step(s, dt)
-            for i, cap in capped:
-                assert s.last_flow[i] <= cap * dt + 1e-9
-                saturated += s.last_flow[i] >= cap * dt - 1e-9 and cap < 1
-        assert saturated > 100  # the 0.8 person/s gate ran at capacity for a long while
-
-
-def test_queues_form_when_demand_exceeds_gate_capacity() -> None:
-    narrow, wide = _toy(gate_pps=lanes_capacity(4)), _toy(gate_pps=lanes_capacity(40))
-    gate = narrow.link_index("PLAZA", "HALL")
-    peak_demand = narrow.attendance * max(narrow.arrival.rate(t) for t in range(-9000, 0, 60))
-    assert peak_demand > narrow.links[gate].capacity_pps  # about 1.6 persons/s against 0.73
-    narrow_run = _run(narrow, 3500, dt_s=5.0)
-    narrow_q = max(s.waiting(gate) for s in narrow_run)
-    wide_q = max(s.waiting(gate) for s in _run(wide, 0, dt_s=5.0))
-    assert narrow_q > 1000 and wide_q < 100
-    # the queue is in the plaza, in front of the gate, and it has cleared an hour after the show start
-    late = narrow_run[-1]
-    assert late.counts()["PLAZA"] < 1 and late.gate_flows()["G1"][0] == pytest.approx(6000, rel=1e-6)
-
-
-def test_model_is_deterministic_given_the_seed() -> None:
-    a, b, c = (_run(_toy(seed=seed, headways={"STREET": 300.0}), -1800, dt_s=5.0)[-1] for seed in (7, 7, 8))
-    assert np.array_equal(a.occupancy, b.occupancy) and a.pending == b.pending
-    assert not np.array_equal(a.occupancy, c.occupancy)
-
-
-def test_train_pulses_arrive_all_at_once() -> None:
-    s = advance(initial_state(_toy(headways={"STREET": 240.0})), 9000 - 3600)  # an hour before the show
-    street = []
-    for _ in range(240):
-        s = step(s, 1.0)
-        street.append(s.counts()["STREET"])
-    jumps = [b - a for a, b in zip(street, street[1:], strict=False)]
-    assert max(jumps) > 200  # a train of people in one step
-    assert sum(j > 50 for j in jumps) == 1  # once per headway
-
 
 # --------------------------------------------------------------------------- the demo venue as a network
 
@@ -301,6 +190,8 @@ def test_scripted_surge_raises_the_floor_block_to_orange(db: Session, sessions: 
     now = utcnow() - timedelta(seconds=60)
     first = sim.tick(now)
     assert first.sent["VC-001"] / 851 < 2.2
+    # everybody is in: no queue at any gate
+    assert all(v["queue"] == 0 and v["wait_s"] == 0 for v in first.values.values() if "queue" in v)
     last = sim.tick(now + timedelta(seconds=30))  # ten simulated minutes later, nine into the surge
     assert last.counts["FLOOR-A"] / 851 > 4.0
     state = next(s for s in zone_states(db=db, event_id=demo_event, now=last.at) if s.code == "FLOOR-A")
@@ -317,6 +208,77 @@ def test_default_scenario_and_clock(db: Session, sessions: sessionmaker[Session]
     assert sim.scenario.smoke_faults[0].sensor.startswith("SMK-")
     assert sim.scenario.surges[0].zone == "FLOOR-A"  # the block nearest the stage
     assert sim.period_s == 3.0
+    # 安检拥堵 at the busiest checkpoint (the metro side), over the arrival peak; no gas leak by default
+    (slow,) = sim.scenario.slowdowns
+    assert slow.gate == "AJ-E1" and slow.factor == 0.3
+    assert slow.start_s < -sim.network.arrival.mode_s < slow.end_s <= 0 and slow.end_s - slow.start_s >= 1800
+    assert slow.start_s >= (sim.start - show).total_seconds() + 300
+    assert sim.network.slowdowns[0].gate == "AJ-E1" and sim.scenario.gas_leaks == ()
+    t0 = (sim.start - show).total_seconds()
+    with_gas = default_scenario(zones=sim.site.zones, devices=sim.site.devices, start_s=t0, speed=10,
+                                show_end_s=3 * 3600, seed=1, gas_leak=True)
+    (leak,) = with_gas.gas_leaks
+    assert leak.sensor.startswith("GAS-") and leak.ppm == 120 and leak.end_s - leak.start_s >= 480
+    assert with_gas.slowdowns == ()  # without the network no gate is picked
+    with pytest.raises(Invalid, match="NOPE"):
+        add_incidents(sim.network, slowdowns=(Slowdown("NOPE", 0.0, 60.0),))
+
+
+def _counter_of(sim: Simulator, gate: str) -> str:
+    return next(d.code for d in sim.site.devices if d.kind == "gate_counter" and d.properties.get("gate") == gate)
+
+
+def test_screening_slowdown_builds_the_gate_queue_and_wait(db: Session, sessions: sessionmaker[Session],
+                                                           demo_event: int) -> None:
+    show = _show_start(db, demo_event)
+    window = (-2700.0, -1500.0)  # 45 to 25 minutes before the show
+    scenario = Scenario(slowdowns=(ScreeningSlowdown("AJ-E1", *window),))
+    sim = Simulator(sessions, demo_event, speed=20, start=show - timedelta(minutes=60), seed=3, scenario=scenario)
+    counter, sibling = _counter_of(sim, "AJ-E1"), _counter_of(sim, "AJ-E2")
+    now = utcnow() - timedelta(minutes=5)
+    ticks = [sim.tick(now + timedelta(seconds=15 * i)) for i in range(17)]  # 5 simulated minutes apart
+    assert all(t.rejected == 0 for t in ticks)
+    times = [(t.sim_time - show).total_seconds() for t in ticks]
+    values = [t.values[counter] for t in ticks]
+    assert set(values[0]) == {"in", "out", "queue", "wait_s"}
+    assert values[0]["queue"] == 0 and values[0]["wait_s"] == 0  # an hour before the show: no queue yet
+    during = [i for i, t in enumerate(times) if window[0] < t <= window[1]]  # states after a slowed step
+    after = [i for i, t in enumerate(times) if t > window[1]]
+    assert len(during) >= 3 and len(after) >= 3
+    assert [values[i]["queue"] for i in during] == sorted(values[i]["queue"] for i in during)  # growing
+    assert [values[i]["wait_s"] for i in during] == sorted(values[i]["wait_s"] for i in during)
+    peak = values[during[-1]]
+    assert peak["queue"] >= 1000 and peak["wait_s"] >= 30 * 60  # a thousand persons, half an hour
+    other = ticks[during[-1]].values[sibling]
+    assert other["queue"] == pytest.approx(peak["queue"], rel=0.2)  # the same line at the lanes next door ...
+    assert peak["wait_s"] > 2 * other["wait_s"]  # ... moves faster
+    assert 0 < peak["in"] < 0.5 * values[after[0]]["in"]  # 30 % of the lanes' rate while slowed
+    assert values[after[0]]["wait_s"] < peak["wait_s"] / 2  # back at full rate, the wait falls at once ...
+    assert values[after[-1]]["queue"] < peak["queue"] / 10  # ... and the queue drains
+    assert times[-1] > 0 and values[-1]["queue"] == 0 and values[-1]["wait_s"] == 0
+    assert ticks[during[-1]].longest_queue is not None and ticks[-1].longest_queue is None
+    assert ticks[during[-1]].summary()["longest_queue"]["sensor"] in (counter, sibling)
+    row = db.execute(select(Reading).join(Device, Device.id == Reading.device_id).where(Device.code == counter)
+                     .order_by(Reading.at.desc()).limit(1)).scalar_one()
+    assert row.values == values[-1] and row.value == row.values["in"] + row.values["out"]
+
+
+def test_scripted_gas_leak(db: Session, sessions: sessionmaker[Session], demo_event: int) -> None:
+    show = _show_start(db, demo_event)
+    start = show - timedelta(minutes=40)
+    t0 = (start - show).total_seconds()
+    scenario = Scenario(gas_leaks=(GasLeak("GAS-002", t0 + 150, t0 + 1650, ppm=120.0, rise_s=600.0),))
+    sim = Simulator(sessions, demo_event, speed=20, start=start, seed=4, scenario=scenario)
+    now = utcnow() - timedelta(minutes=2)
+    ticks = [sim.tick(now + timedelta(seconds=15 * i)) for i in range(7)]  # 0, 5, ..., 30 simulated minutes
+    gas = [t.sent["GAS-002"] for t in ticks]
+    assert gas[0] < 10  # before the leak
+    assert 20 < gas[1] < gas[2] < 100  # rising over 10 minutes: a quarter, then three quarters of the way
+    base = ticks[0].expected["GAS-002"]  # the background: 1 ppm, 3 in staff areas
+    assert [t.expected["GAS-002"] for t in ticks[1:3]] == pytest.approx([base + (120 - base) * f for f in (0.25, 0.75)])
+    assert all(100 < g < 140 for g in gas[3:6])  # about 120 ppm CO: above the orange level of 100
+    assert gas[6] < 10  # over
+    assert all(t.sent["GAS-001"] < 10 for t in ticks)
 
 
 def test_deterministic_with_a_fixed_seed(sessions: sessionmaker[Session], demo_event: int, db: Session) -> None:

@@ -349,7 +349,7 @@ class Simulator:
                 q = queues.get(self._gate_of[d.code])
                 persons, wait = (q.persons, min(q.wait_s, MAX_WAIT_S)) if q is not None else (0.0, 0.0)
                 values["queue"] = float(round(max(0.0, persons * (1 + u))))
-                values["wait_s"] = float(round(max(0.0, wait * (1 + u))))
+                values["wait_s"] = float(round(max(0.0, wait * (1 + u)))) if values["queue"] > 0 else 0.0
             elif d.kind == "temperature":
                 density = count / self._area[d.zone] if d.zone and self._area.get(d.zone) else 0.0
                 warm = 8.0 if self._zone_kind.get(d.zone or "") in STAFF_KINDS else 0.0

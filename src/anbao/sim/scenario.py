@@ -19,7 +19,7 @@ ScreeningSlowdown   安检拥堵: an entry gate serves at ``factor`` (default 30
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,7 +156,9 @@ def default_scenario(*, zones: Sequence[ZoneSite], devices: Sequence[DeviceSite]
     if gas_leak and gases:
         gas_len = max(480.0, 120.0 * speed)
         leaks = (GasLeak(rng.choice(gases), start_s + 600.0, start_s + 600.0 + gas_len, rise_s=gas_len / 3),)
-    slowdowns = screening_slowdown(network, gates, start_s=start_s, speed=speed) if network is not None else ()
+    counted = {str(d.properties["gate"]) for d in devices if d.kind == "gate_counter" and d.properties.get("gate")}
+    slowdowns = () if network is None else screening_slowdown(network, gates, start_s=start_s, speed=speed,
+                                                               counted=counted)
     return Scenario(dropouts=dropouts, smoke_faults=faults, surges=surges, slowdowns=slowdowns, gas_leaks=leaks)
 
 
@@ -178,11 +180,12 @@ def planned_load(network: Network) -> dict[int, float]:
 
 
 def screening_slowdown(network: Network, gates: Sequence[GateSite], *, start_s: float, speed: float,
-                       factor: float = 0.3) -> tuple[ScreeningSlowdown, ...]:
+                       factor: float = 0.3, counted: Collection[str] = ()) -> tuple[ScreeningSlowdown, ...]:
     """A slowdown to ``factor`` of the busiest entry checkpoint, centred on the arrival peak.
 
     The busiest is the checkpoint (else any entry gate) on the link with the highest planned load
-    per capacity (:func:`planned_load`), the first by code among equals. The window lasts
+    per capacity (:func:`planned_load`), the first by code among equals; gates with a gate counter
+    (``counted``: gate codes), whose queue the warning rules see, come first. The window lasts
     ``max(30 min, 2 real minutes)``, at most 45 minutes, and starts at least 5 minutes after
     ``start_s``; none when less than 10 minutes of arrivals would be left.
     """
@@ -194,10 +197,11 @@ def screening_slowdown(network: Network, gates: Sequence[GateSite], *, start_s: 
             continue
         for g in link.gates:
             if g.inward and g.share > 0 and kinds.get(g.code, "gate") != "exit":
-                scored.append((kinds.get(g.code) != "checkpoint", -load[li] / link.capacity_pps, g.code))
+                scored.append((g.code not in counted, kinds.get(g.code) != "checkpoint",
+                               -load[li] / link.capacity_pps, g.code))
     if not scored:
         return ()
-    gate = min(scored)[2]
+    gate = min(scored)[-1]
     length = min(2700.0, max(1800.0, 120.0 * speed))
     begin = max(start_s + 300.0, -network.arrival.mode_s - length / 2)
     end = min(begin + length, 0.0)

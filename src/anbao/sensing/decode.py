@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from anbao.core.errors import Invalid
 from anbao.sensing.schemas import ReadingItem
 
-_ITEMS: TypeAdapter[list[ReadingItem]] = TypeAdapter(list[ReadingItem])
+ITEMS: TypeAdapter[list[ReadingItem]] = TypeAdapter(list[ReadingItem])
 _SHAPE_MSG = 'body must be a JSON array of readings or {"readings": [...]}'
 
 
@@ -50,7 +50,7 @@ def validate(items: Sequence[Any]) -> Decoded:
     out = Decoded(size=len(items))
     plain = list(items)
     try:
-        out.items = list(enumerate(_ITEMS.validate_python(plain)))
+        out.items = list(enumerate(ITEMS.validate_python(plain)))
         return out
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
@@ -69,11 +69,11 @@ def validate(items: Sequence[Any]) -> Decoded:
     bad = {r["index"] for r in out.rejected}
     good = [i for i in range(len(plain)) if i not in bad]
     try:
-        out.items = list(zip(good, _ITEMS.validate_python([plain[i] for i in good]), strict=True))
+        out.items = list(zip(good, ITEMS.validate_python([plain[i] for i in good]), strict=True))
     except ValidationError:  # cannot happen for items that passed above; check them one by one anyway
         for i in good:
             try:
-                out.items.append((i, _ITEMS.validate_python([plain[i]])[0]))
+                out.items.append((i, ITEMS.validate_python([plain[i]])[0]))
             except ValidationError as exc:
                 err = exc.errors()[0]
                 out.reject(i, ["body", i, *err["loc"][1:]], _message(err))
@@ -101,7 +101,7 @@ def decode_json(body: bytes) -> Decoded:
     """A JSON array of readings or ``{"readings": [...]}``; raises :class:`Invalid` for anything else."""
     if body.lstrip()[:1] == b"[":
         try:
-            valid = _ITEMS.validate_json(body)
+            valid = ITEMS.validate_json(body)
             return Decoded(items=list(enumerate(valid)), size=len(valid))
         except ValidationError:
             pass  # a bad item, or not JSON at all: parse, then look at each item
@@ -114,7 +114,7 @@ def decode_ndjson(body: bytes) -> Decoded:
     if not lines:
         return Decoded()
     try:
-        valid = _ITEMS.validate_json(b"[" + b",".join(lines) + b"]")
+        valid = ITEMS.validate_json(b"[" + b",".join(lines) + b"]")
         return Decoded(items=list(enumerate(valid)), size=len(valid))
     except ValidationError:
         pass

@@ -1,25 +1,44 @@
 """Readings over MQTT: topic ``anbao/v1/{event}/readings/#`` (event id or code), QoS 1.
 
 A message carries one reading object, a JSON array of them (gateways batch 100 at a time), or
-``{"readings": [...]}`` — the same items as the HTTP door, through the same :func:`service.ingest`.
-A batch of messages is stored in one transaction per event; rejected items are logged with their
-reason (MQTT has no reply channel) and counted.
+``{"readings": [...]}``: the same items as the HTTP door, through the same checks. The messages of
+one consumer batch are stored together, one insert per event, in one transaction. One-reading
+messages are validated all at once, as one JSON array spliced from their payloads; only when that
+fails is each message looked at by itself.
+
+MQTT has no reply channel, so a message that is not JSON, is for an unknown event, or had rejected
+items is kept in ``dead_letter`` with the reasons (its good items are stored all the same). The
+consumer never stops on a bad message: a message whose event's rows cannot be stored (the event was
+deleted meanwhile) is dead-lettered too; only a failing database leaves the batch unacknowledged,
+for the broker to deliver again.
 """
 
 from __future__ import annotations
 
-import json
+import bisect
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import pydantic_core
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from anbao.event import service as events
+from anbao.sensing import decode, service, store
+from anbao.sensing.decode import Decoded
 
 log = logging.getLogger("anbao.ingest")
 TOPIC_FILTER = "anbao/v1/+/readings/#"
+SOURCE = "mqtt"
+#: how long a worker remembers that an event reference is unknown (it may be created meanwhile)
+UNKNOWN_TTL_S = 5.0
+#: reasons listed per dead letter (a gateway batch may hold thousands of bad items)
+MAX_REASONS = 100
 
 
 class Message(Protocol):
@@ -27,48 +46,159 @@ class Message(Protocol):
     payload: bytes
 
 
-def _items(payload: bytes) -> list[Any]:
-    try:
-        data = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return [None]
-    if isinstance(data, dict) and isinstance(data.get("readings"), list):
-        return list(data["readings"])
-    return data if isinstance(data, list) else [data]
+@dataclass
+class _Group:
+    """The messages of one batch for one event, and their items spliced into one batch."""
+
+    messages: list[Any] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)  # first item index of each message
+    decoded: Decoded = field(default_factory=Decoded)
+    bad: dict[int, str] = field(default_factory=dict)  # message position -> why it was not used at all
 
 
-def make_handler(sessions: sessionmaker[Session], stats: dict[str, int] | None = None
-                 ) -> Callable[[list[Any]], None]:
-    from anbao.sensing import service
+def _ref(topic: str) -> str:
+    parts = topic.split("/")
+    return parts[2] if len(parts) > 3 else ""
 
+
+def _single(payload: bytes) -> bool:
+    """One reading object (not the {"readings": [...]} form): spliced with the others."""
+    return payload[:1] == b"{" and b'"readings"' not in payload
+
+
+def _decode_group(group: _Group) -> None:
+    """Fill ``group.decoded`` with the items of all its messages, indexed across the messages."""
+    payloads = [m.payload for m in group.messages]
+    if all(_single(p) for p in payloads):
+        try:
+            valid = decode.ITEMS.validate_json(b"[" + b",".join(payloads) + b"]")
+            group.decoded = Decoded(items=list(enumerate(valid)), size=len(valid))
+            group.starts = list(range(len(payloads)))
+            return
+        except ValidationError:
+            pass  # some message is bad: look at each by itself
+    items: list[Any] = []
+    for k, payload in enumerate(payloads):
+        group.starts.append(len(items))
+        try:
+            data = pydantic_core.from_json(payload)
+        except ValueError as exc:
+            group.bad[k] = f"not JSON: {exc}"
+            continue
+        if isinstance(data, dict) and isinstance(data.get("readings"), list):
+            items.extend(data["readings"])
+        elif isinstance(data, list):
+            items.extend(data)
+        elif isinstance(data, dict):
+            items.append(data)
+        else:
+            group.bad[k] = 'not a reading, an array of readings, or {"readings": [...]}'
+    group.decoded = decode.validate(items)
+
+
+def _reasons(group: _Group, rejected: list[dict[str, Any]]) -> dict[int, list[str]]:
+    """Rejected items grouped by the message they came in, with indices local to that message."""
+    out: dict[int, list[str]] = defaultdict(list)
+    for r in rejected:
+        k = bisect.bisect_right(group.starts, r["index"]) - 1
+        local = r["index"] - group.starts[k]
+        loc = ".".join(str(x) for x in r["loc"][2:])
+        out[k].append(f"item {local}{' ' + loc if loc else ''}: {r['msg']}")
+    return out
+
+
+def _reason_text(lines: list[str], total: int) -> str:
+    head = f"{len(lines)} of {total} items rejected" if total > 1 else "rejected"
+    shown = lines[:MAX_REASONS]
+    more = f"\n… and {len(lines) - len(shown)} more" if len(lines) > len(shown) else ""
+    return head + ":\n" + "\n".join(shown) + more
+
+
+def make_handler(sessions: sessionmaker[Session], stats: dict[str, int] | None = None,
+                 on_stored: Callable[[int], None] | None = None) -> Callable[[list[Any]], None]:
+    """A batch handler for :class:`anbao.core.mqtt.SharedConsumer`.
+
+    ``stats`` counts accepted, duplicate and rejected items, items for unknown events and dead
+    letters; ``on_stored(event_id)`` is called after the commit for every event that got readings.
+    """
     counts = stats if stats is not None else {}
-    resolved: dict[str, int | None] = {}
+    known: dict[str, int] = {}
+    unknown: dict[str, float] = {}
+
+    def count(key: str, n: int) -> None:
+        if n:
+            counts[key] = counts.get(key, 0) + n
 
     def event_id(db: Session, ref: str) -> int | None:
-        if ref not in resolved:
-            event = events.get(db=db, event_id=int(ref)) if ref.isdigit() else events.get_by_code(db=db, code=ref)
-            resolved[ref] = event.id if event is not None else None
-        return resolved[ref]
+        if ref in known:
+            return known[ref]
+        if unknown.get(ref, 0.0) > time.monotonic():
+            return None
+        event = (events.get(db=db, event_id=int(ref)) if ref.isdigit() and len(ref) < 10
+                 else events.get_by_code(db=db, code=ref[:40]))
+        if event is None:
+            unknown[ref] = time.monotonic() + UNKNOWN_TTL_S
+            return None
+        known[ref] = event.id
+        return event.id
+
+    def dead(db: Session, m: Any, reason: str, eid: int | None) -> None:
+        store.dead_letter(db=db, source=SOURCE, payload=m.payload, reason=reason, topic=m.topic, event_id=eid)
+        count("dead_letters", 1)
+
+    def store_group(db: Session, ref: str, eid: int, group: _Group) -> int:
+        _decode_group(group)
+        try:
+            with db.begin_nested():
+                out = service.store_decoded(db=db, event_id=eid, decoded=group.decoded, source=SOURCE)
+        except IntegrityError as exc:  # e.g. the event or a device was deleted meanwhile
+            known.pop(ref, None)
+            log.warning("MQTT readings for event %s could not be stored: %s", ref, exc.orig)
+            for m in group.messages:
+                dead(db, m, f"could not be stored: {exc.orig}", eid)
+            count("rejected", group.decoded.size)
+            return 0
+        count("accepted", out.accepted)
+        count("duplicates", out.duplicates)
+        count("rejected", len(out.rejected) + len(group.bad))
+        by_message = _reasons(group, out.rejected)
+        for k, m in enumerate(group.messages):
+            if k in group.bad:
+                dead(db, m, group.bad[k], eid)
+            elif k in by_message:
+                end = group.starts[k + 1] if k + 1 < len(group.starts) else group.decoded.size
+                dead(db, m, _reason_text(by_message[k], end - group.starts[k]), eid)
+        return out.accepted
 
     def handle(batch: list[Any]) -> None:
-        by_ref: dict[str, list[Any]] = defaultdict(list)
+        by_ref: dict[str, _Group] = defaultdict(_Group)
         for m in batch:
-            parts = m.topic.split("/")
-            by_ref[parts[2] if len(parts) > 3 else ""].extend(_items(m.payload))
+            by_ref[_ref(m.topic)].messages.append(m)
+        stored: list[int] = []
         with sessions() as db:
-            db.info["actor"] = "mqtt"
-            for ref, items in by_ref.items():
+            db.info["actor"] = SOURCE
+            for ref, group in by_ref.items():
                 eid = event_id(db, ref)
                 if eid is None:
-                    counts["unknown_event"] = counts.get("unknown_event", 0) + len(items)
-                    log.warning("MQTT readings for unknown event %r dropped (%d items)", ref, len(items))
+                    for m in group.messages:
+                        dead(db, m, f"unknown event {ref!r} (topic {m.topic})", None)
+                    count("unknown_event", len(group.messages))
                     continue
-                out = service.ingest(db=db, event_id=eid, items=items, source="mqtt")
-                counts["accepted"] = counts.get("accepted", 0) + out.accepted
-                counts["duplicates"] = counts.get("duplicates", 0) + out.duplicates
-                counts["rejected"] = counts.get("rejected", 0) + len(out.rejected)
-                for r in out.rejected[:5]:
-                    log.warning("MQTT reading rejected (event %s): %s at %s", ref, r["msg"], r["loc"])
+                try:
+                    if store_group(db, ref, eid, group):
+                        stored.append(eid)
+                except DBAPIError:
+                    raise  # the database is failing: leave the batch unacknowledged
+                except Exception as exc:  # a message that breaks the handler must not stop the consumer
+                    log.exception("MQTT messages for event %s could not be handled", ref)
+                    for m in group.messages:
+                        dead(db, m, f"could not be handled: {exc.__class__.__name__}: {exc}", eid)
             db.commit()
+        for eid in stored:
+            if on_stored is not None:
+                try:
+                    on_stored(eid)
+                except Exception:
+                    log.exception("ingest listener failed for event %s", eid)
 
     return handle

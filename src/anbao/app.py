@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from anbao import __version__
 from anbao.account.views import router as account_router
+from anbao.alert.cap_views import router as cap_router
 from anbao.alert.flows import Watcher
 from anbao.alert.views import router as alert_router
 from anbao.config import Settings, get_settings
@@ -33,6 +34,8 @@ from anbao.deps import reject_unknown_query
 from anbao.event.views import router as event_router
 from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
+from anbao.plan.views import router as plan_router
+from anbao.review.views import router as review_router
 from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
 from anbao.sensing.views import router as sensing_router
 from anbao.system.views import router as system_router
@@ -107,7 +110,8 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
                                            name="anbao-simulator")
         consumer = None
         if settings.mqtt_url:
-            consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER, make_handler(app.state.sessions))
+            consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER,
+                                      make_handler(app.state.sessions, on_stored=app.state.watcher.poke))
             await asyncio.to_thread(consumer.start)
         try:
             yield
@@ -125,16 +129,18 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
                   docs_url=None, openapi_url="/api/v1/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    app.state.bus = InProcessBus()
+    # every session carries the bus: what a transaction posts to the outbox goes out when it commits
+    app.state.sessions = make_sessionmaker(engine, info={"bus": app.state.bus})
     app.state.signing_key = settings.signing_key()
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
-    app.state.bus = InProcessBus()
     app.state.watcher = Watcher(app.state.sessions, app.state.bus, settings.evaluate_interval_s)
+    app.state.ingest_listeners = [app.state.watcher.poke]
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
     for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
-                   alert_router, live_router):
+                   alert_router, cap_router, plan_router, review_router, live_router):
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)

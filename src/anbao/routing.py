@@ -47,6 +47,7 @@ def resource_router(
     filters: type[ListQuery] = ListQuery,
     visible: Visible | None = None,
     personal: bool = False,
+    list_route: bool = True,
 ) -> APIRouter:
     router = APIRouter(prefix="/events/{event_id}/" + path, tags=[tag])
     Reader = Annotated[Principal, Depends(require(read))]
@@ -65,7 +66,6 @@ def resource_router(
                          entity_id=str(rows[0].id) if len(rows) == 1 else None,
                          event_id=event_id, after={"count": len(rows), "ids": [r.id for r in rows]})
 
-    @router.get("", response_model=list[out], name=f"list_{name}", summary=f"List {path}")  # type: ignore[valid-type]
     def list_(event: EventDep, db: DB, principal: Reader,
               query: Annotated[filters, Query()]) -> list[Any]:  # type: ignore[valid-type]
         q = cast(ListQuery, query)
@@ -79,6 +79,9 @@ def resource_router(
                                        where=q.filters()))
         _read_audit(db, event.id, rows)
         return rows
+
+    if list_route:
+        router.get("", response_model=list[out], name=f"list_{name}", summary=f"List {path}")(list_)  # type: ignore[valid-type]
 
     @router.post("", response_model=out, status_code=status.HTTP_201_CREATED, name=f"create_{name}",
                  summary=f"Create one of {path}")

@@ -17,6 +17,7 @@ def site(client, login):
     h = login("planner")
     ev = client.post("/api/v1/events", json={"code": "W", "name": "预警", "kind": "concert"}, headers=h).json()
     assert client.post(f"/api/v1/events/{ev['id']}/venue-import", json=small_collection(), headers=h).status_code == 200
+    client.app.state.watcher.paused = True  # the tests drive the clock with run_once(now=...)
     return f"/api/v1/events/{ev['id']}", ev["id"], login("gateway"), login("dispatcher")
 
 
@@ -37,7 +38,9 @@ def test_warning_lifecycle(client, site):
     [w] = client.get(f"{url}/warnings", headers=disp).json()
     assert (w["level"], w["status"], w["kind"]) == ("orange", "active", "density") and w["value"] == pytest.approx(4.1)
     assert "橙色预警" in w["message"]
-    assert [m.topic.rsplit("/", 1)[1] for m in got] == ["zone-state", "warning"]
+    topics = [m.topic.rsplit("/", 1)[1] for m in got]
+    # the state deltas first, then the warning, the plan it activates (大客流预案 at orange) and its 4 tasks
+    assert topics == ["zone-state", "sensor-health", "warning", "plan-activation", "task", "task", "task", "task"]
 
     _count(client, url, gw, t0 + timedelta(seconds=5), 39_500)  # 3.95: within hysteresis, no change
     watcher.run_once(now=t0 + timedelta(seconds=6))
@@ -60,7 +63,12 @@ def test_warning_lifecycle(client, site):
 
     r = client.post(f"{url}/warnings/{w['id']}/ack", json={}, headers=disp)
     assert r.status_code == 409 and "closed" in r.json()["detail"]
-    assert [m.payload["level"] for m in got if m.topic.endswith("warning")] == ["orange", "red", "red"]
+    assert [(m.payload["level"], m.payload["status"]) for m in got if m.topic.endswith("warning")] == [
+        ("orange", "active"), ("orange", "acknowledged"), ("red", "active"), ("red", "closed")]
+    steps = client.get(f"{url}/timeline?kind=warning", headers=disp).json()
+    # oldest first: the pass clock runs ten minutes behind, the acknowledgement is stamped with the real time
+    assert [s["kind"] for s in steps] == ["warning.raised", "warning.level", "warning.closed", "warning.acknowledged"]
+    assert steps[1]["text"].startswith("人群密度预警由橙色升级为红色") and steps[3]["actor"] == "user:dispatcher"
 
 
 def test_cap_export_validates_and_follows_the_warning(client, site):
@@ -103,6 +111,7 @@ def test_warning_reaches_the_websocket_within_two_seconds(client, site, login):
     import time
 
     url, event_id, gw, _ = site
+    client.app.state.watcher.paused = False
     token = login("officer")["Authorization"].removeprefix("Bearer ")
     with client.websocket_connect(f"/api/v1/events/{event_id}/live?token={token}") as ws:
         assert ws.receive_json()["type"] == "hello"

@@ -1,103 +1,274 @@
-"""The warning flow: zone states → level trackers (hysteresis, hold time) → warnings → bus.
+"""The warning engine: zone states and sensor values → rules → level trackers → warnings → plans.
 
-:func:`evaluate` is one pass for one event; :class:`Watcher` keeps the trackers and the last
-published zone states between passes and runs the pass every ``interval_s`` for every event with
-fresh readings. Messages go out on the bus only after the pass has committed.
+One pass (:func:`evaluate`) for one event:
+
+1. **Density** per zone: the fused zone state (:mod:`anbao.sensing.state`) against the density
+   rule of the zone's kind.
+2. **Gas, smoke, temperature** per detector: its newest value, when fresh, against the rule of its
+   zone's kind. **Queues** per gate counter: ``values.queue`` (persons) and ``values.wait_s``
+   (seconds, compared in minutes). **Device silence** per device that has reported: seconds since
+   its newest reading reached the server.
+3. Each watched quantity has a :class:`LevelTracker` (hysteresis, hold time); a transition raises,
+   moves or releases the one open warning of its key (deduplication). A rise activates, once per
+   warning, the plan the rule names for every level reached (:func:`anbao.plan.service.activate`).
+4. Active warnings nobody acknowledged within the rule's ``escalate_after_min`` go one step up the
+   command tree (:func:`anbao.alert.service.escalate`).
+5. Zone states and sensor health go out as compact deltas, at most every ``state_every_s``
+   (500 ms); warnings, plan activations and tasks go out at once when the pass commits.
+
+:class:`Watcher` keeps the trackers between passes. It runs a pass every ``interval_s`` and at once
+when :meth:`Watcher.poke` says new readings are stored (passes at least ``min_gap_s`` apart).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from anbao.alert import service
-from anbao.algorithms.levels import DEFAULT_DENSITY, Level, LevelTracker
+from anbao.alert import rules, service
+from anbao.alert.models import EarlyWarning, WarningRule
+from anbao.algorithms.levels import Level, LevelTracker
+from anbao.core import outbox
 from anbao.core.bus import InProcessBus
+from anbao.core.errors import Conflict
 from anbao.core.time import utcnow
-from anbao.sensing.models import Reading
+from anbao.plan import service as plans
+from anbao.sensing import state as sensing
+from anbao.sensing.models import DeviceLatest
 from anbao.sensing.state import LEVEL_CODES, zone_states
+from anbao.venue.models import Zone
 
 log = logging.getLogger("anbao.alert")
+
+#: a detector value older than this is not judged (no data: the level stays where it is)
+FRESH_S = 120.0
+DETECTOR_KINDS = ("gas", "smoke", "temperature")
 
 
 @dataclass
 class Watch:
-    """State kept between passes: one tracker per (event, zone), the last zone states sent."""
+    """State kept between passes: trackers by warning key, what was last sent, when."""
 
-    trackers: dict[tuple[int, int], LevelTracker] = field(default_factory=dict)
+    trackers: dict[tuple[int, str], tuple[LevelTracker, float | None]] = field(default_factory=dict)
     last_sent: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
+    health_sent: dict[tuple[int, int], str] = field(default_factory=dict)
+    last_push: dict[int, float] = field(default_factory=dict)
+    state_every_s: float = 0.5
 
 
-def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> list[tuple[str, dict[str, Any]]]:
-    """One pass for one event; returns the (topic, payload) messages to publish after commit."""
-    out: list[tuple[str, dict[str, Any]]] = []
+@dataclass(frozen=True)
+class Observation:
+    """One watched value in one pass."""
+
+    key: str  # warning key, e.g. density:zone:12
+    kind: str  # rule kind
+    value: float | None
+    zone_id: int | None
+    zone_kind: str | None
+    device_id: int | None
+    what: str  # words for the message, e.g. "看台A区 人群密度 4.1 人/㎡（约 4100 人）"
+    forecast: float | None = None
+
+
+def _tracker(watch: Watch, db: Session, event_id: int, obs: Observation, rule: WarningRule) -> LevelTracker:
+    """The tracker of ``obs.key``, built from the rule; it starts at the level of a warning still open."""
+    th = rules.thresholds(rule)
+    stamp = rule.updated_at.timestamp() if rule.updated_at else None
+    got = watch.trackers.get((event_id, obs.key))
+    if got is not None and got[1] == stamp:
+        return got[0]
+    if got is not None:  # the rule changed: same level, new thresholds
+        tracker = LevelTracker(th, level=got[0].level, since=got[0].since, last_at=got[0].last_at)
+    else:
+        w = service.open_for(db=db, event_id=event_id, key=obs.key)
+        level = Level[w.level.upper()] if w is not None else Level.NONE
+        if level not in (Level.NONE, *th.levels):
+            level = max((lv for lv in th.levels if lv <= level), default=Level.NONE)
+        tracker = LevelTracker(th, level=level, since=w.changed_at.timestamp() if w is not None else None)
+    watch.trackers[(event_id, obs.key)] = (tracker, stamp)
+    return tracker
+
+
+def _observations(db: Session, event_id: int, now: datetime, watch: Watch) -> list[Observation]:
+    kinds = dict(db.execute(select(Zone.id, Zone.kind).where(Zone.event_id == event_id)).all())
+    names = dict(db.execute(select(Zone.id, Zone.name).where(Zone.event_id == event_id)).all())
+    out: list[Observation] = []
     changed: list[dict[str, Any]] = []
     for s in zone_states(db=db, event_id=event_id, now=now):
         snapshot = (s.count, s.density, s.level, s.sensors_stale)
         if watch.last_sent.get((event_id, s.zone_id)) != snapshot:
-            watch.last_sent[(event_id, s.zone_id)] = snapshot
             changed.append({"zone_id": s.zone_id, "code": s.code, "count": s.count, "density": s.density,
                             "level": s.level, "source": s.source, "stale": list(s.sensors_stale)})
-        tracker = watch.trackers.setdefault((event_id, s.zone_id), LevelTracker(DEFAULT_DENSITY))
-        t = tracker.step(s.density, now.timestamp())
-        if t is None:
-            continue
-        key = f"density:zone:{s.zone_id}"
-        if t.after == Level.NONE:
-            w = service.release(db=db, event_id=event_id, key=key, now=now,
-                                reason=f"自动解除：{s.name} 密度回落至 {s.density} 人/㎡")
-        else:
-            level = LEVEL_CODES[t.after]
-            w = service.raise_level(
-                db=db, event_id=event_id, key=key, kind="density", level=level, now=now, zone_id=s.zone_id,
-                value=s.density, forecast=t.forecast,
-                message=f"{s.name} 人群密度 {s.density} 人/㎡（约 {round(s.count or 0)} 人），"
-                        f"{service.LEVEL_ZH[level]}预警。{t.reason}")
-        if w is not None:
-            out.append((f"event/{event_id}/warning", service.payload(w)))
-    if changed:
-        out.insert(0, (f"event/{event_id}/zone-state", {"at": now.isoformat(), "zones": changed}))
+        what = f"{s.name} 人群密度 {s.density} 人/㎡（约 {round(s.count or 0)} 人）"
+        out.append(Observation(f"density:zone:{s.zone_id}", "density", s.density, s.zone_id, kinds.get(s.zone_id),
+                               None, what))
+    health: list[dict[str, Any]] = []
+    for d in sensing.latest(db=db, event_id=event_id):
+        zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
+        fresh = (now - d.at).total_seconds() <= FRESH_S
+        silence = max(0.0, (now - d.received_at).total_seconds())
+        status = "ok" if silence < 60 else "stale" if silence < 120 else "silent"
+        if watch.health_sent.get((event_id, d.device_id)) != status:
+            health.append({"device_id": d.device_id, "code": d.code, "status": status,
+                           "last_at": d.received_at.isoformat()})
+        out.append(Observation(f"device_silence:device:{d.device_id}", "device_silence", silence, d.zone_id,
+                               kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
+                               f"{zone}设备 {d.code} 已 {silence:.0f} 秒无数据"))
+        if d.kind in DETECTOR_KINDS:
+            unit = rules.UNITS[d.kind][0]
+            out.append(Observation(f"{d.kind}:device:{d.device_id}", d.kind, d.value if fresh else None, d.zone_id,
+                                   kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
+                                   f"{zone}{d.code} 读数 {d.value} {unit}"))
+        if d.kind == "gate_counter" and isinstance(d.values, dict) and fresh:
+            queue, wait = d.values.get("queue"), d.values.get("wait_s")
+            if isinstance(queue, int | float):
+                out.append(Observation(f"queue_length:device:{d.device_id}", "queue_length", float(queue),
+                                       d.zone_id, kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
+                                       f"{zone}{d.code} 排队 {queue:.0f} 人"))
+            if isinstance(wait, int | float):
+                out.append(Observation(f"queue_wait:device:{d.device_id}", "queue_wait", float(wait) / 60,
+                                       d.zone_id, kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
+                                       f"{zone}{d.code} 预计等待 {wait / 60:.0f} 分钟"))
+    _push_states(db, event_id, now, watch, changed, health)
     return out
 
 
-def events_with_fresh_readings(*, db: Session, now: datetime, window_s: float = 600) -> list[int]:
+def _push_states(db: Session, event_id: int, now: datetime, watch: Watch, zones: list[dict[str, Any]],
+                 health: list[dict[str, Any]]) -> None:
+    """Zone-state and sensor-health deltas, at most every ``watch.state_every_s`` (by the pass clock)."""
+    if not zones and not health:
+        return
+    last = watch.last_push.get(event_id)
+    if last is not None and 0 <= now.timestamp() - last < watch.state_every_s:
+        return  # not marked as sent: the next pass sends them
+    watch.last_push[event_id] = now.timestamp()
+    if zones:
+        for z in zones:
+            watch.last_sent[(event_id, z["zone_id"])] = (z["count"], z["density"], z["level"], tuple(z["stale"]))
+        outbox.post(db, f"event/{event_id}/zone-state", {"at": now.isoformat(), "zones": zones})
+    if health:
+        for h in health:
+            watch.health_sent[(event_id, h["device_id"])] = h["status"]
+        outbox.post(db, f"event/{event_id}/sensor-health", {"at": now.isoformat(), "devices": health})
+
+
+def _activate_plans(db: Session, event_id: int, w: EarlyWarning, rule: WarningRule, now: datetime) -> None:
+    reached = service.RANK[w.level]
+    for level, code in sorted((rule.plans or {}).items(), key=lambda kv: service.RANK.get(kv[0], 9)):
+        if service.RANK.get(level, 9) > reached:
+            continue
+        plan = plans.by_code(db=db, event_id=event_id, code=code)
+        if plan is None:
+            log.warning("rule %s names plan %r, which event %s does not have", rule.id, code, event_id)
+            continue
+        if plans.activation_for(db=db, plan_id=plan.id, warning_id=w.id) is not None:
+            continue
+        try:
+            plans.activate(db=db, event_id=event_id, plan=plan, now=now, by="system:warnings", warning_id=w.id,
+                           zone_id=w.zone_id, level=w.level,
+                           reason=f"{service.LEVEL_ZH[w.level]}{service.KIND_ZH.get(w.kind, '预警')}自动启动")
+        except Conflict:  # started by hand meanwhile
+            continue
+
+
+def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
+    """One pass for one event; returns the number of warning changes. Messages leave on commit."""
+    book = rules.RuleBook.load(db=db, event_id=event_id)
+    changes = 0
+    for obs in _observations(db, event_id, now, watch):
+        rule = book.find(obs.kind, obs.zone_kind)
+        if rule is None:
+            continue
+        tracker = _tracker(watch, db, event_id, obs, rule)
+        if tracker.last_at is not None and now.timestamp() < tracker.last_at:
+            continue  # a pass for an earlier time (replay): the tracker has moved on
+        t = tracker.step(obs.value, now.timestamp(), obs.forecast)
+        if t is None:
+            continue
+        changes += 1
+        if t.after == Level.NONE:
+            service.release(db=db, event_id=event_id, key=obs.key, now=now, reason=f"自动解除：{obs.what}")
+            continue
+        level = LEVEL_CODES[t.after]
+        w = service.raise_level(
+            db=db, event_id=event_id, key=obs.key, kind=obs.kind, level=level, now=now, zone_id=obs.zone_id,
+            value=None if obs.value is None else round(obs.value, 3), forecast=t.forecast, rule_id=rule.id,
+            device_id=obs.device_id, escalate_after_min=rule.escalate_after_min,
+            message=f"{obs.what}，{service.LEVEL_ZH[level]}预警。{t.reason}")
+        if t.after > t.before:
+            _activate_plans(db, event_id, w, rule, now)
+    for w in service.due_for_escalation(db=db, event_id=event_id, now=now):
+        service.escalate(db=db, warning=w, now=now)
+        changes += 1
+    return changes
+
+
+def events_with_fresh_readings(*, db: Session, now: datetime, window_s: float = 6 * 3600) -> list[int]:
+    """Events with a reading taken or received in the last ``window_s`` (six hours: long enough to see
+    sensors fall silent and warnings run out, short enough to leave finished events alone)."""
     since = now - timedelta(seconds=window_s)
-    return list(db.execute(select(Reading.event_id).where(Reading.at > since).distinct()).scalars())
+    return list(db.execute(select(DeviceLatest.event_id)
+                           .where(or_(DeviceLatest.at > since, DeviceLatest.received_at > since))
+                           .distinct()).scalars())
 
 
 class Watcher:
-    """Runs :func:`evaluate` every ``interval_s`` seconds for every event with fresh readings."""
+    """Runs :func:`evaluate` for every event with fresh readings: every ``interval_s``, and on :meth:`poke`."""
 
-    def __init__(self, sessions: sessionmaker[Session], bus: InProcessBus, interval_s: float) -> None:
-        self.sessions, self.bus, self.interval_s = sessions, bus, interval_s
+    def __init__(self, sessions: sessionmaker[Session], bus: InProcessBus, interval_s: float,
+                 min_gap_s: float = 0.05) -> None:
+        self.sessions, self.bus, self.interval_s, self.min_gap_s = sessions, bus, interval_s, min_gap_s
         self.watch = Watch()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self.passes = 0
+        #: True stops the background passes (a test or a replay then drives :meth:`run_once` itself)
+        self.paused = False
+
+    def poke(self, event_id: int | None = None) -> None:
+        """New readings are stored: run a pass now (thread-safe, coalesced)."""
+        self._wake.set()
+
+    def _session(self) -> Session:
+        db = self.sessions(info={"bus": self.bus})
+        db.info["actor"] = "system:warnings"
+        return db
 
     def run_once(self, now: datetime | None = None) -> int:
+        """One pass over every event with fresh readings; returns the number of warning changes."""
         now = now or utcnow()
-        published = 0
-        with self.sessions() as db:
-            db.info["actor"] = "system:warnings"
-            event_ids = events_with_fresh_readings(db=db, now=now)
-        for event_id in event_ids:
-            with self.sessions() as db:
-                db.info["actor"] = "system:warnings"
-                messages = evaluate(db=db, event_id=event_id, now=now, watch=self.watch)
-                db.commit()
-            for topic, payload in messages:
-                self.bus.publish(topic, payload)
-                published += 1
-        return published
+        changes = 0
+        with self._lock:
+            with self._session() as db:
+                event_ids = events_with_fresh_readings(db=db, now=now)
+            for event_id in event_ids:
+                with self._session() as db:
+                    changes += evaluate(db=db, event_id=event_id, now=now, watch=self.watch)
+                    db.commit()
+            self.passes += 1
+        return changes
+
+    def _wait(self) -> None:
+        self._wake.wait(self.interval_s)
+        self._wake.clear()
 
     async def run(self) -> None:
         while True:
+            started = time.monotonic()
             try:
-                await asyncio.to_thread(self.run_once)
+                if not self.paused:
+                    await asyncio.to_thread(self.run_once)
             except Exception:  # a bad pass must not stop the watcher; it is logged and retried
                 log.exception("warning pass failed")
-            await asyncio.sleep(self.interval_s)
+            gap = self.min_gap_s - (time.monotonic() - started)
+            if gap > 0:
+                await asyncio.sleep(gap)
+            await asyncio.to_thread(self._wait)

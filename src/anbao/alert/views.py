@@ -6,16 +6,33 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from anbao.alert import cap, service
+from anbao.alert import cap, rules, service
 from anbao.alert.models import EarlyWarning
-from anbao.alert.schemas import CommentIn, WarningOut
+from anbao.alert.schemas import CommentIn, RuleCreate, RuleOut, RuleUpdate, WarningOut
+from anbao.core import crud
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
+from anbao.core.vocab import RuleKindIn
 from anbao.deps import DB, EventDep, require
+from anbao.routing import resource_router
 from anbao.venue.models import Venue, Zone
 
 router = APIRouter(tags=["预警 warnings"])
+RULE_TAG = "预警规则 warning rules"
+
+
+@router.get("/events/{event_id}/warning-rules", response_model=list[RuleOut], tags=[RULE_TAG],
+            summary="The event's warning rules (the defaults are created on first use)")
+def list_rules(event: EventDep, db: DB, principal: Annotated[Principal, Depends(require(Perm.event_read))],
+               kind: RuleKindIn | None = None) -> Any:
+    rules.ensure_defaults(db=db, event_id=event.id)
+    return crud.list_rows(db=db, kind=rules.RULES, event_id=event.id, limit=None, where={"kind": kind})
+
+
+router.include_router(resource_router(
+    kind=rules.RULES, path="warning-rules", tag=RULE_TAG, create=RuleCreate, update=RuleUpdate, out=RuleOut,
+    read=Perm.event_read, write=Perm.plan_write, list_route=False))
 Reader = Annotated[Principal, Depends(require(Perm.sensing_read))]
 Handler = Annotated[Principal, Depends(require(Perm.warning_handle))]
 CAP_TYPE = "application/cap+xml"

@@ -56,7 +56,7 @@ def _finite(name: str, value: float) -> None:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Level thresholds in the units of the watched value.
+    """Level thresholds in the units of the watched value; a level set to ``None`` is never raised.
 
     rising=True (higher is worse): a level starts at ``value >= threshold``; thresholds must be
     strictly increasing blue < yellow < orange < red. rising=False (lower is worse): a level starts
@@ -66,38 +66,51 @@ class Thresholds:
     min_hold_s: seconds a level must have been held before it may drop.
     """
 
-    blue: float
-    yellow: float
-    orange: float
-    red: float
+    blue: float | None
+    yellow: float | None
+    orange: float | None
+    red: float | None
     hysteresis: float = 0.2
     min_hold_s: float = 30.0
     rising: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("blue", "yellow", "orange", "red", "hysteresis", "min_hold_s"):
+        for name in ("hysteresis", "min_hold_s"):
+            _finite(name, getattr(self, name))
+        names = [n for n in ("blue", "yellow", "orange", "red") if getattr(self, n) is not None]
+        if not names:
+            raise ValueError("at least one level needs a threshold")
+        for name in names:
             _finite(name, getattr(self, name))
         if self.hysteresis < 0:
             raise ValueError(f"hysteresis must be >= 0, got {self.hysteresis}")
         if self.min_hold_s < 0:
             raise ValueError(f"min_hold_s must be >= 0, got {self.min_hold_s}")
-        names = ("blue", "yellow", "orange", "red")
         for low, high in zip(names, names[1:], strict=False):
             a, b = getattr(self, low), getattr(self, high)
             if self.rising and not b > a:
                 raise ValueError(f"thresholds must increase for rising=True: {high} ({b}) must be > {low} ({a})")
             if not self.rising and not b < a:
                 raise ValueError(f"thresholds must decrease for rising=False: {high} ({b}) must be < {low} ({a})")
-        gap = min(abs(self.yellow - self.blue), abs(self.orange - self.yellow), abs(self.red - self.orange))
+        gaps = [abs(getattr(self, b) - getattr(self, a)) for a, b in zip(names, names[1:], strict=False)]
+        gap = min(gaps, default=math.inf)
         if self.hysteresis >= gap:
             raise ValueError(f"hysteresis ({self.hysteresis}) must be smaller than the smallest gap between "
                              f"thresholds ({gap})")
 
+    @property
+    def levels(self) -> tuple[Level, ...]:
+        """The levels that have a threshold, lowest first."""
+        return tuple(lv for lv in _WARNING_LEVELS if getattr(self, lv.name.lower()) is not None)
+
     def threshold(self, level: Level) -> float:
-        """The value at which ``level`` starts (ValueError for :attr:`Level.NONE`)."""
+        """The value at which ``level`` starts (ValueError for :attr:`Level.NONE` or a level left out)."""
         if level == Level.NONE:
             raise ValueError("Level.NONE has no threshold")
-        return float(getattr(self, level.name.lower()))
+        value = getattr(self, level.name.lower())
+        if value is None:
+            raise ValueError(f"level {level.name.lower()} has no threshold")
+        return float(value)
 
     def release(self, level: Level) -> float:
         """The value the watched value must pass back beyond before ``level`` may drop."""
@@ -119,7 +132,7 @@ def classify(value: float, thresholds: Thresholds) -> Level:
     """The level of ``value`` with no memory (no hysteresis, no hold)."""
     _finite("value", value)
     level = Level.NONE
-    for candidate in _WARNING_LEVELS:
+    for candidate in thresholds.levels:
         if thresholds._reaches(value, thresholds.threshold(candidate)):
             level = candidate
     return level
@@ -127,7 +140,7 @@ def classify(value: float, thresholds: Thresholds) -> Level:
 
 def _held_level(value: float, thresholds: Thresholds, ceiling: Level) -> Level:
     """The highest level up to ``ceiling`` whose release value ``value`` still reaches."""
-    for candidate in reversed(_WARNING_LEVELS):
+    for candidate in reversed(thresholds.levels):
         if candidate <= ceiling and thresholds._reaches(value, thresholds.release(candidate)):
             return candidate
     return Level.NONE

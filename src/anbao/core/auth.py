@@ -51,18 +51,21 @@ class Perm(StrEnum):
     audit_read = "audit:read"
     sensing_read = "sensing:read"
     sensing_write = "sensing:write"  # post readings and camera alarms
-    warning_handle = "warning:handle"  # acknowledge and close warnings
+    warning_handle = "warning:handle"  # acknowledge and close warnings, activate plans
+    plan_write = "plan:write"  # response plans and warning rules
+    task_update = "task:update"  # accept, arrive at, finish a task
 
 
 _READ = {Perm.event_read, Perm.venue_read, Perm.org_read, Perm.sensing_read}
-_PLAN = _READ | {Perm.event_write, Perm.venue_write, Perm.org_write, Perm.person_read, Perm.person_write}
+_PLAN = _READ | {Perm.event_write, Perm.venue_write, Perm.org_write, Perm.person_read, Perm.person_write,
+                 Perm.plan_write}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.admin: frozenset(Perm),
-    Role.commander: frozenset(_PLAN | {Perm.audit_read, Perm.warning_handle}),
+    Role.commander: frozenset(_PLAN | {Perm.audit_read, Perm.warning_handle, Perm.task_update}),
     Role.planner: frozenset(_PLAN),
-    Role.dispatcher: frozenset(_READ | {Perm.org_write, Perm.person_read, Perm.warning_handle}),
-    Role.officer: frozenset(_READ | {Perm.person_read}),
+    Role.dispatcher: frozenset(_READ | {Perm.org_write, Perm.person_read, Perm.warning_handle, Perm.task_update}),
+    Role.officer: frozenset(_READ | {Perm.person_read, Perm.task_update}),
     Role.analyst: frozenset(_READ),
     Role.partner: frozenset(_READ | {Perm.person_read}),
     Role.auditor: frozenset(_READ | {Perm.audit_read}),

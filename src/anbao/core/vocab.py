@@ -51,6 +51,29 @@ COMMAND_LEVELS: dict[str, tuple[str, str]] = {
     "hq": ("指挥部", "Headquarters"), "hq_group": ("工作组", "HQ group"),
     "site": ("现场分指挥部", "Site command"), "duty_group": ("执勤组", "Duty group"),
 }
+PLAN_KINDS: dict[str, tuple[str, str]] = {
+    "master": ("总体安保方案", "Master security plan"), "crowd": ("大客流", "Large crowds"),
+    "evacuation": ("人群疏散", "Evacuation"), "fire": ("消防安全", "Fire safety"), "gas": ("燃气泄漏", "Gas leak"),
+    "medical": ("医疗救护", "Medical rescue"), "traffic": ("交通疏导", "Traffic"),
+    "counter_terror": ("反恐防暴", "Counter-terrorism"), "emergency": ("应急处突", "Emergency response"),
+    "public_opinion": ("舆情应对", "Public opinion"), "weather": ("恶劣天气", "Severe weather"),
+    "screening": ("安检疏导", "Screening congestion"), "equipment": ("设备保障", "Equipment"),
+    "other": ("其他", "Other"),
+}
+TASK_STATUSES: dict[str, tuple[str, str]] = {
+    "open": ("待接收", "Open"), "accepted": ("已接收", "Accepted"), "arrived": ("已到场", "Arrived"),
+    "done": ("已完成", "Done"), "cancelled": ("已取消", "Cancelled"),
+}
+RULE_KINDS: dict[str, tuple[str, str]] = {
+    "density": ("人群密度", "Crowd density"), "gas": ("燃气浓度", "Gas concentration"),
+    "smoke": ("烟雾浓度", "Smoke obscuration"), "temperature": ("环境温度", "Temperature"),
+    "queue_wait": ("排队等待时间", "Queue wait"), "queue_length": ("排队人数", "Queue length"),
+    "device_silence": ("设备离线", "Device silence"),
+}
+WARNING_LEVELS: dict[str, tuple[str, str]] = {
+    "blue": ("蓝色", "Blue"), "yellow": ("黄色", "Yellow"), "orange": ("橙色", "Orange"), "red": ("红色", "Red"),
+}
+
 
 class EventKind(StrEnum):
     sports = "sports"  # 体育赛事
@@ -126,10 +149,53 @@ class CommandLevel(StrEnum):
     duty_group = "duty_group"  # 执勤组
 
 
+class PlanKind(StrEnum):
+    master = "master"  # 总体安保方案
+    crowd = "crowd"  # 大客流
+    evacuation = "evacuation"  # 人群疏散
+    fire = "fire"  # 消防安全
+    gas = "gas"  # 燃气泄漏
+    medical = "medical"  # 医疗救护
+    traffic = "traffic"  # 交通疏导
+    counter_terror = "counter_terror"  # 反恐防暴
+    emergency = "emergency"  # 应急处突
+    public_opinion = "public_opinion"  # 舆情应对
+    weather = "weather"  # 恶劣天气
+    screening = "screening"  # 安检疏导
+    equipment = "equipment"  # 设备保障
+    other = "other"  # 其他
+
+
+class TaskStatus(StrEnum):
+    open = "open"  # 待接收
+    accepted = "accepted"  # 已接收
+    arrived = "arrived"  # 已到场
+    done = "done"  # 已完成
+    cancelled = "cancelled"  # 已取消
+
+
+class RuleKind(StrEnum):
+    density = "density"  # 人群密度 persons/m2
+    gas = "gas"  # 燃气 (CO) ppm
+    smoke = "smoke"  # 烟雾 obscuration %/m
+    temperature = "temperature"  # 温度 °C
+    queue_wait = "queue_wait"  # 排队等待 minutes
+    queue_length = "queue_length"  # 排队人数 persons
+    device_silence = "device_silence"  # 设备离线 seconds since the last reading
+
+
+class WarningLevel(StrEnum):
+    blue = "blue"  # 蓝色
+    yellow = "yellow"  # 黄色
+    orange = "orange"  # 橙色
+    red = "red"  # 红色
+
+
 VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
     "event_kind": EVENT_KINDS, "event_status": EVENT_STATUSES, "zone_kind": ZONE_KINDS,
     "gate_kind": GATE_KINDS, "device_kind": DEVICE_KINDS, "police_type": POLICE_TYPES,
-    "unit_status": UNIT_STATUSES, "command_level": COMMAND_LEVELS,
+    "unit_status": UNIT_STATUSES, "command_level": COMMAND_LEVELS, "plan_kind": PLAN_KINDS,
+    "task_status": TASK_STATUSES, "rule_kind": RULE_KINDS, "warning_level": WARNING_LEVELS,
 }
 
 SENSOR_KINDS = ("wifi_probe", "bluetooth", "video_count", "gate_counter", "gas", "smoke", "temperature")
@@ -152,3 +218,7 @@ DeviceKindIn = Annotated[DeviceKind, _alias(DEVICE_KINDS)]
 PoliceTypeIn = Annotated[PoliceType, _alias(POLICE_TYPES)]
 UnitStatusIn = Annotated[UnitStatus, _alias(UNIT_STATUSES)]
 CommandLevelIn = Annotated[CommandLevel, _alias(COMMAND_LEVELS)]
+PlanKindIn = Annotated[PlanKind, _alias(PLAN_KINDS)]
+TaskStatusIn = Annotated[TaskStatus, _alias(TASK_STATUSES)]
+RuleKindIn = Annotated[RuleKind, _alias(RULE_KINDS)]
+WarningLevelIn = Annotated[WarningLevel, _alias(WARNING_LEVELS)]

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from anbao.core.schemas import Out, UTCTime
+
+
+class TimelineOut(Out):
+    id: int
+    event_id: int
+    at: UTCTime
+    kind: str = Field(description="warning.raised, warning.escalated, plan.activated, task.done ...")
+    kind_zh: str = ""
+    subject: str = Field(description="What the step is about, e.g. warning:12 or task:7")
+    text: str
+    actor: str
+    data: dict[str, Any] | None

@@ -1,0 +1,135 @@
+"""Warning rules per event and zone kind: defaults, validation, overrides, every watched kind."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.alert.conftest import post, t0
+
+
+def _rules(client, url, h):
+    return {(r["kind"], r["zone_kind"]): r for r in client.get(f"{url}/warning-rules", headers=h["planner"]).json()}
+
+
+def test_defaults_are_created_on_first_use_with_their_plans(client, ops):
+    url, _eid, h, ids = ops
+    rules = _rules(client, url, h)
+    assert set(rules) == {(k, "") for k in ("density", "smoke", "gas", "queue_wait", "queue_length",
+                                            "device_silence")}
+    d = rules[("density", "")]
+    assert (d["blue"], d["yellow"], d["orange"], d["red"], d["unit"]) == (2, 3, 4, 5, "人/㎡")
+    assert d["plans"] == {"orange": "YA-DKL", "red": "YA-SS"}
+    plans = {p["code"]: p for p in client.get(f"{url}/plans", headers=h["analyst"]).json()}
+    assert {"YA-DKL", "YA-SS", "YA-XF", "YA-RQ", "YA-AJ", "YA-SB"} <= set(plans)
+    # steps naming nodes the event has keep them; the plan's node resolves to the group or the 指挥部
+    assert plans["YA-DKL"]["command_node_id"] == ids["G-XCAB"]
+    assert plans["YA-SS"]["command_node_id"] == ids["HQ"]  # no G-YJCT here: the 指挥部 takes it
+    assert len(_rules(client, url, h)) == 6  # a second read creates nothing
+
+
+@pytest.mark.parametrize(("body", "loc", "words"), [
+    ({"kind": "density", "zone_kind": "stand", "blue": 3, "yellow": 2}, ["body"], "must increase"),
+    ({"kind": "density", "zone_kind": "stand"}, ["body"], "at least one level"),
+    ({"kind": "density", "zone_kind": "stand", "red": 5, "plans": {"red": "NOPE"}}, ["body", "plans", "red"],
+     "does not exist"),
+    ({"kind": "density", "red": 5}, ["body", "kind"], "already has a density rule"),
+    ({"kind": "density", "zone_kind": "stand", "blue": 2, "yellow": 2.1, "hysteresis": 0.2}, ["body"],
+     "smaller than the smallest gap"),
+    ({"kind": "noise", "red": 5}, ["body", "kind"], "Input should be"),
+    ({"kind": "density", "zone_kind": "stand", "red": -1}, ["body", "red"], "greater than or equal"),
+])
+def test_bad_rules_are_refused_with_the_place(client, ops, body, loc, words):
+    url, _eid, h, _ids = ops
+    _rules(client, url, h)
+    r = client.post(f"{url}/warning-rules", json=body, headers=h["planner"])
+    assert r.status_code == 422, r.text
+    err = r.json()["detail"][0]
+    assert err["loc"] == loc and words in err["msg"]
+
+
+def test_only_planners_edit_rules(client, ops):
+    url, _eid, h, _ids = ops
+    rule = _rules(client, url, h)[("density", "")]
+    r = client.patch(f"{url}/warning-rules/{rule['id']}", json={"red": 6}, headers=h["dispatcher"])
+    assert r.status_code == 403
+    r = client.patch(f"{url}/warning-rules/{rule['id']}", json={"red": 6}, headers=h["planner"])
+    assert r.status_code == 200 and r.json()["red"] == 6
+    assert client.patch(f"{url}/warning-rules/{rule['id']}", json={"red": 3.5}, headers=h["planner"]).status_code == 422
+
+
+def _warnings(client, url, h):
+    got = client.get(f"{url}/warnings?status=open", headers=h["dispatcher"]).json()
+    return {w["key"].split(":")[0]: w for w in got}
+
+
+def test_a_zone_kind_rule_wins_over_the_event_rule_and_edits_apply_to_running_trackers(client, ops):
+    url, _eid, h, _ids = ops
+    watcher, t = client.app.state.watcher, t0()
+    _rules(client, url, h)
+    r = client.post(f"{url}/warning-rules", json={"kind": "density", "zone_kind": "内场站席", "blue": 1, "yellow": 1.5,
+                                                  "orange": 2, "red": 2.5, "hysteresis": 0.1},
+                    headers=h["planner"])
+    assert r.status_code == 201 and r.json()["zone_kind"] == "standing"
+    post(client, url, h, "C1", t, 21_000)  # 2.1 persons/m2: blue by default, orange by the standing-floor rule
+    watcher.run_once(now=t + timedelta(seconds=1))
+    w = _warnings(client, url, h)["density"]
+    assert w["level"] == "orange" and w["rule_id"] == r.json()["id"]
+    client.patch(f"{url}/warning-rules/{r.json()['id']}", json={"blue": 1, "yellow": 1.5, "orange": 1.8, "red": 2.0},
+                 headers=h["planner"])
+    post(client, url, h, "C1", t + timedelta(seconds=5), 21_000)
+    watcher.run_once(now=t + timedelta(seconds=6))
+    assert _warnings(client, url, h)["density"]["level"] == "red"
+
+
+def test_smoke_gas_and_queue_values_raise_their_warnings(client, ops):
+    url, _eid, h, ids = ops
+    watcher, t = client.app.state.watcher, t0()
+    post(client, url, h, "SMK1", t, 0.05)
+    post(client, url, h, "GAS1", t, 2.0)
+    post(client, url, h, "GC1", t, 40, {"in": 40, "out": 0, "queue": 120, "wait_s": 300})
+    watcher.run_once(now=t + timedelta(seconds=1))
+    assert _warnings(client, url, h) == {}
+    post(client, url, h, "SMK1", t + timedelta(seconds=10), 6.0)  # smoke alarm: red (>= 4 %/m)
+    post(client, url, h, "GAS1", t + timedelta(seconds=10), 120.0)  # CO 120 ppm: orange
+    post(client, url, h, "GC1", t + timedelta(seconds=10), 40, {"in": 40, "out": 0, "queue": 700, "wait_s": 1500})
+    watcher.run_once(now=t + timedelta(seconds=11))
+    got = _warnings(client, url, h)
+    assert {k: (w["level"], w["device_id"]) for k, w in got.items()} == {
+        "smoke": ("red", ids["SMK1"]), "gas": ("orange", ids["GAS1"]), "queue_length": ("yellow", ids["GC1"]),
+        "queue_wait": ("yellow", ids["GC1"])}
+    assert "25 分钟" in got["queue_wait"]["message"] and "烟感报警" not in got["smoke"]["message"]
+    # a detector that stops reporting keeps its level (no data is not "all clear")
+    watcher.run_once(now=t + timedelta(minutes=5))
+    assert _warnings(client, url, h)["smoke"]["level"] == "red"
+    post(client, url, h, "SMK1", t + timedelta(minutes=5, seconds=1), 0.05)
+    watcher.run_once(now=t + timedelta(minutes=5, seconds=2))
+    assert "smoke" not in _warnings(client, url, h)
+
+
+def test_a_silent_device_raises_a_device_warning_and_clears_when_it_reports(client, ops, sessions):
+    from datetime import UTC, datetime
+
+    from anbao.sensing.models import DeviceLatest
+
+    url, _eid, h, ids = ops
+    watcher = client.app.state.watcher
+    post(client, url, h, "GAS1", datetime.now(UTC) - timedelta(seconds=1), 1.0)
+    def shift(seconds):
+        with sessions() as db:
+            for row in db.query(DeviceLatest).all():
+                row.at += timedelta(seconds=seconds)
+                row.received_at += timedelta(seconds=seconds)
+            db.commit()
+
+    shift(-200)  # as if the detector had last reported 200 s ago
+    now = datetime.now(UTC)
+    watcher.run_once(now=now)  # silent for 200 s: blue (>= 120 s)
+    w = _warnings(client, url, h)["device_silence"]
+    assert (w["level"], w["device_id"]) == ("blue", ids["GAS1"]) and "GAS1" in w["message"]
+    watcher.run_once(now=now + timedelta(seconds=500))  # >= 600 s: yellow, which starts 设备故障保障预案
+    assert _warnings(client, url, h)["device_silence"]["level"] == "yellow"
+    tasks = client.get(f"{url}/tasks?warning_id={w['id']}", headers=h["officer"]).json()
+    assert len(tasks) == 2 and tasks[-1]["command_node_id"] == ids["G-JSBZ"]
+    shift(700)
+    watcher.run_once(now=now + timedelta(seconds=501))  # it reported again: the warning is released
+    assert "device_silence" not in _warnings(client, url, h)

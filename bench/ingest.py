@@ -1,23 +1,34 @@
-"""Ingest throughput and warning latency. Prints one JSON line.
+"""Ingest throughput and warning latency, against the old path measured in the same run. Prints one JSON line.
 
-    python bench/ingest.py [--n 50000] [--mqtt mqtt://127.0.0.1:1883]
+    python bench/ingest.py [--n 50000] [--mqtt mqtt://127.0.0.1:1883] [--workers 2] [--repeat 1]
 
-Figures (readings per second, stored and committed, on a temporary SQLite file):
-- readings_per_s_inprocess: service.ingest in batches of 5,000 (the floor every door shares)
+Figures (readings per second stored and committed, on a temporary SQLite file):
+- readings_per_s_inprocess: service.ingest in batches of 5,000 parsed items, one thread
+  (readings_per_s_inprocess_body: service.ingest_body from the JSON bytes, as the HTTP door does)
 - readings_per_s_http_batch: POST /readings with 5,000 readings per request, through the ASGI app
-- readings_per_s_mqtt_single / _batched: one reading per QoS 1 message / gateway messages of 100,
-  consumed by one SharedConsumer (ack after store); the publisher keeps at most 200 messages
-  outstanding, since Mosquitto drops QoS 1 messages beyond 1,000 queued per subscriber
-- broker_ceiling_msgs_per_s: Mosquitto alone in the same run: mosquitto_pub -l (QoS 1) into mosquitto_sub
-- latency_p50_ms / latency_p99_ms: a reading that raises a zone to orange, posted over HTTP, until the
-  warning arrives on the live WebSocket (the watcher runs every 0.2 s here), with background load
+- readings_per_s_mqtt_single: one reading per QoS 1 message, published by mosquitto_pub -l, stored by
+  ``--workers`` worker processes sharing the subscription (mqtt_single_inprocess: one consumer thread
+  inside this process); mqtt_single_share_of_ceiling relates it to broker_ceiling_msgs_per_s
+- readings_per_s_mqtt_batched: gateway messages of 100 readings, one consumer thread in this process
+- broker_ceiling_msgs_per_s: Mosquitto alone in the same run: mosquitto_pub -l into mosquitto_sub, QoS 1,
+  both MQTT 5 with a high Receive Maximum, as the consumers
+- latency_p50_ms / latency_p99_ms: a reading that raises a fresh zone from nothing to orange, from the
+  HTTP answer until the warning for that zone arrives on the live WebSocket, while 10,000 readings/s of
+  background load flow through HTTP (watcher_interval_s is the watcher's pass interval)
+- baseline_*: the code this replaced, run here on the same data: per-item pydantic models, a key query
+  before the insert, ORM-level multi-row insert, and a paho-mqtt consumer (given a high Receive Maximum
+  so that it does not lose messages; without one Mosquitto drops QoS 1 messages beyond 20 in flight
+  plus 1,000 queued, which is also why this bench once hung: mosquitto_sub -C N waited for dropped ones)
+With --repeat R each throughput figure is the best of R runs (the medians are printed too).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
+import queue
 import shutil
 import statistics
 import subprocess
@@ -29,8 +40,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from anbao.account import service as accounts
 from anbao.account.schemas import UserCreate
@@ -39,13 +52,18 @@ from anbao.config import Settings
 from anbao.core import crud
 from anbao.core.db import make_engine, make_sessionmaker, transaction
 from anbao.core.migrate import upgrade
+from anbao.core.mqtt import SharedConsumer
 from anbao.event import service as events
 from anbao.event.schemas import EventCreate
 from anbao.sensing import service
 from anbao.sensing.models import Reading
+from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
+from anbao.sensing.schemas import ReadingIn
 from anbao.venue import service as venues
 
-SENSORS = 100
+SENSORS = 100  # background sensors S0..S99 (no zone)
+ZONES = 60  # 10 m x 10 m zones Z0..Z59, one camera each (Z<k>-C), for the latency rounds
+BATCH = 5000
 
 
 def _setup(url: str) -> tuple[Any, int]:
@@ -56,129 +74,337 @@ def _setup(url: str) -> tuple[Any, int]:
         ev = events.create(db=db, data=EventCreate(code=f"B{uuid.uuid4().hex[:6]}", name="bench", kind="other"))
         venue = crud.create_row(db=db, kind=venues.VENUES, event_id=ev.id, data={"code": "V", "name": "v",
                                                                                "crs": "local"})
-        zone = crud.create_row(db=db, kind=venues.ZONES, event_id=ev.id, data={
-            "venue_id": venue.id, "code": "Z", "name": "内场", "kind": "standing", "ring": 1,
-            "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [100, 0], [100, 100], [0, 100], [0, 0]]]}})
+        zone_ids = []
+        for k in range(ZONES):
+            x = 20.0 * k
+            zone_ids.append(crud.create_row(db=db, kind=venues.ZONES, event_id=ev.id, data={
+                "venue_id": venue.id, "code": f"Z{k}", "name": f"区{k}", "kind": "standing", "ring": 1,
+                "geometry": {"type": "Polygon", "coordinates": [[[x, 0], [x + 10, 0], [x + 10, 10], [x, 10],
+                                                                [x, 0]]]}}).id)
         crud.create_rows(db=db, kind=venues.DEVICES, event_id=ev.id, items=[
-            {"venue_id": venue.id, "code": f"S{i}", "name": f"s{i}", "kind": "video_count", "lon": 1.0, "lat": 1.0,
-             "zone_id": zone.id if i == 0 else None} for i in range(SENSORS)])
+            {"venue_id": venue.id, "code": f"S{i}", "name": f"s{i}", "kind": "video_count", "lon": 1.0, "lat": 1.0}
+            for i in range(SENSORS)] + [
+            {"venue_id": venue.id, "code": f"Z{k}-C", "name": f"c{k}", "kind": "video_count", "lon": 1.0, "lat": 1.0,
+             "zone_id": zone_ids[k]} for k in range(ZONES)])
         for role in ("gateway", "officer"):
             accounts.create(db=db, data=UserCreate(username=role, password="password-123", role=role))
         eid = ev.id
     return sessions, eid
 
 
+_T0 = datetime.now(UTC) - timedelta(minutes=30)
+
+
 def _items(n: int, start: int = 0) -> list[dict[str, Any]]:
-    t0 = datetime.now(UTC) - timedelta(minutes=30)
-    return [{"sensor": f"S{1 + (i % (SENSORS - 1))}", "at": (t0 + timedelta(microseconds=i)).isoformat(),
+    """Distinct readings of the background sensors, 1 µs apart, half an hour ago."""
+    return [{"sensor": f"S{i % SENSORS}", "at": (_T0 + timedelta(microseconds=i)).isoformat(),
              "value": float(i % 500)} for i in range(start, start + n)]
 
 
-def _count(sessions: Any) -> int:
-    with sessions() as db:
-        return int(db.execute(select(func.count()).select_from(Reading)).scalar_one())
+# -- the replaced path, kept here to measure against -----------------------------------------------
+
+def old_ingest(*, db: Session, event_id: int, items: list[Any], source: str = "") -> int:
+    """The ingest before this rewrite: one pydantic model per item, a query for stored keys, ORM insert."""
+    from anbao.venue.models import Device
+
+    now = datetime.now(UTC)
+    devices = {c: (d, z) for c, d, z in db.execute(select(Device.code, Device.id, Device.zone_id)
+                                                    .where(Device.event_id == event_id))}
+    good = []
+    for raw in items:
+        try:
+            item = ReadingIn.model_validate(raw)
+        except ValueError:
+            continue
+        device = devices.get(item.sensor)
+        if device is None or item.at > now + timedelta(minutes=5):
+            continue
+        good.append((item, *device))
+    keys = [g[0].idempotency_key for g in good if g[0].idempotency_key]
+    stored = set(db.execute(select(Reading.idem_key).where(Reading.event_id == event_id,
+                                                          Reading.idem_key.in_(keys))).scalars()) if keys else set()
+    rows = [{"event_id": event_id, "device_id": d, "zone_id": z, "at": it.at, "value": it.value, "values": it.values,
+             "received_at": now, "source": source[:80], "idem_key": it.idempotency_key}
+            for it, d, z in good if it.idempotency_key is None or it.idempotency_key not in stored]
+    if rows:
+        db.execute(insert(Reading), rows)
+    return len(rows)
 
 
-def inprocess(sessions: Any, eid: int, n: int) -> float:
-    items = _items(n)
+# -- in process and HTTP ------------------------------------------------------------------------
+
+def inprocess(sessions: Any, eid: int, n: int, start: int, how: str) -> float:
+    items = _items(n, start)
+    chunks = [items[k:k + BATCH] for k in range(0, n, BATCH)]
+    bodies = [json.dumps(c).encode() for c in chunks] if how == "body" else []
     t = time.perf_counter()
-    for k in range(0, n, 5000):
+    for k, chunk in enumerate(chunks):
         with transaction(sessions, actor="bench") as db:
-            service.ingest(db=db, event_id=eid, items=items[k:k + 5000])
+            if how == "items":
+                service.ingest(db=db, event_id=eid, items=chunk)
+            elif how == "body":
+                service.ingest_body(db=db, event_id=eid, body=bodies[k])
+            else:
+                old_ingest(db=db, event_id=eid, items=chunk)
     return n / (time.perf_counter() - t)
 
 
-def http_batch(client: TestClient, headers: dict[str, str], eid: int, n: int) -> float:
-    items = _items(n, start=10_000_000)
-    bodies = [json.dumps(items[k:k + 5000]).encode() for k in range(0, n, 5000)]
+def http_batch(client: TestClient, headers: dict[str, str], eid: int, n: int, start: int, old: bool) -> float:
+    items = _items(n, start)
+    bodies = [json.dumps(items[k:k + BATCH]).encode() for k in range(0, n, BATCH)]
+    url = f"/bench/old-readings/{eid}" if old else f"/api/v1/events/{eid}/readings"
     t = time.perf_counter()
     for body in bodies:
-        r = client.post(f"/api/v1/events/{eid}/readings", content=body,
-                        headers={**headers, "Content-Type": "application/json"})
-        assert r.status_code == 200 and r.json()["accepted"] == len(json.loads(body)), r.text[:200]
+        r = client.post(url, content=body, headers={**headers, "Content-Type": "application/json"})
+        assert r.status_code == 200, r.text[:300]
     return n / (time.perf_counter() - t)
 
 
-def mqtt_rate(url: str, sessions: Any, eid: int, n: int, per_msg: int) -> float:
+def add_old_route(app: Any) -> None:
+    """The old HTTP door (json.loads of the body, then the old ingest), next to the new one."""
+    async def old(eid: int, request: Request) -> dict[str, int]:
+        from starlette.concurrency import run_in_threadpool
+
+        items = json.loads(await request.body())
+
+        def run() -> int:
+            with transaction(app.state.sessions, actor="bench") as db:
+                return old_ingest(db=db, event_id=eid, items=items)
+
+        return {"accepted": await run_in_threadpool(run)}
+
+    app.add_api_route("/bench/old-readings/{eid}", old, methods=["POST"])
+    app.router.routes.insert(0, app.router.routes.pop())  # ahead of the static files mounted at /
+
+
+# -- MQTT -----------------------------------------------------------------------------------------
+
+def _host_port(url: str) -> tuple[str, str]:
+    host, port = url.removeprefix("mqtt://").split(":")
+    return host, port
+
+
+def _publish_lines(url: str, topic: str, lines: list[bytes]) -> None:
+    host, port = _host_port(url)
+    subprocess.run(["mosquitto_pub", "-h", host, "-p", port, "-t", topic, "-q", "1", "-l"],
+                   input=b"\n".join(lines) + b"\n", check=True, timeout=600)
+
+
+def _wait_count(get: Any, target: int, t0: float, timeout_s: float = 120) -> float:
+    while get() < target and time.perf_counter() - t0 < timeout_s:
+        time.sleep(0.002)
+    return get() / (time.perf_counter() - t0)
+
+
+def _paho_consumer(url: str, handle: Any, group: str) -> Any:
+    """The replaced consumer: paho-mqtt, one Python callback and one PUBACK write per message."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.properties import Properties
 
-    from anbao.core.mqtt import SharedConsumer
-    from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
+    inbox: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+    ready = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5, manual_ack=True)
+    client.on_connect = lambda c, *_: c.subscribe(f"$share/{group}/{TOPIC_FILTER}", qos=1)
+    client.on_subscribe = lambda *_: ready.set()
+    client.on_message = lambda _c, _u, m: inbox.put(m)
 
-    consumer = SharedConsumer(url, TOPIC_FILTER, make_handler(sessions), group=f"b{uuid.uuid4().hex[:6]}")
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                batch = [inbox.get(timeout=0.2)]
+            except queue.Empty:
+                continue
+            deadline = time.monotonic() + 0.05
+            while len(batch) < BATCH and (left := deadline - time.monotonic()) > 0:
+                try:
+                    batch.append(inbox.get(timeout=left))
+                except queue.Empty:
+                    break
+            handle(batch)
+            for m in batch:
+                client.ack(m.mid, m.qos)
+
+    props = Properties(mqtt.PacketTypes.CONNECT)
+    props.ReceiveMaximum = 65535
+    host, port = _host_port(url)
+    client.connect(host, int(port), properties=props)
+    client.loop_start()
+    ready.wait(10)
+    writer = threading.Thread(target=drain, daemon=True)
+    writer.start()
+
+    def close() -> None:
+        stop.set()
+        writer.join(5)
+        client.loop_stop()
+        client.disconnect()
+
+    return close
+
+
+def _worker(url: str, db_url: str, group: str, counter: Any, ready: Any, stop: Any) -> None:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    stats: dict[str, int] = {}
+    inner = make_handler(sessions, stats)
+
+    def handle(batch: list[Any]) -> None:
+        before = stats.get("accepted", 0)
+        inner(batch)
+        with counter.get_lock():
+            counter.value += stats.get("accepted", 0) - before
+
+    consumer = SharedConsumer(url, TOPIC_FILTER, handle, group=group)
     consumer.start()
-    host, port = url.removeprefix("mqtt://").split(":")
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    pub.max_queued_messages_set(0)
-    pub.connect(host, int(port))
-    pub.loop_start()
-    before = _count(sessions)
-    items = _items(n, start=20_000_000 + per_msg * 1_000_000)
-    payloads = [json.dumps(items[k] if per_msg == 1 else items[k:k + per_msg]) for k in range(0, n, per_msg)]
-    t = time.perf_counter()
-    # keep at most WINDOW messages outstanding: Mosquitto queues only 1,000 QoS 1 messages per
-    # subscriber by default (max_queued_messages) and drops the rest
-    window = 200
-    for k, p in enumerate(payloads):
-        pub.publish(f"anbao/v1/{eid}/readings/gw", p, qos=1)
-        if k % window == window - 1:
-            while _count(sessions) < before + (k + 1 - window) * per_msg and time.perf_counter() - t < 60:
-                time.sleep(0.005)
-    while _count(sessions) < before + n and time.perf_counter() - t < 60:
-        time.sleep(0.005)
-    rate = (_count(sessions) - before) / (time.perf_counter() - t)
-    pub.loop_stop()
-    pub.disconnect()
+    ready.set()
+    stop.wait()
     consumer.stop()
+    engine.dispose()
+
+
+def mqtt_rate(url: str, db_url: str, sessions: Any, eid: int, n: int, per_msg: int, start: int,
+              how: str, workers: int = 2) -> float:
+    """Publish ``n`` readings, ``per_msg`` per message, with mosquitto_pub -l; readings stored per second."""
+    items = _items(n, start)
+    lines = [json.dumps(items[k] if per_msg == 1 else items[k:k + per_msg], separators=(",", ":")).encode()
+             for k in range(0, n, per_msg)]
+    group = f"b{uuid.uuid4().hex[:8]}"
+    topic = f"anbao/v1/{eid}/readings/gw"
+    if how == "workers":
+        ctx = mp.get_context("spawn")
+        counter, stop = ctx.Value("q", 0), ctx.Event()
+        readies = [ctx.Event() for _ in range(workers)]
+        procs = [ctx.Process(target=_worker, args=(url, db_url, group, counter, r, stop), daemon=True)
+                 for r in readies]
+        for p in procs:
+            p.start()
+        for r in readies:
+            r.wait(60)
+        t = time.perf_counter()
+        _publish_lines(url, topic, lines)
+        rate = _wait_count(lambda: counter.value, n, t)
+        stop.set()
+        for p in procs:
+            p.join(10)
+        return rate
+    stats: dict[str, int] = {}
+    handle = make_handler(sessions, stats)
+    if how == "paho":
+        close = _paho_consumer(url, handle, group)
+    else:
+        consumer = SharedConsumer(url, TOPIC_FILTER, handle, group=group)
+        consumer.start()
+        close = consumer.stop
+    t = time.perf_counter()
+    _publish_lines(url, topic, lines)
+    rate = _wait_count(lambda: stats.get("accepted", 0), n, t)
+    close()
     return rate
 
 
 def broker_ceiling(url: str, n: int) -> float | None:
+    """Messages per second from mosquitto_pub -l through Mosquitto into mosquitto_sub (QoS 1)."""
     if not (shutil.which("mosquitto_pub") and shutil.which("mosquitto_sub")):
         return None
-    host, port = url.removeprefix("mqtt://").split(":")
+    host, port = _host_port(url)
     topic = f"bench/{uuid.uuid4().hex[:8]}"
-    sub = subprocess.Popen(["mosquitto_sub", "-h", host, "-p", port, "-t", topic, "-q", "1", "-C", str(n)],
-                           stdout=subprocess.DEVNULL)
-    time.sleep(0.5)
-    lines = "".join(f'{{"sensor":"S1","value":{i}}}\n' for i in range(n)).encode()
+    sub = subprocess.Popen(["mosquitto_sub", "-h", host, "-p", port, "-t", topic, "-q", "1",
+                            "-V", "5", "-D", "connect", "receive-maximum", "65535"], stdout=subprocess.PIPE)
+    ready, done = threading.Event(), threading.Event()
+    seen = [0, 0.0]
+
+    def read() -> None:
+        assert sub.stdout is not None
+        for line in sub.stdout:
+            if line.startswith(b"probe"):
+                ready.set()
+                continue
+            seen[0] += 1
+            if seen[0] >= n:
+                seen[1] = time.perf_counter()
+                done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not ready.wait(0.2) and time.monotonic() < deadline:  # the subscription is live once a probe arrives
+        subprocess.run(["mosquitto_pub", "-h", host, "-p", port, "-t", topic, "-q", "1", "-m", "probe"], check=True)
+    lines = "".join(json.dumps(item, separators=(",", ":")) + "\n" for item in _items(n)).encode()
     t = time.perf_counter()
     subprocess.run(["mosquitto_pub", "-h", host, "-p", port, "-t", topic, "-q", "1", "-l"], input=lines, check=True)
-    sub.wait(timeout=300)
-    return n / (time.perf_counter() - t)
+    done.wait(120)  # never wait forever for messages a broker may have dropped
+    end = seen[1] or time.perf_counter()
+    sub.kill()
+    sub.wait()
+    return seen[0] / (end - t)
 
 
-def latency(client: TestClient, headers: dict[str, str], eid: int, rounds: int) -> list[float]:
+# -- latency --------------------------------------------------------------------------------------
+
+def latency(client: TestClient, headers: dict[str, str], eid: int, rounds: int, load_per_s: int = 10_000
+            ) -> tuple[list[float], int]:
+    """Per round: a fresh zone from nothing to orange; HTTP answer -> its warning on the WebSocket (ms)."""
     token = client.post("/api/v1/auth/login", json={"username": "officer", "password": "password-123"}).json()
-    out: list[float] = []
+    zones = {z["code"]: z["id"] for z in client.get(f"/api/v1/events/{eid}/zones?limit=1000", headers=headers).json()}
     stop = threading.Event()
+    inbox: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
 
-    def load() -> None:  # background readings from the other sensors while we measure
-        k = 30_000_000
+    def load() -> None:  # background readings of the zone-less sensors, 1,000 per request
+        k, period = 40_000_000, 1000 / load_per_s
+        next_at = time.perf_counter()
         while not stop.is_set():
-            client.post(f"/api/v1/events/{eid}/readings", json=_items(1000, start=k), headers=headers)
+            client.post(f"/api/v1/events/{eid}/readings", headers=headers,
+                        json=[{**r, "at": datetime.now(UTC).isoformat()} for r in _items(1000, start=k)])
             k += 1000
+            next_at += period
+            time.sleep(max(0.0, next_at - time.perf_counter()))
 
-    bg = threading.Thread(target=load, daemon=True)
-    bg.start()
+    out: list[float] = []
+    missed = 0
     with client.websocket_connect(f"/api/v1/events/{eid}/live?token={token['access_token']}") as ws:
         ws.receive_json()
-        for r in range(rounds):
-            value = 45_000 if r % 2 == 0 else 5_000  # 4.5 p/m2 (orange) then back to 0.5
-            t = time.perf_counter()
-            client.post(f"/api/v1/events/{eid}/readings", headers=headers,
-                        json=[{"sensor": "S0", "at": datetime.now(UTC).isoformat(), "value": value}])
+
+        def listen() -> None:
             while True:
-                msg = ws.receive_json()
-                if msg.get("topic", "").endswith("/zone-state") and any(
-                        z["count"] == value for z in msg["payload"]["zones"]):
-                    out.append((time.perf_counter() - t) * 1000)
+                try:
+                    msg = ws.receive_json()
+                except Exception:
+                    return
+                inbox.put((time.perf_counter(), msg))
+
+        threading.Thread(target=listen, daemon=True).start()
+        bg = threading.Thread(target=load, daemon=True)
+        bg.start()
+        time.sleep(1.0)
+        for r in range(min(rounds, ZONES)):
+            zone_id = zones[f"Z{r}"]
+            r_ = client.post(f"/api/v1/events/{eid}/readings", headers=headers,
+                             json=[{"sensor": f"Z{r}-C", "at": datetime.now(UTC).isoformat(), "value": 450}])
+            t = time.perf_counter()
+            assert r_.status_code == 200 and r_.json()["accepted"] == 1, r_.text
+            deadline = t + 10
+            while True:
+                try:
+                    at, msg = inbox.get(timeout=max(0.0, deadline - time.perf_counter()))
+                except queue.Empty:
+                    missed += 1
                     break
-            time.sleep(0.05)
-    stop.set()
-    bg.join(timeout=10)
-    return out
+                p = msg.get("payload") or {}
+                if msg.get("topic", "").endswith("/warning") and p.get("zone_id") == zone_id:
+                    out.append((at - t) * 1000)
+                    break
+            time.sleep(0.1)
+        stop.set()
+        bg.join(timeout=10)
+    return out, missed
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return round(s[min(len(s) - 1, max(0, int(round(q * len(s))) - 1))], 1)
 
 
 def main() -> None:
@@ -186,27 +412,64 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--mqtt", default=os.environ.get("ANBAO_BENCH_MQTT_URL", "mqtt://127.0.0.1:1883"))
     parser.add_argument("--latency-rounds", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes for the one-reading MQTT figure")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per throughput figure (best and median kept)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     url = f"sqlite:///{tmp / 'bench.db'}"
     sessions, eid = _setup(url)
-    result: dict[str, Any] = {"bench": "ingest", "database": "sqlite", "n": args.n}
-    result["readings_per_s_inprocess"] = round(inprocess(sessions, eid, args.n))
-    settings = Settings(database_url=url, var_dir=tmp, secret_key="b" * 32, evaluate_interval_s=0.2)
-    with TestClient(create_app(settings)) as client:
+    runs: dict[str, list[float]] = {}
+    offset = [0]
+
+    def measure(name: str, fn: Any) -> None:
+        for _ in range(args.repeat):
+            offset[0] += 1_000_000
+            runs.setdefault(name, []).append(fn(offset[0]))
+
+    n = args.n
+    measure("readings_per_s_inprocess", lambda s: inprocess(sessions, eid, n, s, "items"))
+    measure("readings_per_s_inprocess_body", lambda s: inprocess(sessions, eid, n, s, "body"))
+    measure("baseline_readings_per_s_inprocess", lambda s: inprocess(sessions, eid, n, s, "old"))
+    settings = Settings(database_url=url, var_dir=tmp, secret_key="b" * 32)
+    app = create_app(settings)
+    add_old_route(app)
+    result: dict[str, Any] = {"bench": "ingest", "database": "sqlite", "n": n, "repeat": args.repeat,
+                              "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
+    with TestClient(app) as client:
         tok = client.post("/api/v1/auth/login", json={"username": "gateway", "password": "password-123"}).json()
         headers = {"Authorization": f"Bearer {tok['access_token']}"}
-        result["readings_per_s_http_batch"] = round(http_batch(client, headers, eid, args.n))
-        lat = latency(client, headers, eid, args.latency_rounds)
-        result["latency_p50_ms"] = round(statistics.median(lat), 1)
-        result["latency_p99_ms"] = round(sorted(lat)[max(0, int(len(lat) * 0.99) - 1)], 1)
+        measure("readings_per_s_http_batch", lambda s: http_batch(client, headers, eid, n, s, old=False))
+        measure("baseline_readings_per_s_http_batch", lambda s: http_batch(client, headers, eid, n, s, old=True))
+        lat, missed = latency(client, headers, eid, args.latency_rounds)
+        result.update(latency_p50_ms=_pct(lat, 0.5), latency_p99_ms=_pct(lat, 0.99), latency_rounds=len(lat),
+                      latency_missed=missed, watcher_interval_s=settings.evaluate_interval_s)
     try:
-        result["readings_per_s_mqtt_single"] = round(mqtt_rate(args.mqtt, sessions, eid, min(args.n, 2_000), 1))
-        result["readings_per_s_mqtt_batched"] = round(mqtt_rate(args.mqtt, sessions, eid, args.n, 100))
-        ceiling = broker_ceiling(args.mqtt, min(args.n, 20_000))
-        result["broker_ceiling_msgs_per_s"] = None if ceiling is None else round(ceiling)
-    except (OSError, TimeoutError) as exc:
+        single = min(n, 50_000)
+        measure("readings_per_s_mqtt_single", lambda s: mqtt_rate(args.mqtt, url, sessions, eid, single, 1, s,
+                                                                  "workers", args.workers))
+        measure("mqtt_single_inprocess", lambda s: mqtt_rate(args.mqtt, url, sessions, eid, single, 1, s, "lean"))
+        measure("baseline_readings_per_s_mqtt_single",
+                lambda s: mqtt_rate(args.mqtt, url, sessions, eid, min(single, 20_000), 1, s, "paho"))
+        measure("readings_per_s_mqtt_batched", lambda s: mqtt_rate(args.mqtt, url, sessions, eid, n, 100, s, "lean"))
+        measure("baseline_readings_per_s_mqtt_batched",
+                lambda s: mqtt_rate(args.mqtt, url, sessions, eid, n, 100, s, "paho"))
+        measure("broker_ceiling_msgs_per_s", lambda s: broker_ceiling(args.mqtt, single) or 0.0)
+        result["mqtt_workers"] = args.workers
+    except (OSError, TimeoutError, subprocess.SubprocessError) as exc:
         result["mqtt_error"] = str(exc)
+    for name, values in runs.items():
+        result[name] = round(max(values))
+        if args.repeat > 1:
+            result[name + "_median"] = round(statistics.median(values))
+    ceiling = result.get("broker_ceiling_msgs_per_s")
+    if ceiling:
+        result["mqtt_single_share_of_ceiling"] = round(result["readings_per_s_mqtt_single"] / ceiling, 3)
+        result["baseline_mqtt_single_share_of_ceiling"] = round(
+            result["baseline_readings_per_s_mqtt_single"] / ceiling, 3)
+    for name in ("inprocess", "http_batch", "mqtt_single", "mqtt_batched"):
+        if result.get(f"baseline_readings_per_s_{name}"):
+            result[f"speedup_{name}"] = round(result[f"readings_per_s_{name}"]
+                                              / result[f"baseline_readings_per_s_{name}"], 2)
     print(json.dumps(result))
 
 

@@ -175,7 +175,7 @@ def make_handler(sessions: sessionmaker[Session], stats: dict[str, int] | None =
         for m in batch:
             by_ref[_ref(m.topic)].messages.append(m)
         stored: list[int] = []
-        with sessions() as db:
+        with decode.gc_paused(), sessions() as db:
             db.info["actor"] = SOURCE
             for ref, group in by_ref.items():
                 eid = event_id(db, ref)

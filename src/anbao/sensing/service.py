@@ -95,25 +95,24 @@ def _impossible(dev: _Dev, value: float | None, values: dict[str, float] | None)
     return None
 
 
-def _when(at: str | datetime) -> tuple[str, datetime] | str:
-    """(stored UTC text, aware datetime) of a reading's time, or the reason it is not a usable time."""
+def _stamp(at: str | datetime) -> tuple[str | None, str]:
+    """(stored UTC text, shown time) of a reading's time, or (None, the reason it is not a usable time)."""
     if isinstance(at, str):
         try:
-            dt = _fromiso(at)
+            dt = datetime.fromisoformat(at)
         except ValueError:
-            return f"Input should be an ISO 8601 date-time with offset, like 2026-12-19T20:15:03+08:00, got {at!r}"
-        n = len(at)
-        if at[19:20] == "." and (n == 32 and at[26:] == "+00:00" or n == 27 and at[26] == "Z"):
-            return at[:10] + " " + at[11:26], dt  # already UTC with microseconds: the stored form by slicing
+            return None, f"Input should be an ISO 8601 time with an offset, like 2026-12-19T20:15:03+08:00, got {at!r}"
     else:
         dt = at
     off = dt.utcoffset()
     if off is None:
-        return "Input should have timezone info"
-    return (dt - off).replace(tzinfo=None).isoformat(" ", "microseconds"), dt
+        return None, "Input should have timezone info"
+    return (dt - off).replace(tzinfo=None).isoformat(" ", "microseconds"), dt.isoformat()
 
 
-_fromiso = datetime.fromisoformat
+def _utc_text(at: str) -> bool:
+    """True for ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` (or ``...Z``): the stored form is a slice of it."""
+    return at[19:20] == "." and (len(at) == 32 and at[26:] == "+00:00" or len(at) == 27 and at[26] == "Z")
 
 
 def ingest(*, db: Session, event_id: int, items: Sequence[Any], source: str = "",
@@ -121,7 +120,8 @@ def ingest(*, db: Session, event_id: int, items: Sequence[Any], source: str = ""
     """Check and store a batch of readings (parsed JSON items) for one event."""
     if len(items) > MAX_BATCH:
         raise Invalid(f"a batch holds at most {MAX_BATCH} readings, got {len(items)}", loc=["body"])
-    return store_decoded(db=db, event_id=event_id, decoded=decode.validate(items), source=source, now=now)
+    with decode.gc_paused():
+        return store_decoded(db=db, event_id=event_id, decoded=decode.validate(items), source=source, now=now)
 
 
 def ingest_body(*, db: Session, event_id: int, body: bytes, content_type: str = "application/json",
@@ -130,10 +130,11 @@ def ingest_body(*, db: Session, event_id: int, body: bytes, content_type: str = 
 
     Raises :class:`Invalid` when the body as a whole is not JSON or not one of those shapes.
     """
-    decoded = decode.decode_body(body, content_type)
-    if decoded.size > MAX_BATCH:
-        raise Invalid(f"a batch holds at most {MAX_BATCH} readings, got {decoded.size}", loc=["body"])
-    return store_decoded(db=db, event_id=event_id, decoded=decoded, source=source, now=now)
+    with decode.gc_paused():
+        decoded = decode.decode_body(body, content_type)
+        if decoded.size > MAX_BATCH:
+            raise Invalid(f"a batch holds at most {MAX_BATCH} readings, got {decoded.size}", loc=["body"])
+        return store_decoded(db=db, event_id=event_id, decoded=decoded, source=source, now=now)
 
 
 def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str = "",
@@ -149,7 +150,7 @@ def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str =
     append = rows.append
     newest: dict[int, int] = {}  # device id -> position of its newest reading in rows
     dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-    when = _when
+    fromiso = datetime.fromisoformat
     for i, item in decoded.items:
         sensor = item["sensor"]
         dev = devices.get(sensor)
@@ -161,16 +162,24 @@ def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str =
         if value is None and not values:
             reject(i, ["body", i], "a reading needs value or values")
             continue
-        t = when(item["at"])
-        if isinstance(t, str):
-            reject(i, ["body", i, "at"], t)
+        at = item["at"]
+        stamp: str | None
+        if isinstance(at, str) and _utc_text(at):  # the usual form: checked by the parser, stored by slicing
+            try:
+                fromiso(at)
+                stamp, shown = at[:10] + " " + at[11:26], at
+            except ValueError:
+                stamp, shown = _stamp(at)
+        else:
+            stamp, shown = _stamp(at)
+        if stamp is None:
+            reject(i, ["body", i, "at"], shown)
             continue
-        stamp, dt = t
         if stamp > newest_ok:
-            reject(i, ["body", i, "at"], f"time {dt.isoformat()} is in the future (clock error?)")
+            reject(i, ["body", i, "at"], f"time {shown} is in the future (clock error?)")
             continue
         if stamp < oldest_ok:
-            reject(i, ["body", i, "at"], f"time {dt.isoformat()} is more than {MAX_PAST.days} days old")
+            reject(i, ["body", i, "at"], f"time {shown} is more than {MAX_PAST.days} days old")
             continue
         if (values or value is not None and not dev.min_value <= value <= dev.max_value) and (
                 bad := _impossible(dev, value, values)) is not None:

@@ -66,7 +66,7 @@ def ingest_alarm(*, db: Session, event_id: int, data: bytes, source: str) -> Ala
     where = f"（{alarm.lon:.6f}, {alarm.lat:.6f}）" if alarm.lon is not None and alarm.lat is not None else ""
     w = warnings.raise_level(
         db=db, event_id=event_id, key=f"camera:{device.id}:{alarm.kind.value}", kind="camera", level=level,
-        now=alarm.at, zone_id=device.zone_id,
+        now=alarm.at, zone_id=device.zone_id, device_id=device.id,
         message=f"{device.name}：{alarm.raw_type_label}{where}"
         + (f"，{alarm.description}" if alarm.description else ""))
     return AlarmOutcome(alarm, device.code, "warning", w)

@@ -11,7 +11,6 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from anbao.alert import service as warnings
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import AnBaoError
 from anbao.core.schemas import Out, UTCTime
@@ -128,9 +127,7 @@ async def post_gb28181_alarm(event: EventDep, request: Request, principal: Write
     body = await request.body()
     outcome = await run_in_threadpool(flows.ingest_alarm, db=db, event_id=event.id, data=body,
                                       source=principal.actor)
-    await run_in_threadpool(db.commit)
-    if outcome.warning is not None:
-        request.app.state.bus.publish(f"event/{event.id}/warning", warnings.payload(outcome.warning))
+    await run_in_threadpool(db.commit)  # a camera warning goes out on the live stream with this commit
     if outcome.stored == "reading":
         notify_listeners(request, event.id)
     return Response(gb28181.alarm_response(outcome.alarm.sn, outcome.alarm.device_id),

@@ -305,39 +305,32 @@ def mqtt_rate(url: str, db_url: str, sessions: Any, eid: int, n: int, per_msg: i
 
 
 def broker_ceiling(url: str, n: int) -> float | None:
-    """Messages per second from mosquitto_pub -l through Mosquitto into mosquitto_sub (QoS 1)."""
+    """Messages per second from mosquitto_pub -l through Mosquitto into mosquitto_sub (QoS 1, MQTT 5)."""
     if not (shutil.which("mosquitto_pub") and shutil.which("mosquitto_sub")):
         return None
     host, port = _host_port(url)
     topic = f"bench/{uuid.uuid4().hex[:8]}"
-    sub = subprocess.Popen(["mosquitto_sub", "-h", host, "-p", port, "-t", topic, "-q", "1",
-                            "-V", "5", "-D", "connect", "receive-maximum", "65535"], stdout=subprocess.PIPE)
-    ready, done = threading.Event(), threading.Event()
-    seen = [0, 0.0]
-
-    def read() -> None:
-        assert sub.stdout is not None
-        for line in sub.stdout:
-            if line.startswith(b"probe"):
-                ready.set()
-                continue
-            seen[0] += 1
-            if seen[0] >= n:
-                seen[1] = time.perf_counter()
-                done.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not ready.wait(0.2) and time.monotonic() < deadline:  # the subscription is live once a probe arrives
-        subprocess.run(["mosquitto_pub", "-h", host, "-p", port, "-t", topic, "-q", "1", "-m", "probe"], check=True)
-    lines = "".join(json.dumps(item, separators=(",", ":")) + "\n" for item in _items(n)).encode()
-    t = time.perf_counter()
-    subprocess.run(["mosquitto_pub", "-h", host, "-p", port, "-t", topic, "-q", "1", "-l"], input=lines, check=True)
-    done.wait(120)  # never wait forever for messages a broker may have dropped
-    end = seen[1] or time.perf_counter()
-    sub.kill()
-    sub.wait()
-    return seen[0] / (end - t)
+    pub = ["mosquitto_pub", "-h", host, "-p", port, "-t", topic, "-q", "1"]
+    subprocess.run([*pub, "-r", "-m", "probe"], check=True)  # retained: the subscriber's first message
+    with tempfile.TemporaryFile() as out:
+        sub = subprocess.Popen(["mosquitto_sub", "-h", host, "-p", port, "-t", topic, "-q", "1", "-C", str(n + 1),
+                                "-V", "5", "-D", "connect", "receive-maximum", "65535"], stdout=out)
+        deadline = time.monotonic() + 30
+        while os.fstat(out.fileno()).st_size == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # subscribed once the retained probe is written
+        lines = "".join(json.dumps(item, separators=(",", ":")) + "\n" for item in _items(n)).encode()
+        t = time.perf_counter()
+        subprocess.run([*pub, "-l"], input=lines, check=True)
+        try:
+            sub.wait(120)  # never wait forever for messages a broker may have dropped
+        except subprocess.TimeoutExpired:
+            sub.kill()
+            sub.wait()
+        elapsed = time.perf_counter() - t
+        out.seek(0)
+        received = out.read().count(b"\n") - 1
+    subprocess.run([*pub, "-r", "-n"], check=True)  # clear the retained probe
+    return received / elapsed
 
 
 # -- latency --------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@ it is stored.
 
 The consumer joins a shared subscription (``$share/<group>/<filter>``), so N consumers on N machines
 split the load. Messages are handed to ``handle`` in batches (up to ``max_batch`` messages or
-``max_wait_s`` seconds); each message's QoS 1 PUBACK is sent only after ``handle`` returned, so a
-message whose batch failed is not acknowledged. Domain code never imports this module; it
-supplies ``handle``.
+``max_wait_s`` seconds); each message's QoS 1 PUBACK is sent only after ``handle`` returned. A batch
+whose ``handle`` raised is kept and tried again (the broker would not send it again on the same
+connection). Domain code never imports this module; it supplies ``handle``.
 
 Why not a general client library: a subscriber that stores before it acknowledges needs many
 messages in flight at once, and spends its time per message. This one speaks only the part of
@@ -333,19 +333,30 @@ class SharedConsumer:
     def _drain(self) -> None:
         while not self._stop.is_set() or self._inbox:
             batch = self._next_batch()
-            if not batch:
-                continue
+            if batch and self._store(batch):
+                self._acknowledge(batch)
+
+    def _store(self, batch: list[Inbound]) -> bool:
+        """Hand ``batch`` to ``handle`` until it is stored; False when stopped first. The broker does not
+        send an unacknowledged message again on the same connection, so a failed batch is retried here."""
+        backoff = 0.5
+        while True:
             try:
                 self.handle(batch)
-            except Exception:  # not acknowledged: the broker delivers these again (kept session) or drops them
+                return True
+            except Exception:  # the database is failing: keep the batch, unacknowledged, and try again
                 self.failed_batches += 1
-                log.exception("storing %d MQTT messages failed; left unacknowledged", len(batch))
-                continue
-            generation = self._generation
-            mids = [m.mid for m in batch if m.qos and m.generation == generation]
-            if mids:
-                try:
-                    self._send(pubacks(mids))
-                except OSError as exc:  # stored; a kept session delivers them again and keys dedupe them
-                    log.warning("PUBACK of %d stored messages failed: %s", len(mids), exc)
-            self.stored += len(batch)
+                log.exception("storing %d MQTT messages failed; retrying in %.1f s", len(batch), backoff)
+            if self._stop.wait(backoff):
+                return False  # left unacknowledged: a kept session gets them again on reconnect
+            backoff = min(backoff * 2, 10.0)
+
+    def _acknowledge(self, batch: list[Inbound]) -> None:
+        generation = self._generation
+        mids = [m.mid for m in batch if m.qos and m.generation == generation]
+        if mids:
+            try:
+                self._send(pubacks(mids))
+            except OSError as exc:  # stored; a kept session delivers them again and keys dedupe them
+                log.warning("PUBACK of %d stored messages failed: %s", len(mids), exc)
+        self.stored += len(batch)

@@ -37,7 +37,7 @@ def test_warning_lifecycle(client, site):
     watcher.run_once(now=t0 + timedelta(seconds=1))
     [w] = client.get(f"{url}/warnings", headers=disp).json()
     assert (w["level"], w["status"], w["kind"]) == ("orange", "active", "density") and w["value"] == pytest.approx(4.1)
-    assert "橙色预警" in w["message"]
+    assert w["message"] == "内场 人群密度 4.1 人/㎡（约 41000 人），达到橙色阈值 4 人/㎡，橙色预警"
     topics = [m.topic.rsplit("/", 1)[1] for m in got]
     # the state deltas first, then the warning, the plan it activates (大客流预案 at orange) and its 4 tasks
     assert topics == ["zone-state", "sensor-health", "warning", "plan-activation", "task", "task", "task", "task"]
@@ -59,6 +59,7 @@ def test_warning_lifecycle(client, site):
     watcher.run_once(now=t0 + timedelta(seconds=61))
     [w] = client.get(f"{url}/warnings", headers=disp).json()
     assert w["status"] == "closed" and w["closed_by"] == "system" and "自动解除" in w["comment"]
+    assert w["comment"].endswith("低于红色解除值 4.8 人/㎡")
     assert client.get(f"{url}/warnings?status=open", headers=disp).json() == []
 
     r = client.post(f"{url}/warnings/{w['id']}/ack", json={}, headers=disp)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from anbao.alert import rules, service
 from anbao.alert.models import EarlyWarning, WarningRule
-from anbao.algorithms.levels import Level, LevelTracker
+from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transition
 from anbao.core import outbox
 from anbao.core.bus import InProcessBus
 from anbao.core.errors import Conflict
@@ -179,6 +179,15 @@ def _activate_plans(db: Session, event_id: int, w: EarlyWarning, rule: WarningRu
             continue
 
 
+def _why(t: Transition, tracker: LevelTracker, kind: str) -> str:
+    """The transition in words (Chinese), with the threshold and its unit."""
+    th, unit = tracker.thresholds, rules.UNITS.get(kind, ("", ""))[0]
+    if t.after > t.before:
+        word = "预计将达到" if t.forecast else "达到"
+        return f"{word}{LEVEL_NAMES_ZH[t.after]}色阈值 {th.threshold(t.after):g} {unit}"
+    return f"低于{LEVEL_NAMES_ZH[t.before]}色解除值 {th.release(t.before):g} {unit}"
+
+
 def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
     """One pass for one event; returns the number of warning changes. Messages leave on commit."""
     book = rules.RuleBook.load(db=db, event_id=event_id)
@@ -195,14 +204,15 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
             continue
         changes += 1
         if t.after == Level.NONE:
-            service.release(db=db, event_id=event_id, key=obs.key, now=now, reason=f"自动解除：{obs.what}")
+            service.release(db=db, event_id=event_id, key=obs.key, now=now,
+                            reason=f"自动解除：{obs.what}，{_why(t, tracker, obs.kind)}")
             continue
         level = LEVEL_CODES[t.after]
         w = service.raise_level(
             db=db, event_id=event_id, key=obs.key, kind=obs.kind, level=level, now=now, zone_id=obs.zone_id,
             value=None if obs.value is None else round(obs.value, 3), forecast=t.forecast, rule_id=rule.id,
             device_id=obs.device_id, escalate_after_min=rule.escalate_after_min,
-            message=f"{obs.what}，{service.LEVEL_ZH[level]}预警。{t.reason}")
+            message=f"{obs.what}，{_why(t, tracker, obs.kind)}，{service.LEVEL_ZH[level]}预警")
         if t.after > t.before:
             _activate_plans(db, event_id, w, rule, now)
     for w in service.due_for_escalation(db=db, event_id=event_id, now=now):

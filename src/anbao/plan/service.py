@@ -100,7 +100,7 @@ def activate(*, db: Session, event_id: int, plan: ResponsePlan, now: datetime, b
     db.flush()
     kind_zh = PLAN_KINDS.get(plan.kind, ("", ""))[0]
     timeline.add(db=db, event_id=event_id, at=now, kind="plan.activated", subject=f"plan:{plan.id}", actor=by,
-                 text=f"启动{kind_zh}预案「{plan.name}」，下达 {len(tasks)} 项任务"
+                 text=f"启动预案「{plan.name}」（{kind_zh}），下达 {len(tasks)} 项任务"
                       + (f"（{reason}）" if reason else ""),
                  data={"activation_id": act.id, "warning_id": warning_id, "level": level,
                        "task_ids": [t.id for t in tasks]})

@@ -7,13 +7,21 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo serve test lint bench clean
 
+WEB    := src/anbao/web
+NODE_STAMP := $(WEB)/node_modules/.installed-stamp
+
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# front-end libraries (Leaflet, ECharts) from npm, exactly as locked; the app serves them, no CDN
+$(NODE_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 demo: install
 	$(BIN)/anbao demo
@@ -29,4 +37,4 @@ lint: install
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(WEB)/node_modules

@@ -44,6 +44,9 @@ from anbao.venue.views import router as venue_router
 log = logging.getLogger("anbao")
 WEB_DIR = Path(__file__).parent / "web"
 SWAGGER_DIR = Path(fastapi_offline.__file__).parent / "static"
+#: front-end libraries installed from npm (``make install`` runs ``npm ci`` in the web folder)
+VENDOR_DIRS = {"leaflet": WEB_DIR / "node_modules" / "leaflet" / "dist",
+               "echarts": WEB_DIR / "node_modules" / "echarts" / "dist"}
 
 DESCRIPTION = """AnBao 安保: command platform for police security of large public events.
 
@@ -144,5 +147,10 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)
+    for name, folder in VENDOR_DIRS.items():
+        if folder.is_dir():
+            app.mount(f"/vendor/{name}", StaticFiles(directory=folder), name=f"vendor-{name}")
+        else:
+            log.warning("front-end library %s is missing at %s: run `make install`", name, folder)
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app

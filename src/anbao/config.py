@@ -56,6 +56,15 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=60, title="Warning pass interval",
         description="Seconds between passes that turn zone states into warnings (0.5-1 s keeps the live map fresh).",
     )
+    tile_url: str = Field(
+        default="", max_length=500, title="Map tile URL",
+        description="XYZ tile template for the command map, e.g. http://tiles.local/{z}/{x}/{y}.png (a server on "
+                    "your own network). Empty: the venue is drawn as vectors on a plain background, no tiles.",
+    )
+    tile_gcj02: bool = Field(
+        default=False, title="Tiles in GCJ-02",
+        description="True for Chinese civilian tiles (GCJ-02 offset): the map shifts WGS-84 data onto them.",
+    )
     var_dir: Path = Field(
         default=DEFAULT_VAR_DIR, title="State directory", description="Where the SQLite file and key live."
     )

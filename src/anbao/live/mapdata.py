@@ -1,0 +1,176 @@
+"""The command map's data 一张图: zones, gates, posts and devices of an event as one GeoJSON FeatureCollection,
+and the fast-changing part (gate queues, device health) as a compact status.
+
+Zones keep their stored geometry (WGS84 lon/lat, or metres for a ``crs: "local"`` venue); gates,
+posts and devices become Points. Every feature carries ``properties.layer`` (zone, gate, post,
+device) and the row's id, so the browser can join live messages (zone-state, sensor-health,
+warning) to map objects.
+
+Device health follows the warning watcher's wording (``alert/flows.py``): ``ok`` when the newest
+reading reached the server less than 60 s ago, ``stale`` under 120 s, ``silent`` beyond; ``none``
+for a device that never reported (e.g. a camera without person analytics).
+
+A gate counter belongs to the gate named in ``properties.gate``, else to the nearest gate of its
+zone (the simulator's rule); its newest ``values.queue`` (persons) and ``values.wait_s`` (seconds)
+are the gate's queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anbao.sensing.state import DeviceReading, latest
+from anbao.venue.models import Device, Gate, Post, Venue, Zone
+
+OK_S, STALE_S = 60.0, 120.0
+
+
+def health(reading: DeviceReading | None, now: datetime) -> str:
+    """ok | stale | silent | none (never reported)."""
+    if reading is None:
+        return "none"
+    silence = (now - reading.received_at).total_seconds()
+    return "ok" if silence < OK_S else "stale" if silence < STALE_S else "silent"
+
+
+def _point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def _feature(geometry: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Feature", "id": f"{props['layer']}:{props['id']}", "geometry": geometry, "properties": props}
+
+
+def gate_counters(gates: list[Any], devices: list[Any]) -> dict[int, int]:
+    """gate counter device id -> gate id."""
+    by_code = {g.code: g for g in gates}
+    by_zone: dict[int | None, list[Any]] = {}
+    for g in gates:
+        by_zone.setdefault(g.zone_id, []).append(g)
+    out: dict[int, int] = {}
+    for d in devices:
+        if d.kind != "gate_counter":
+            continue
+        named = (d.properties or {}).get("gate")
+        if named and named in by_code:
+            out[d.id] = by_code[named].id
+        elif by_zone.get(d.zone_id):
+            near = min(by_zone[d.zone_id], key=lambda g: ((g.lon - d.lon) ** 2 + (g.lat - d.lat) ** 2, g.code))
+            out[d.id] = near.id
+    return out
+
+
+def _queue(reading: DeviceReading | None) -> tuple[float | None, float | None]:
+    if reading is None or not isinstance(reading.values, dict):
+        return None, None
+    q, w = reading.values.get("queue"), reading.values.get("wait_s")
+    return (float(q) if isinstance(q, int | float) else None, float(w) if isinstance(w, int | float) else None)
+
+
+@dataclass(frozen=True)
+class GateQueue:
+    gate_id: int
+    queue: float | None
+    wait_s: float | None
+    at: datetime | None
+
+
+def _gate_queues(gate_of: dict[int, int], newest: dict[int, DeviceReading]) -> dict[int, GateQueue]:
+    """gate id -> the queue of its busiest counter (the newest reading of each counter)."""
+    out: dict[int, GateQueue] = {}
+    for device_id, gate_id in gate_of.items():
+        q, w = _queue(newest.get(device_id))
+        if q is None and w is None:
+            continue
+        seen = out.get(gate_id)
+        if seen is None or (q or 0) > (seen.queue or 0):
+            out[gate_id] = GateQueue(gate_id, q, w, newest[device_id].at)
+    return out
+
+
+def status(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
+    """Gate queues and device health now: the part of the map that changes without a zone-state message."""
+    gates = db.execute(select(Gate).where(Gate.event_id == event_id)).scalars().all()
+    devices = db.execute(select(Device).where(Device.event_id == event_id)).scalars().all()
+    newest = {r.device_id: r for r in latest(db=db, event_id=event_id)}
+    queues = _gate_queues(gate_counters(list(gates), list(devices)), newest)
+    return {
+        "at": now,
+        "gates": [{"gate_id": q.gate_id, "queue": q.queue, "wait_s": q.wait_s, "at": q.at} for q in queues.values()],
+        "devices": [{"device_id": d.id, "health": health(newest.get(d.id), now),
+                     "last_at": newest[d.id].received_at if d.id in newest else None,
+                     "value": newest[d.id].value if d.id in newest else None} for d in devices],
+    }
+
+
+def _bbox(coords: list[tuple[float, float]]) -> list[float] | None:
+    if not coords:
+        return None
+    xs, ys = [c[0] for c in coords], [c[1] for c in coords]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def _positions(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+
+    def walk(c: Any) -> None:
+        if isinstance(c, list | tuple) and c and isinstance(c[0], int | float):
+            out.append((float(c[0]), float(c[1])))
+        elif isinstance(c, list | tuple):
+            for item in c:
+                walk(item)
+
+    walk(geometry.get("coordinates", []))
+    return out
+
+
+def collection(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
+    """The event's map as a FeatureCollection (zones first, largest first, so smaller zones draw on top)."""
+    venues = db.execute(select(Venue).where(Venue.event_id == event_id).order_by(Venue.id)).scalars().all()
+    zones = db.execute(select(Zone).where(Zone.event_id == event_id)).scalars().all()
+    gates = db.execute(select(Gate).where(Gate.event_id == event_id).order_by(Gate.code)).scalars().all()
+    posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
+    devices = db.execute(select(Device).where(Device.event_id == event_id).order_by(Device.code)).scalars().all()
+    newest = {r.device_id: r for r in latest(db=db, event_id=event_id)}
+    gate_of = gate_counters(list(gates), list(devices))
+    queues = _gate_queues(gate_of, newest)
+    counters: dict[int, list[str]] = {}
+    for device_id, gate_id in gate_of.items():
+        counters.setdefault(gate_id, []).append(next(d.code for d in devices if d.id == device_id))
+    features: list[dict[str, Any]] = []
+    extent: list[tuple[float, float]] = []
+    for z in sorted(zones, key=lambda z: (-z.area_m2, z.code)):
+        extent += _positions(z.geometry)
+        features.append(_feature(z.geometry, {
+            "layer": "zone", "id": z.id, "code": z.code, "name": z.name, "kind": z.kind, "ring": z.ring,
+            "area_m2": z.area_m2, "parent_id": z.parent_id, "venue_id": z.venue_id,
+            "standing_capacity": z.standing_capacity, "seated_capacity": z.seated_capacity}))
+    for g in gates:
+        q = queues.get(g.id)
+        extent.append((g.lon, g.lat))
+        features.append(_feature(_point(g.lon, g.lat), {
+            "layer": "gate", "id": g.id, "code": g.code, "name": g.name, "kind": g.kind, "zone_id": g.zone_id,
+            "lanes": g.lanes, "width_m": g.width_m, "direction": g.direction, "counters": counters.get(g.id, []),
+            "queue": q.queue if q else None, "wait_s": q.wait_s if q else None}))
+    for p in posts:
+        features.append(_feature(_point(p.lon, p.lat), {
+            "layer": "post", "id": p.id, "code": p.code, "name": p.name, "zone_id": p.zone_id,
+            "police_type": p.police_type, "skills": list(p.skills or []), "required": p.min_staff,
+            "present": None, "critical": p.critical}))
+    for d in devices:
+        r = newest.get(d.id)
+        features.append(_feature(_point(d.lon, d.lat), {
+            "layer": "device", "id": d.id, "code": d.code, "name": d.name, "kind": d.kind, "zone_id": d.zone_id,
+            "unit": d.unit_of_measure, "configured": d.status, "health": health(r, now),
+            "last_at": r.received_at.isoformat().replace("+00:00", "Z") if r else None,
+            "value": r.value if r else None, "gate_id": gate_of.get(d.id)}))
+    crs = venues[0].crs if venues else "wgs84"
+    ref = [venues[0].ref_lon, venues[0].ref_lat] if venues and venues[0].ref_lon is not None else None
+    return {"type": "FeatureCollection", "crs": crs, "ref": ref, "bbox": _bbox(extent),
+            "venues": [{"id": v.id, "code": v.code, "name": v.name, "crs": v.crs} for v in venues],
+            "at": now.isoformat().replace("+00:00", "Z"), "features": features}

@@ -1,0 +1,121 @@
+"""Read routes for the command map 一张图 and the wall 大屏: UI settings, the map as one FeatureCollection,
+its fast-changing status, and the zone history behind the trend charts and the time slider.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime, Field
+
+from anbao.core import crud
+from anbao.core.auth import Perm, Principal
+from anbao.core.errors import Invalid, NotFound
+from anbao.core.schemas import Out, UTCTime
+from anbao.core.time import utcnow
+from anbao.deps import DB, EventDep, require
+from anbao.live import history, mapdata
+from anbao.venue import service as venues
+
+router = APIRouter(tags=["一张图 command map"])
+Viewer = Annotated[Principal, Depends(require(Perm.event_read))]
+MapReader = Annotated[Principal, Depends(require(Perm.venue_read, Perm.sensing_read))]
+Reader = Annotated[Principal, Depends(require(Perm.sensing_read))]
+
+
+class UiConfigOut(Out):
+    tile_url: str = Field(description="XYZ tile template; empty = no tiles (vectors on a plain background)")
+    tile_gcj02: bool = Field(description="The tiles are in GCJ-02: the map shifts WGS-84 data onto them")
+    timezone: str = Field(description="IANA zone in which times are shown")
+    version: str
+
+
+@router.get("/ui-config", response_model=UiConfigOut, summary="Settings of the web UI (map tiles, time zone)")
+def ui_config(request: Request, principal: Viewer) -> Any:
+    from anbao import __version__
+
+    s = request.app.state.settings
+    return UiConfigOut(tile_url=s.tile_url, tile_gcj02=s.tile_gcj02, timezone=s.timezone, version=__version__)
+
+
+@router.get("/events/{event_id}/map", summary="The event's map: zones, gates, posts and devices as one GeoJSON "
+            "FeatureCollection, with gate queues and device health now",
+            description="Zones come largest first (draw in order: smaller zones on top). Every feature has "
+            "properties.layer (zone | gate | post | device) and properties.id. Posts: required = min_staff, "
+            "present = null until shifts exist. Devices: health ok (< 60 s since the newest reading), stale "
+            "(< 120 s), silent, none (never reported).")
+def event_map(event: EventDep, db: DB, principal: MapReader) -> dict[str, Any]:
+    return mapdata.collection(db=db, event_id=event.id, now=utcnow())
+
+
+class GateQueueOut(Out):
+    gate_id: int
+    queue: float | None = Field(description="Persons queuing (newest gate counter reading)")
+    wait_s: float | None = Field(description="Expected wait, seconds")
+    at: UTCTime | None
+
+
+class DeviceHealthOut(Out):
+    device_id: int
+    health: str = Field(description="ok | stale | silent | none")
+    last_at: UTCTime | None = Field(description="When its newest reading reached the server")
+    value: float | None
+
+
+class MapStatusOut(Out):
+    at: UTCTime
+    gates: list[GateQueueOut]
+    devices: list[DeviceHealthOut]
+
+
+@router.get("/events/{event_id}/map-status", response_model=MapStatusOut,
+            summary="Gate queues and device health now (the map's fast-changing part, for polling)")
+def map_status(event: EventDep, db: DB, principal: MapReader) -> Any:
+    return mapdata.status(db=db, event_id=event.id, now=utcnow())
+
+
+class ZoneSeriesOut(Out):
+    zone_id: int
+    count: list[float | None]
+    density: list[float | None] = Field(description="persons/m2")
+    level: list[int] = Field(description="Index into levels: 0 none, 1 blue, 2 yellow, 3 orange, 4 red")
+
+
+class ZoneHistoryOut(Out):
+    since: UTCTime
+    until: UTCTime
+    step_s: int
+    levels: list[str] = Field(default=list(history.LEVELS))
+    times: list[UTCTime]
+    people: list[float | None] = Field(description="Persons on site per step (nested zones counted once)")
+    data_since: UTCTime | None = Field(description="First reading inside the window (null: none)")
+    zones: list[ZoneSeriesOut]
+
+
+@router.get("/events/{event_id}/zone-history", response_model=ZoneHistoryOut,
+            summary="Count, density and level of every zone (or one) at regular steps, from the stored readings",
+            description="Same fusion rule as zone-states at each step. Default: the last hour, about 240 steps. "
+            f"At most {history.MAX_STEPS} steps and {history.MAX_SPAN.total_seconds() / 3600:g} hours.")
+def zone_history(event: EventDep, db: DB, principal: Reader,
+                 since: Annotated[AwareDatetime | None, Query(description="Start (default: one hour before until)")]
+                 = None,
+                 until: Annotated[AwareDatetime | None, Query(description="End (default: now)")] = None,
+                 step_s: Annotated[int | None, Query(ge=1, le=86_400, description="Seconds between steps")] = None,
+                 zone_id: Annotated[int | None, Query(description="Only this zone")] = None) -> Any:
+    end = until or utcnow()
+    start = since or end - timedelta(hours=1)
+    span = (end - start).total_seconds()
+    if span <= 0:
+        raise Invalid("since must be before until", loc=["query", "since"])
+    if end - start > history.MAX_SPAN:
+        raise Invalid(f"at most {history.MAX_SPAN.total_seconds() / 3600:g} hours at once", loc=["query", "since"])
+    step = step_s or history.auto_step(span)
+    if span / step > history.MAX_STEPS:
+        raise Invalid(f"{span / step:.0f} steps; at most {history.MAX_STEPS}: take a larger step_s",
+                      loc=["query", "step_s"])
+    if zone_id is not None and crud.get_row(db=db, kind=venues.ZONES, event_id=event.id, row_id=zone_id) is None:
+        raise NotFound(f"zone {zone_id} not found in event {event.id}", loc=["query", "zone_id"])
+    return history.zone_history(db=db, event_id=event.id, since=start, until=end, step_s=step, zone_id=zone_id)
+

@@ -1,0 +1,157 @@
+"""Read routes of the command map: UI settings, the map FeatureCollection, its status, zone history."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from anbao.live import history
+from anbao.live.ui_views import router as ui_router
+from tests.factories_cli import LAT, LON, small_collection
+from tests.test_permissions import _has_permission_check, _walk
+
+
+@pytest.fixture
+def site(client, login):
+    """(url, headers by role, ids): the small venue, a video counter over Z2 (10,000 m2), a gate counter at G1."""
+    h = {r: login(r) for r in ("planner", "gateway", "commander", "analyst")}
+    ev = client.post("/api/v1/events", json={"code": "MAP", "name": "地图", "kind": "concert"},
+                     headers=h["planner"]).json()
+    url = f"/api/v1/events/{ev['id']}"
+    assert client.post(f"{url}/venue-import", json=small_collection(), headers=h["planner"]).status_code == 200
+    venue = client.get(f"{url}/venues", headers=h["planner"]).json()[0]["id"]
+    ids = {z["code"]: z["id"] for z in client.get(f"{url}/zones", headers=h["planner"]).json()}
+    ids |= {g["code"]: g["id"] for g in client.get(f"{url}/gates", headers=h["planner"]).json()}
+    for code, kind, zone, props in (("VC1", "video_count", "Z2", {}), ("GC1", "gate_counter", "Z1", {}),
+                                    ("SMK1", "smoke", "Z2", {})):
+        r = client.post(f"{url}/devices", json={"venue_id": venue, "code": code, "name": code, "kind": kind,
+                                                "zone_id": ids[zone], "lon": LON, "lat": LAT - 0.0009,
+                                                "properties": props}, headers=h["planner"])
+        assert r.status_code == 201, r.text
+        ids[code] = r.json()["id"]
+    client.app.state.watcher.paused = True
+    return url, h, ids
+
+
+def _post(client, url, h, items):
+    r = client.post(f"{url}/readings", json=items, headers=h["gateway"])
+    assert r.status_code == 200 and r.json()["accepted"] == len(items), r.text
+
+
+def test_ui_config_needs_login_and_gives_the_settings(client, login):
+    assert client.get("/api/v1/ui-config").status_code == 401
+    body = client.get("/api/v1/ui-config", headers=login("analyst")).json()
+    assert body["tile_url"] == "" and body["tile_gcj02"] is False and body["timezone"] == "Asia/Shanghai"
+
+
+def test_every_route_declares_a_permission():
+    routes = list(_walk(ui_router))
+    assert len(routes) == 4
+    assert [r.path for r in routes if not _has_permission_check(r.dependant)] == []
+
+
+def test_map_is_one_feature_collection_with_health_and_queues(client, site):
+    url, h, ids = site
+    fc = client.get(f"{url}/map", headers=h["analyst"]).json()
+    assert fc["type"] == "FeatureCollection" and fc["crs"] == "wgs84"
+    layers = {}
+    for f in fc["features"]:
+        layers.setdefault(f["properties"]["layer"], []).append(f)
+    assert {k: len(v) for k, v in layers.items()} == {"zone": 2, "gate": 1, "post": 1, "device": 4}
+    assert [f["properties"]["code"] for f in layers["zone"]] == ["Z1", "Z2"]  # largest first
+    assert layers["post"][0]["properties"]["required"] == 4 and layers["post"][0]["properties"]["present"] is None
+    assert {f["properties"]["health"] for f in layers["device"]} == {"none"}
+    gc = next(f for f in layers["device"] if f["properties"]["code"] == "GC1")
+    assert gc["properties"]["gate_id"] == ids["G1"]  # nearest gate of its zone
+    lon0, lat0, lon1, lat1 = fc["bbox"]
+    assert lon0 < LON < lon1 and lat0 < LAT < lat1
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    _post(client, url, h, [{"sensor": "GC1", "at": now.isoformat(), "value": 40,
+                            "values": {"in": 40, "out": 0, "queue": 650, "wait_s": 900}},
+                           {"sensor": "VC1", "at": now.isoformat(), "value": 120}])
+    fc = client.get(f"{url}/map", headers=h["analyst"]).json()
+    gate = next(f for f in fc["features"] if f["properties"]["layer"] == "gate")
+    assert gate["properties"]["queue"] == 650 and gate["properties"]["wait_s"] == 900
+    assert gate["properties"]["counters"] == ["GC1"]
+    health = {f["properties"]["code"]: f["properties"]["health"] for f in fc["features"]
+              if f["properties"]["layer"] == "device"}
+    assert health == {"C1": "none", "GC1": "ok", "SMK1": "none", "VC1": "ok"}
+
+    st = client.get(f"{url}/map-status", headers=h["analyst"]).json()
+    assert st["gates"] == [{"gate_id": ids["G1"], "queue": 650.0, "wait_s": 900.0, "at": now.isoformat()[:19] + "Z"}]
+    by_id = {d["device_id"]: d for d in st["devices"]}
+    assert by_id[ids["VC1"]]["health"] == "ok" and by_id[ids["VC1"]]["value"] == 120
+    assert by_id[ids["SMK1"]] == {"device_id": ids["SMK1"], "health": "none", "last_at": None, "value": None}
+
+
+def test_map_needs_sensing_and_venue_read(client, site, login):
+    url, h, _ = site
+    assert client.get(f"{url}/map", headers=h["gateway"]).status_code == 403  # no sensing:read
+    assert client.get(f"{url}/map-status").status_code == 401
+    assert client.get("/api/v1/events/999/map", headers=h["analyst"]).status_code == 404
+    partner = login("partner", agency="消防")
+    assert client.get(f"{url}/map", headers=partner).status_code == 404  # not shared
+
+
+def test_zone_history_matches_zone_states_at_each_step(client, site):
+    url, h, ids = site
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    # 10 s readings for 5 minutes: 5,000 -> 49,000 persons on 10,000 m2 (0.5 -> 4.9 persons/m2), then silence
+    _post(client, url, h, [{"sensor": "VC1", "at": (t0 + timedelta(seconds=10 * i)).isoformat(),
+                            "value": 5000 + 1500 * i} for i in range(30)])
+    since, until = t0 - timedelta(minutes=2), t0 + timedelta(minutes=8)
+    r = client.get(f"{url}/zone-history", params={"since": since.isoformat(), "until": until.isoformat(),
+                                                  "step_s": 30}, headers=h["analyst"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["step_s"] == 30 and len(body["times"]) == 21 and body["levels"][4] == "red"
+    assert body["data_since"] == t0.isoformat().replace("+00:00", "Z")
+    z2 = next(z for z in body["zones"] if z["zone_id"] == ids["Z2"])
+    z1 = next(z for z in body["zones"] if z["zone_id"] == ids["Z1"])
+    assert set(z1["count"]) == {None}
+    for k in (0, 4, 8, 10, 12, 20):
+        at = body["times"][k]
+        live = {s["zone_id"]: s for s in client.get(f"{url}/zone-states", params={"at": at},
+                                                    headers=h["analyst"]).json()}[ids["Z2"]]
+        assert (z2["count"][k], z2["density"][k], history.LEVELS[z2["level"][k]]) == \
+            (live["count"], live["density"], live["level"]), at
+    assert z2["count"][3] is None and z2["count"][4] == 5000  # the first reading is at step 4 (t0)
+    assert max(z2["level"]) == 3  # 4.85 persons/m2 is orange
+    assert z2["count"][20] is None  # silent for more than 60 s: no count, as in zone-states
+    assert body["people"] == z2["count"]  # Z2 is the only counted zone
+
+    one = client.get(f"{url}/zone-history", params={"zone_id": ids["Z2"], "since": since.isoformat(),
+                                                    "until": until.isoformat(), "step_s": 30},
+                     headers=h["analyst"]).json()
+    assert [z["zone_id"] for z in one["zones"]] == [ids["Z2"]] and one["zones"][0] == z2
+
+
+def test_zone_history_defaults_and_bad_input(client, site):
+    url, h, ids = site
+    body = client.get(f"{url}/zone-history", headers=h["analyst"]).json()
+    assert body["step_s"] == 15 and 240 <= len(body["times"]) <= 242 and body["data_since"] is None
+    now = datetime.now(UTC)
+    cases = [({"since": now.isoformat(), "until": (now - timedelta(hours=1)).isoformat()}, 422, "since"),
+             ({"since": (now - timedelta(hours=25)).isoformat()}, 422, "since"),
+             ({"step_s": 2}, 422, "step_s"),
+             ({"zone_id": 99999}, 404, None),
+             ({"since": "2026-01-01T00:00:00"}, 422, "since"),
+             ({"zone": 1}, 422, "zone")]
+    for params, status, loc in cases:
+        r = client.get(f"{url}/zone-history", params=params, headers=h["analyst"])
+        assert r.status_code == status, (params, r.text)
+        if loc:
+            assert r.json()["detail"][0]["loc"] == ["query", loc], r.text
+    assert client.get(f"{url}/zone-history", headers=h["gateway"]).status_code == 403
+
+
+def test_people_on_site_counts_nested_zones_once():
+    parents = {1: None, 2: 1, 3: 1, 4: None, 5: 4}
+    assert history.people_on_site({1: None, 2: 10.0, 3: 5.0, 4: 7.0, 5: 3.0}, parents) == 22.0
+    assert history.people_on_site({1: 100.0, 2: 10.0, 3: None, 4: None, 5: 3.0}, parents) == 103.0
+    assert history.people_on_site({1: None, 2: None}, parents) is None
+
+
+@pytest.mark.parametrize(("span", "step"), [(60, 5), (3600, 15), (3 * 3600, 60), (6 * 3600, 120), (24 * 3600, 600)])
+def test_auto_step_is_round(span, step):
+    assert history.auto_step(span) == step

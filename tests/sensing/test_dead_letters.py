@@ -102,7 +102,8 @@ def test_bad_messages_become_dead_letters_and_good_items_are_kept(sessions, site
 
 
 def test_a_batch_of_one_reading_messages_with_a_bad_one(sessions, site, publisher):
-    """One-reading messages are validated together; one bad message sends only itself to dead letters."""
+    """Messages are validated together; one bad message, or one bad item of a gateway message, sends only
+    its own message to the dead letters, with the item's position in that message."""
     stats: dict[str, int] = {}
     seen = threading.Event()
     consumer = SharedConsumer(BROKER, TOPIC_FILTER, make_handler(sessions, stats, on_stored=lambda _e: seen.set()),
@@ -113,17 +114,23 @@ def test_a_batch_of_one_reading_messages_with_a_bad_one(sessions, site, publishe
         for i in range(300):
             body = {"sensor": "C1" if i != 150 else "C9", "at": _at(300 - i), "value": i, "idempotency_key": f"m{i}"}
             infos.append(publisher.publish(f"anbao/v1/{site.event_id}/readings/C1", json.dumps(body), qos=1))
+        for g in range(3):
+            batch = [{"sensor": "C8" if (g, k) == (1, 4) else "C2", "at": _at(30 - g), "value": k,
+                      "idempotency_key": f"g{g}-{k}"} for k in range(10)]
+            infos.append(publisher.publish(f"anbao/v1/{site.event_id}/readings/gw", json.dumps(batch), qos=1))
         for info in infos:
             info.wait_for_publish(5)
-        assert _wait(lambda: consumer.stored >= 300)
+        assert _wait(lambda: consumer.stored >= 303)
     finally:
         consumer.stop()
     with sessions() as db:
-        assert db.execute(select(func.count()).select_from(Reading)).scalar_one() == 299
-        (dead,) = db.execute(select(DeadLetter)).scalars().all()
-    assert dead.reason == f"rejected:\nitem 0 sensor: unknown sensor 'C9' in event {site.event_id}"
-    assert json.loads(dead.payload)["value"] == 150
-    assert seen.is_set() and stats["accepted"] == 299
+        assert db.execute(select(func.count()).select_from(Reading)).scalar_one() == 299 + 29
+        single, gateway = db.execute(select(DeadLetter).order_by(DeadLetter.topic)).scalars().all()
+    assert single.reason == f"rejected:\nitem 0 sensor: unknown sensor 'C9' in event {site.event_id}"
+    assert json.loads(single.payload)["value"] == 150
+    assert gateway.reason == f"1 of 10 items rejected:\nitem 4 sensor: unknown sensor 'C8' in event {site.event_id}"
+    assert json.loads(gateway.payload)[4]["sensor"] == "C8"
+    assert seen.is_set() and stats["accepted"] == 328
 
 
 def test_payloads_over_64_kib_are_cut(sessions, site):

@@ -3,9 +3,10 @@ it is stored.
 
 The consumer joins a shared subscription (``$share/<group>/<filter>``), so N consumers on N machines
 split the load. Messages are handed to ``handle`` in batches (up to ``max_batch`` messages or
-``max_wait_s`` seconds); each message's QoS 1 PUBACK is sent only after ``handle`` returned. A batch
-whose ``handle`` raised is kept and tried again (the broker would not send it again on the same
-connection). Domain code never imports this module; it supplies ``handle``.
+``max_bytes`` of payload, waiting at most ``max_wait_s`` for more); each message's QoS 1 PUBACK is
+sent only after ``handle`` returned. A batch whose ``handle`` raised is kept and tried again (the
+broker would not send it again on the same connection). Domain code never imports this module; it
+supplies ``handle``.
 
 Why not a general client library: a subscriber that stores before it acknowledges needs many
 messages in flight at once, and spends its time per message. This one speaks only the part of
@@ -158,10 +159,11 @@ class SharedConsumer:
 
     def __init__(self, url: str, topic_filter: str, handle: Callable[[list[Inbound]], None], *,
                  group: str = "anbao-ingest", max_batch: int = 5000, max_wait_s: float = 0.05,
-                 client_id: str | None = None, keepalive_s: int = 30, session_expiry_s: int = 0) -> None:
+                 max_bytes: int = 2 * 1024 * 1024, client_id: str | None = None, keepalive_s: int = 30,
+                 session_expiry_s: int = 0) -> None:
         self.host, self.port = broker_address(url)
         self.subscription = f"$share/{group}/{topic_filter}"
-        self.handle, self.max_batch, self.max_wait_s = handle, max_batch, max_wait_s
+        self.handle, self.max_batch, self.max_wait_s, self.max_bytes = handle, max_batch, max_wait_s, max_bytes
         self.client_id = client_id or f"anbao-{uuid.uuid4().hex[:12]}"
         self.keepalive_s, self.session_expiry_s = keepalive_s, session_expiry_s
         self.stored = 0
@@ -309,23 +311,30 @@ class SharedConsumer:
             self._wake.notify()
 
     def _next_batch(self) -> list[Inbound]:
+        """Up to ``max_batch`` messages and about ``max_bytes`` of payload, waiting at most ``max_wait_s``
+        after the first one for more."""
         batch: list[Inbound] = []
+        size = 0
         with self._wake:
             if not self._inbox:
                 self._wake.wait(0.2)
             if not self._inbox:
                 return batch
             deadline = time.monotonic() + self.max_wait_s
-            while len(batch) < self.max_batch:
-                while self._inbox and len(batch) < self.max_batch:
+            while True:
+                while self._inbox and len(batch) < self.max_batch and size < self.max_bytes:
                     chunk = self._inbox.popleft()
-                    room = self.max_batch - len(batch)
-                    if len(chunk) > room:
-                        self._inbox.appendleft(chunk[room:])
-                        chunk = chunk[:room]
-                    batch.extend(chunk)
+                    take = 0
+                    for m in chunk:
+                        if len(batch) + take >= self.max_batch or (take and size >= self.max_bytes):
+                            break
+                        size += len(m.payload)
+                        take += 1
+                    if take < len(chunk):
+                        self._inbox.appendleft(chunk[take:])
+                    batch.extend(chunk[:take])
                 left = deadline - time.monotonic()
-                if left <= 0 or self._stop.is_set() or len(batch) >= self.max_batch:
+                if left <= 0 or self._stop.is_set() or len(batch) >= self.max_batch or size >= self.max_bytes:
                     break
                 self._wake.wait(left)
         return batch

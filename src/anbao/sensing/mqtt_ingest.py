@@ -3,14 +3,14 @@
 A message carries one reading object, a JSON array of them (gateways batch 100 at a time), or
 ``{"readings": [...]}``: the same items as the HTTP door, through the same checks. The messages of
 one consumer batch are stored together, one insert per event, in one transaction. One-reading
-messages are validated all at once, as one JSON array spliced from their payloads; only when that
-fails is each message looked at by itself.
+and gateway messages are validated all at once, as one JSON array spliced from their payloads; only
+when that fails is each message looked at by itself.
 
 MQTT has no reply channel, so a message that is not JSON, is for an unknown event, or had rejected
 items is kept in ``dead_letter`` with the reasons (its good items are stored all the same). The
 consumer never stops on a bad message: a message whose event's rows cannot be stored (the event was
-deleted meanwhile) is dead-lettered too; only a failing database leaves the batch unacknowledged,
-for the broker to deliver again.
+deleted meanwhile) is dead-lettered too; only a failing database holds a batch back, unacknowledged,
+for the consumer to try again.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class _Group:
     """The messages of one batch for one event, and their items spliced into one batch."""
 
     messages: list[Any] = field(default_factory=list)
-    starts: list[int] = field(default_factory=list)  # first item index of each message
+    starts: list[int] = field(default_factory=list)  # first item index of each message (see _starts)
     decoded: Decoded = field(default_factory=Decoded)
     bad: dict[int, str] = field(default_factory=dict)  # message position -> why it was not used at all
 
@@ -61,27 +61,36 @@ def _ref(topic: str) -> str:
     return parts[2] if len(parts) > 3 else ""
 
 
-def _single(payload: bytes) -> bool:
-    """One reading object (not the {"readings": [...]} form): spliced with the others."""
-    return payload[:1] == b"{" and b'"readings"' not in payload
+def _splice(payload: bytes) -> bytes | None:
+    """The items of a one-reading or array message as JSON text to join with commas into one array
+    (empty for an empty array); None for anything else (``{"readings": [...]}``, not JSON ...)."""
+    p = payload.strip()
+    if p[:1] == b"{":
+        return None if b'"readings"' in p else p
+    if p[:1] == b"[" and p[-1:] == b"]":
+        return p[1:-1].strip()
+    return None
 
 
 def _decode_group(group: _Group) -> None:
-    """Fill ``group.decoded`` with the items of all its messages, indexed across the messages."""
-    payloads = [m.payload for m in group.messages]
-    if all(_single(p) for p in payloads):
+    """Fill ``group.decoded`` with the items of all its messages, indexed across the messages.
+
+    First all messages are spliced into one JSON array and validated at once; only when that fails is
+    each message parsed by itself (and then ``group.starts`` tells where each message's items begin).
+    """
+    parts = [_splice(m.payload) for m in group.messages]
+    if all(p is not None for p in parts):
         try:
-            valid = decode.ITEMS.validate_json(b"[" + b",".join(payloads) + b"]")
+            valid = decode.ITEMS.validate_json(b"[" + b",".join(p for p in parts if p) + b"]")
             group.decoded = Decoded(items=list(enumerate(valid)), size=len(valid))
-            group.starts = list(range(len(payloads)))
             return
         except ValidationError:
             pass  # some message is bad: look at each by itself
     items: list[Any] = []
-    for k, payload in enumerate(payloads):
+    for k, m in enumerate(group.messages):
         group.starts.append(len(items))
         try:
-            data = pydantic_core.from_json(payload)
+            data = pydantic_core.from_json(m.payload)
         except ValueError as exc:
             group.bad[k] = f"not JSON: {exc}"
             continue
@@ -96,12 +105,23 @@ def _decode_group(group: _Group) -> None:
     group.decoded = decode.validate(items)
 
 
+def _starts(group: _Group) -> list[int]:
+    """Where each message's items begin in the group's batch (counted again after a spliced decode)."""
+    if not group.starts:
+        n = 0
+        for m in group.messages:
+            group.starts.append(n)
+            n += 1 if m.payload.lstrip()[:1] == b"{" else len(pydantic_core.from_json(m.payload))
+    return group.starts
+
+
 def _reasons(group: _Group, rejected: list[dict[str, Any]]) -> dict[int, list[str]]:
     """Rejected items grouped by the message they came in, with indices local to that message."""
     out: dict[int, list[str]] = defaultdict(list)
+    starts = _starts(group)
     for r in rejected:
-        k = bisect.bisect_right(group.starts, r["index"]) - 1
-        local = r["index"] - group.starts[k]
+        k = bisect.bisect_right(starts, r["index"]) - 1
+        local = r["index"] - starts[k]
         loc = ".".join(str(x) for x in r["loc"][2:])
         out[k].append(f"item {local}{' ' + loc if loc else ''}: {r['msg']}")
     return out
@@ -161,13 +181,16 @@ def make_handler(sessions: sessionmaker[Session], stats: dict[str, int] | None =
         count("accepted", out.accepted)
         count("duplicates", out.duplicates)
         count("rejected", len(out.rejected) + len(group.bad))
+        if not (out.rejected or group.bad):
+            return out.accepted
         by_message = _reasons(group, out.rejected)
+        starts = _starts(group)
         for k, m in enumerate(group.messages):
             if k in group.bad:
                 dead(db, m, group.bad[k], eid)
             elif k in by_message:
-                end = group.starts[k + 1] if k + 1 < len(group.starts) else group.decoded.size
-                dead(db, m, _reason_text(by_message[k], end - group.starts[k]), eid)
+                end = starts[k + 1] if k + 1 < len(starts) else group.decoded.size
+                dead(db, m, _reason_text(by_message[k], end - starts[k]), eid)
         return out.accepted
 
     def handle(batch: list[Any]) -> None:

@@ -41,6 +41,9 @@ class PayloadTooLarge(AnBaoError):
 )
 async def post_readings(event: EventDep, request: Request, principal: Writer,
                         db: DB) -> Any:
+    # end the transaction the login and event checks opened (on SQLite it holds the write lock): the body
+    # is received and decoded without keeping other writers waiting
+    await run_in_threadpool(db.commit)
     body = await request.body()
     if len(body) > MAX_BODY:
         raise PayloadTooLarge(f"body of {len(body)} bytes exceeds {MAX_BODY}")

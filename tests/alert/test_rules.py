@@ -133,3 +133,18 @@ def test_a_silent_device_raises_a_device_warning_and_clears_when_it_reports(clie
     shift(700)
     watcher.run_once(now=now + timedelta(seconds=501))  # it reported again: the warning is released
     assert "device_silence" not in _warnings(client, url, h)
+
+
+def test_a_steadily_rising_density_raises_an_early_forecast_warning(client, ops):
+    url, _eid, h, _ids = ops
+    watcher, t = client.app.state.watcher, t0()
+    # 2.0 -> 3.4 persons/m2 over 140 s (0.6 per minute): observed yellow, 2 minutes ahead about 4.6: orange
+    for s in range(0, 141, 10):
+        post(client, url, h, "C1", t + timedelta(seconds=s), 20_000 + 1_000 * s / 10)
+        watcher.run_once(now=t + timedelta(seconds=s + 1))
+    w = _warnings(client, url, h)["density"]
+    assert (w["level"], w["forecast"]) == ("orange", True)
+    assert "预计将达到橙色阈值 4 人/㎡" in w["message"] and "2 分钟后预计" in w["message"]
+    states = client.app.state.bus.since(f"event/{_eid}/zone-state", 0).messages
+    slopes = [z["trend_per_min"] for m in states for z in m.payload["zones"] if z["code"] == "Z2"]
+    assert slopes[-1] == pytest.approx(0.6, rel=0.05)

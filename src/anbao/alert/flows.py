@@ -3,7 +3,9 @@
 One pass (:func:`evaluate`) for one event:
 
 1. **Density** per zone: the fused zone state (:mod:`anbao.sensing.state`) against the density
-   rule of the zone's kind.
+   rule of the zone's kind. While a zone's density rises, the straight-line forecast 2 minutes ahead
+   over the last 3 minutes of passes (:func:`anbao.algorithms.density.forecast`) can raise a level
+   early; the warning is then marked ``forecast`` and its message gives the expected density.
 2. **Gas, smoke, temperature** per detector: its newest value, when fresh, against the rule of its
    zone's kind. **Queues** per gate counter: ``values.queue`` (persons) and ``values.wait_s``
    (seconds, compared in minutes). **Device silence** per device that has reported: seconds since
@@ -26,6 +28,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from anbao.alert import rules, service
 from anbao.alert.models import EarlyWarning, WarningRule
+from anbao.algorithms.density import forecast, trend
 from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transition
 from anbao.core import outbox
 from anbao.core.bus import InProcessBus
@@ -62,6 +66,24 @@ class Watch:
     health_sent: dict[tuple[int, int], str] = field(default_factory=dict)
     last_push: dict[int, float] = field(default_factory=dict)
     state_every_s: float = 0.5
+    #: recent fused densities per (event, zone) for the trend and the forecast
+    history: dict[tuple[int, int], deque[tuple[float, float]]] = field(default_factory=dict)
+    trend_window_s: float = 180.0
+    horizon_s: float = 120.0
+
+    def remember(self, event_id: int, zone_id: int, at: float,
+                 density: float | None) -> tuple[float | None, float | None]:
+        """Add a density sample; returns (trend per minute, forecast) once the window holds enough."""
+        series = self.history.setdefault((event_id, zone_id), deque(maxlen=600))
+        if density is not None and (not series or at > series[-1][0]):
+            series.append((at, density))
+        while series and series[0][0] < at - self.trend_window_s:
+            series.popleft()
+        if len(series) < 5 or series[-1][0] - series[0][0] < 30:
+            return None, None
+        tr = trend(list(series), self.trend_window_s)
+        ahead = forecast(list(series), self.horizon_s, self.trend_window_s) if tr.direction == "rising" else None
+        return round(tr.slope_per_min, 3), ahead
 
 
 @dataclass(frozen=True)
@@ -103,13 +125,17 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch) -> li
     out: list[Observation] = []
     changed: list[dict[str, Any]] = []
     for s in zone_states(db=db, event_id=event_id, now=now):
-        snapshot = (s.count, s.density, s.level, s.sensors_stale)
+        slope, ahead = watch.remember(event_id, s.zone_id, now.timestamp(), s.density)
+        snapshot = (s.count, s.density, s.level, s.sensors_stale, slope)
         if watch.last_sent.get((event_id, s.zone_id)) != snapshot:
             changed.append({"zone_id": s.zone_id, "code": s.code, "count": s.count, "density": s.density,
-                            "level": s.level, "source": s.source, "stale": list(s.sensors_stale)})
+                            "level": s.level, "source": s.source, "stale": list(s.sensors_stale),
+                            "trend_per_min": slope})
         what = f"{s.name} 人群密度 {s.density} 人/㎡（约 {round(s.count or 0)} 人）"
+        if ahead is not None:
+            what += f"，{watch.horizon_s / 60:g} 分钟后预计 {ahead:.2f} 人/㎡"
         out.append(Observation(f"density:zone:{s.zone_id}", "density", s.density, s.zone_id, kinds.get(s.zone_id),
-                               None, what))
+                               None, what, forecast=ahead if s.density is not None else None))
     health: list[dict[str, Any]] = []
     for d in sensing.latest(db=db, event_id=event_id):
         zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
@@ -152,7 +178,8 @@ def _push_states(db: Session, event_id: int, now: datetime, watch: Watch, zones:
     watch.last_push[event_id] = now.timestamp()
     if zones:
         for z in zones:
-            watch.last_sent[(event_id, z["zone_id"])] = (z["count"], z["density"], z["level"], tuple(z["stale"]))
+            watch.last_sent[(event_id, z["zone_id"])] = (z["count"], z["density"], z["level"], tuple(z["stale"]),
+                                                         z["trend_per_min"])
         outbox.post(db, f"event/{event_id}/zone-state", {"at": now.isoformat(), "zones": zones})
     if health:
         for h in health:

@@ -166,3 +166,26 @@ def test_trajectory_replay_goes_through_ingest_and_prints_csv(anbao, sessions):
 def test_simulate_refuses_an_unknown_event(anbao):
     r = anbao("simulate", "--event", "4242", "--minutes", "0.01")
     assert r.exit_code == 2 and "event 4242 not found" in r.stderr
+
+
+def test_timeline_prints_the_steps_as_json_lines_and_refuses_an_unknown_event(anbao, sessions):
+    from datetime import UTC, datetime
+
+    from anbao.review import service as review
+
+    event_id = _event(sessions)
+    with sessions() as db:
+        for i, kind in enumerate(("warning.raised", "plan.activated", "task.done")):
+            review.add(db=db, event_id=event_id, at=datetime(2026, 11, 24, 12, i, tzinfo=UTC), kind=kind,
+                       subject=f"x:{i}", text=f"第 {i} 步")
+        db.commit()
+    r = anbao("timeline", "--event", str(event_id), "--json")
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(x["kind"], x["kind_zh"], x["text"]) for x in lines] == [
+        ("warning.raised", "预警发布", "第 0 步"), ("plan.activated", "预案启动", "第 1 步"),
+        ("task.done", "任务完成", "第 2 步")]
+    r = anbao("timeline", "--event", str(event_id), "--kind", "task")
+    assert r.exit_code == 0 and "任务完成" in r.stdout and "预警发布" not in r.stdout
+    r = anbao("timeline", "--event", "9999")
+    assert r.exit_code == 2 and "9999" in r.stderr

@@ -433,5 +433,27 @@ def events_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON a
     out.print(table)
 
 
+@app.command()
+def timeline(event: Annotated[int, typer.Option("--event", help="Event id")],
+             kind: Annotated[str | None, typer.Option(help="Kind or prefix: warning, plan, task ...")] = None,
+             as_json: Annotated[bool, typer.Option("--json", help="JSON lines, one step per line")] = False) -> None:
+    """The event timeline 时间线: warnings, plan activations and tasks, oldest first."""
+    from anbao.review import service as review
+    from anbao.review.schemas import TimelineOut
+
+    with session() as db:
+        _event_or_fail(db, event)
+        rows = [TimelineOut.model_validate(e) for e in review.entries(db=db, event_id=event, kind=kind, limit=100_000)]
+    if as_json:
+        for r in rows:
+            line = {**r.model_dump(mode="json"), "kind_zh": review.KIND_ZH.get(r.kind, r.kind)}
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+        return
+    table = Table("时间 time (UTC)", "类别 kind", "对象 subject", "内容 text", "操作人 actor")
+    for r in rows:
+        table.add_row(r.at.strftime("%H:%M:%S"), review.KIND_ZH.get(r.kind, r.kind), r.subject, r.text, r.actor)
+    out.print(table)
+
+
 def main() -> None:
     app()

@@ -1,10 +1,12 @@
 """Read routes of the command map: UI settings, the map FeatureCollection, its status, zone history."""
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from shapely.geometry import Point, shape
 
-from anbao.live import history
+from anbao.live import history, mapdata
 from anbao.live.ui_views import router as ui_router
 from tests.factories_cli import LAT, LON, small_collection
 from tests.test_permissions import _has_permission_check, _walk
@@ -58,6 +60,8 @@ def test_map_is_one_feature_collection_with_health_and_queues(client, site):
         layers.setdefault(f["properties"]["layer"], []).append(f)
     assert {k: len(v) for k, v in layers.items()} == {"zone": 2, "gate": 1, "post": 1, "device": 4}
     assert [f["properties"]["code"] for f in layers["zone"]] == ["Z1", "Z2"]  # largest first
+    for f in layers["zone"]:  # the label point lies inside its zone
+        assert shape(f["geometry"]).contains(Point(f["properties"]["label"]))
     assert layers["post"][0]["properties"]["required"] == 4 and layers["post"][0]["properties"]["present"] is None
     assert {f["properties"]["health"] for f in layers["device"]} == {"none"}
     gc = next(f for f in layers["device"] if f["properties"]["code"] == "GC1")
@@ -143,6 +147,14 @@ def test_zone_history_defaults_and_bad_input(client, site):
         if loc:
             assert r.json()["detail"][0]["loc"] == ["query", loc], r.text
     assert client.get(f"{url}/zone-history", headers=h["gateway"]).status_code == 403
+
+
+def test_label_point_of_a_ring_lies_in_the_ring():
+    ring = [[10 * math.cos(a * math.pi / 25), 10 * math.sin(a * math.pi / 25)] for a in range(51)]
+    hole = [[8 * math.cos(a * math.pi / 25), 8 * math.sin(a * math.pi / 25)] for a in range(51)][::-1]
+    geom = {"type": "Polygon", "coordinates": [ring, hole]}
+    assert shape(geom).contains(Point(mapdata.label_point(geom)))  # the centroid (0, 0) is in the hole
+    assert mapdata.label_point({"type": "Point", "coordinates": [0, 0]}) is None
 
 
 def test_people_on_site_counts_nested_zones_once():

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import shapely
+from shapely.geometry import shape
+from shapely.ops import polylabel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -108,6 +111,22 @@ def status(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
     }
 
 
+def label_point(geometry: dict[str, Any]) -> list[float] | None:
+    """A point well inside the zone for its label (pole of inaccessibility of its largest part): ring-shaped
+    zones such as concourses and stands have their centroid outside themselves."""
+    try:
+        geom = shape(geometry)
+        if geom.geom_type == "MultiPolygon":
+            geom = max(geom.geoms, key=lambda g: g.area)
+        if geom.geom_type != "Polygon" or geom.is_empty:
+            return None
+        minx, miny, maxx, maxy = geom.bounds
+        p = polylabel(geom, tolerance=max(maxx - minx, maxy - miny) / 200)
+        return [round(p.x, 7), round(p.y, 7)]
+    except (shapely.errors.ShapelyError, ValueError, TypeError):
+        return None
+
+
 def _bbox(coords: list[tuple[float, float]]) -> list[float] | None:
     if not coords:
         return None
@@ -149,7 +168,8 @@ def collection(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
         features.append(_feature(z.geometry, {
             "layer": "zone", "id": z.id, "code": z.code, "name": z.name, "kind": z.kind, "ring": z.ring,
             "area_m2": z.area_m2, "parent_id": z.parent_id, "venue_id": z.venue_id,
-            "standing_capacity": z.standing_capacity, "seated_capacity": z.seated_capacity}))
+            "standing_capacity": z.standing_capacity, "seated_capacity": z.seated_capacity,
+            "label": label_point(z.geometry)}))
     for g in gates:
         q = queues.get(g.id)
         extent.append((g.lon, g.lat))

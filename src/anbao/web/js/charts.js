@@ -1,0 +1,86 @@
+// ECharts helpers in the control-room theme: the count/density trend of a zone, persons on site over
+// time, and the busiest zones as bars.
+/* global echarts */
+import {hm, num} from "./format.js";
+import {t} from "./i18n.js";
+import {LEVEL_COLORS} from "./mapview.js";
+
+const AXIS = {axisLine: {lineStyle: {color: "#3a4d63"}}, axisLabel: {color: "#9fb2c6"}, splitLine: {lineStyle: {color: "#1d2b3a"}}};
+
+export function makeChart(node) {
+  const chart = echarts.init(node, null, {renderer: "canvas"});
+  new ResizeObserver(() => chart.resize()).observe(node);
+  return chart;
+}
+
+function thresholdLines(th, big) {
+  return ["blue", "yellow", "orange", "red"].filter((lv) => th[lv] != null).map((lv) => ({
+    yAxis: th[lv], lineStyle: {color: LEVEL_COLORS[lv], type: "dashed", width: big ? 2 : 1},
+    label: {show: true, position: "insideEndTop", color: LEVEL_COLORS[lv], formatter: t(`level.${lv}`), fontSize: big ? 16 : 11},
+  }));
+}
+
+/** Two series over time: count (left axis, area) and density (right axis) with the level thresholds. */
+export function zoneTrendOption({times, count, density, thresholds, big = false}) {
+  const fs = big ? 16 : 11;
+  const maxD = Math.max(thresholds.red ?? 5, ...density.filter((v) => v !== null)) * 1.08;
+  return {
+    animation: false,
+    backgroundColor: "transparent",
+    grid: {left: big ? 70 : 46, right: big ? 64 : 40, top: big ? 44 : 30, bottom: big ? 36 : 22},
+    legend: {top: 0, left: "center", textStyle: {color: "#c9d6e3", fontSize: fs}, itemWidth: 14, itemHeight: 8},
+    tooltip: {trigger: "axis", backgroundColor: "#0f1c2b", borderColor: "#35506b", textStyle: {color: "#e6eef6"},
+      valueFormatter: (v) => (v === null || v === undefined ? "—" : num(v, 2))},
+    xAxis: {type: "time", ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
+    yAxis: [
+      {type: "value", ...AXIS,
+        axisLabel: {...AXIS.axisLabel, fontSize: fs}, min: 0},
+      {type: "value", ...AXIS,
+        axisLabel: {...AXIS.axisLabel, fontSize: fs}, splitLine: {show: false}, min: 0, max: Math.ceil(maxD * 2) / 2},
+    ],
+    series: [
+      {name: t("chart.count"), type: "line", showSymbol: false, connectNulls: false, yAxisIndex: 0,
+        data: times.map((x, i) => [x, count[i]]), lineStyle: {color: "#6fa8ff", width: big ? 2.5 : 1.6},
+        itemStyle: {color: "#6fa8ff"}, areaStyle: {color: "rgba(111,168,255,0.16)"}},
+      {name: t("chart.density"), type: "line", showSymbol: false, connectNulls: false, yAxisIndex: 1,
+        data: times.map((x, i) => [x, density[i]]), lineStyle: {color: "#f4d35e", width: big ? 2.5 : 1.6},
+        itemStyle: {color: "#f4d35e"}, markLine: {symbol: "none", silent: true, data: thresholdLines(thresholds, big)}},
+    ],
+  };
+}
+
+export function peopleTrendOption({times, people, big = true}) {
+  const fs = big ? 16 : 11;
+  return {
+    animation: false,
+    backgroundColor: "transparent",
+    grid: {left: big ? 84 : 56, right: 24, top: 16, bottom: big ? 34 : 24},
+    tooltip: {trigger: "axis", backgroundColor: "#0f1c2b", borderColor: "#35506b", textStyle: {color: "#e6eef6", fontSize: fs},
+      valueFormatter: (v) => num(v)},
+    xAxis: {type: "time", ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
+    yAxis: {type: "value", ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => num(v)}, min: 0},
+    series: [{name: t("fig.people"), type: "line", showSymbol: false, data: times.map((x, i) => [x, people[i]]),
+      lineStyle: {color: "#4fd1c5", width: 3}, itemStyle: {color: "#4fd1c5"},
+      areaStyle: {color: new echarts.graphic.LinearGradient(0, 0, 0, 1, [
+        {offset: 0, color: "rgba(79,209,197,0.35)"}, {offset: 1, color: "rgba(79,209,197,0.02)"}])}}],
+  };
+}
+
+export function busiestOption(zones, thresholds, big = true) {
+  const fs = big ? 17 : 11;
+  const rows = [...zones].reverse();
+  return {
+    animation: false,
+    backgroundColor: "transparent",
+    grid: {left: 8, right: 70, top: 6, bottom: 6, containLabel: true},
+    xAxis: {type: "value", show: false, max: Math.max(thresholds.red ?? 5, ...rows.map((z) => z.state.density)) * 1.05},
+    yAxis: {type: "category", data: rows.map((z) => z.props.name), axisLine: {show: false}, axisTick: {show: false},
+      axisLabel: {color: "#dbe6f1", fontSize: fs, interval: 0}},
+    series: [{type: "bar", barWidth: "62%", data: rows.map((z) => ({value: z.state.density,
+      itemStyle: {color: LEVEL_COLORS[z.state.level] === LEVEL_COLORS.none ? "#5a7390" : LEVEL_COLORS[z.state.level], borderRadius: [0, 3, 3, 0]}})),
+    label: {show: true, position: "right", color: "#e6eef6", fontSize: fs, formatter: (p) => `${num(p.value, 2)}`},
+    markLine: {symbol: "none", silent: true, label: {show: false},
+      data: ["blue", "yellow", "orange", "red"].filter((lv) => thresholds[lv] != null)
+        .map((lv) => ({xAxis: thresholds[lv], lineStyle: {color: LEVEL_COLORS[lv], type: "dashed", opacity: 0.7}}))}}],
+  };
+}

@@ -1,0 +1,117 @@
+// One WebSocket per page: /api/v1/events/{id}/live. Resumes with ?since=<last seq> after a drop,
+// reconnecting with exponential backoff (1 s, 2 s, 4 s ... 30 s, with jitter). Close code 4401 (or a
+// handshake refused while /auth/me says 401) means the login is gone; 4403/4404 stop retrying.
+import {api, AuthError, getToken} from "./api.js";
+
+export class LiveStream {
+  constructor(eventId, {onMessage, onState, onResync, onAuthLost}) {
+    this.eventId = eventId;
+    this.onMessage = onMessage;
+    this.onState = onState || (() => {});
+    this.onResync = onResync || (() => {});
+    this.onAuthLost = onAuthLost || (() => {});
+    this.seq = null;
+    this.attempt = 0;
+    this.ws = null;
+    this.timer = null;
+    this.stopped = true;
+    this.state = "idle";
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+  }
+
+  setState(state, detail) {
+    this.state = state;
+    this.onState(state, detail);
+  }
+
+  url() {
+    const q = new URLSearchParams({token: getToken() || ""});
+    if (this.seq !== null) q.set("since", String(this.seq));
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    return `${proto}://${location.host}/api/v1/events/${this.eventId}/live?${q}`;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    if (this.stopped) return;
+    this.setState(this.attempt ? "reconnecting" : "connecting");
+    let opened = false;
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.onopen = () => {
+      opened = true;
+    };
+    ws.onmessage = (ev) => {
+      let m;
+      try {
+        m = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      if (m.type === "hello") {
+        if (this.seq === null || m.seq > this.seq) this.seq = m.seq;
+        this.attempt = 0;
+        this.setState("live");
+      } else if (m.type === "message") {
+        this.seq = m.seq;
+        this.onMessage(m);
+      } else if (m.type === "resync") {
+        this.seq = m.seq ?? this.seq;
+        this.onResync();
+      }
+    };
+    ws.onclose = async (ev) => {
+      if (this.ws !== ws || this.stopped) return;
+      this.ws = null;
+      if (ev.code === 4401) {
+        this.setState("offline");
+        this.onAuthLost();
+        return;
+      }
+      if (ev.code === 4403 || ev.code === 4404) {
+        this.setState("refused", ev.code);
+        return;
+      }
+      if (!opened) {
+        // a refused handshake shows up as 1006 in browsers: ask the server whether the login still holds
+        try {
+          await api("/auth/me");
+        } catch (err) {
+          if (err instanceof AuthError) {
+            this.setState("offline");
+            return; // api() already brought the login form back
+          }
+        }
+      }
+      this.schedule();
+    };
+  }
+
+  schedule() {
+    const base = Math.min(30000, 1000 * 2 ** this.attempt);
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.attempt += 1;
+    this.setState("reconnecting", delay);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** After a new login: connect again at once, resuming from the last seq. */
+  resume() {
+    this.attempt = 0;
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+    this.stopped = false;
+    this.connect();
+  }
+}

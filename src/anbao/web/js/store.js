@@ -1,0 +1,265 @@
+// The live picture of one event: map objects, zone states, warnings, tasks, units. Loaded over REST,
+// then kept current by the live stream. Views subscribe with on(topic, fn); topics: zones, gates,
+// devices, warnings, tasks, units, plans, snapshot.
+import {api} from "./api.js";
+
+export const LEVELS = ["none", "blue", "yellow", "orange", "red"];
+export const RANK = {none: 0, blue: 1, yellow: 2, orange: 3, red: 4};
+const FINAL_TASK = new Set(["done", "cancelled"]);
+
+export class Store {
+  constructor(eventId) {
+    this.eventId = eventId;
+    this.event = null;
+    this.map = null; // the FeatureCollection of GET /map
+    this.zones = new Map(); // id -> {id, props, feature, state}
+    this.gates = new Map(); // id -> {id, props, queue, wait_s}
+    this.posts = new Map();
+    this.devices = new Map(); // id -> {id, props, health, last_at, value}
+    this.warnings = new Map(); // open warnings by id (closed ones leave)
+    this.tasks = new Map(); // open tasks by id
+    this.units = new Map();
+    this.plans = new Map();
+    this.nodes = new Map();
+    this.rules = {};
+    this.listeners = new Map();
+    this.lastStatus = 0;
+    this.statusBusy = false;
+    this.loaded = false;
+    this.pending = []; // live messages that arrived while the snapshot loaded
+  }
+
+  url(path) {
+    return `/events/${this.eventId}${path}`;
+  }
+
+  on(topic, fn) {
+    if (!this.listeners.has(topic)) this.listeners.set(topic, new Set());
+    this.listeners.get(topic).add(fn);
+  }
+
+  emit(topic, detail) {
+    for (const fn of this.listeners.get(topic) || []) fn(detail);
+  }
+
+  /** Everything over REST. Messages received meanwhile are applied afterwards (they are newer). */
+  async load() {
+    this.loaded = false;
+    const optional = (p) => p.catch((err) => {
+      if (err?.name === "AuthError") throw err;
+      return [];
+    });
+    const [event, fc, states, warnings, tasks, units, plans, nodes, rules] = await Promise.all([
+      api(this.url("")),
+      api(this.url("/map")),
+      api(this.url("/zone-states")),
+      api(this.url("/warnings"), {query: {status: "open"}}),
+      optional(api(this.url("/tasks"), {query: {open: "true"}})),
+      optional(api(this.url("/units"), {query: {limit: 5000}})),
+      optional(api(this.url("/plans"), {query: {limit: 5000}})),
+      optional(api(this.url("/command-nodes"), {query: {limit: 5000}})),
+      optional(api(this.url("/warning-rules"))),
+    ]);
+    this.event = event;
+    this.map = fc;
+    this.zones.clear();
+    this.gates.clear();
+    this.posts.clear();
+    this.devices.clear();
+    for (const f of fc.features) {
+      const p = f.properties;
+      const item = {id: p.id, props: p, feature: f};
+      if (p.layer === "zone") this.zones.set(p.id, {...item, state: {count: null, density: null, level: "none"}});
+      else if (p.layer === "gate") this.gates.set(p.id, {...item, queue: p.queue, wait_s: p.wait_s});
+      else if (p.layer === "post") this.posts.set(p.id, item);
+      else if (p.layer === "device") this.devices.set(p.id, {...item, health: p.health, last_at: p.last_at, value: p.value});
+    }
+    for (const s of states) this.applyZoneState(s);
+    this.warnings = new Map(warnings.map((w) => [w.id, w]));
+    this.tasks = new Map(tasks.map((x) => [x.id, x]));
+    this.units = new Map(units.map((u) => [u.id, u]));
+    this.plans = new Map(plans.map((p) => [p.id, p]));
+    this.nodes = new Map(nodes.map((n) => [n.id, n]));
+    this.rules = Object.fromEntries(rules.filter((r) => !r.zone_kind).map((r) => [r.kind, r]));
+    this.lastStatus = Date.now();
+    this.loaded = true;
+    const queued = this.pending;
+    this.pending = [];
+    this.emit("snapshot");
+    for (const m of queued) this.apply(m);
+  }
+
+  applyZoneState(s) {
+    const z = this.zones.get(s.zone_id);
+    if (!z) return false;
+    z.state = {count: s.count, density: s.density, level: s.level || "none", source: s.source,
+               stale: s.stale || s.sensors_stale || [], used: s.sensors_used || z.state.used || []};
+    return true;
+  }
+
+  /** One live-stream message. */
+  apply(m) {
+    if (!this.loaded) {
+      this.pending.push(m);
+      return;
+    }
+    const topic = m.topic.split("/").pop();
+    const p = m.payload || {};
+    if (topic === "zone-state") {
+      const ids = (p.zones || []).filter((s) => this.applyZoneState(s)).map((s) => s.zone_id);
+      if (ids.length) this.emit("zones", {ids, at: p.at});
+      this.refreshStatus();
+    } else if (topic === "sensor-health") {
+      const ids = [];
+      for (const d of p.devices || []) {
+        const dev = this.devices.get(d.device_id);
+        if (!dev) continue;
+        dev.health = d.status;
+        dev.last_at = d.last_at;
+        ids.push(d.device_id);
+      }
+      if (ids.length) this.emit("devices", {ids});
+    } else if (topic === "warning") {
+      const before = this.warnings.get(p.id);
+      if (p.status === "closed") this.warnings.delete(p.id);
+      else this.warnings.set(p.id, {...before, ...p});
+      const rose = Boolean(before) && RANK[p.level] > RANK[before.level] && p.status !== "closed";
+      this.emit("warnings", {id: p.id, fresh: !before && p.status !== "closed", rose, warning: p});
+    } else if (topic === "task") {
+      const before = this.tasks.get(p.id);
+      if (FINAL_TASK.has(p.status)) this.tasks.delete(p.id);
+      else this.tasks.set(p.id, {...before, ...p});
+      this.emit("tasks", {id: p.id, task: p});
+    } else if (topic === "plan-activation") {
+      this.emit("plans", {activation: p});
+    }
+  }
+
+  /** Gate queues and device health (no live message carries gate queues): at most every 5 s. */
+  async refreshStatus(force = false) {
+    if (this.statusBusy || (!force && Date.now() - this.lastStatus < 5000)) return;
+    this.statusBusy = true;
+    try {
+      const st = await api(this.url("/map-status"));
+      this.lastStatus = Date.now();
+      const gates = [];
+      for (const g of st.gates) {
+        const gate = this.gates.get(g.gate_id);
+        if (gate && (gate.queue !== g.queue || gate.wait_s !== g.wait_s)) {
+          gate.queue = g.queue;
+          gate.wait_s = g.wait_s;
+          gates.push(g.gate_id);
+        }
+      }
+      const devices = [];
+      for (const d of st.devices) {
+        const dev = this.devices.get(d.device_id);
+        if (dev && dev.health !== d.health) {
+          dev.health = d.health;
+          dev.last_at = d.last_at;
+          devices.push(d.device_id);
+        }
+        if (dev) dev.value = d.value;
+      }
+      if (gates.length) this.emit("gates", {ids: gates});
+      if (devices.length) this.emit("devices", {ids: devices});
+    } catch (err) {
+      if (err?.name !== "AuthError") console.warn("map status", err);
+    } finally {
+      this.statusBusy = false;
+    }
+  }
+
+  async reloadUnits() {
+    const units = await api(this.url("/units"), {query: {limit: 5000}});
+    this.units = new Map(units.map((u) => [u.id, u]));
+    this.emit("units");
+  }
+
+  // ------------------------------------------------------------------ derived figures
+
+  /** Persons on site: zone counts summed, a zone inside a counted zone left out (counted once). */
+  peopleOnSite(counts = null) {
+    const get = counts ? (id) => counts.get(id) : (id) => this.zones.get(id)?.state.count;
+    let total = 0;
+    let seen = false;
+    for (const z of this.zones.values()) {
+      const c = get(z.id);
+      if (c === null || c === undefined) continue;
+      let parent = z.props.parent_id;
+      let nested = false;
+      for (let hops = 0; parent !== null && parent !== undefined && hops < 50; hops++) {
+        const pc = get(parent);
+        if (pc !== null && pc !== undefined) {
+          nested = true;
+          break;
+        }
+        parent = this.zones.get(parent)?.props.parent_id;
+      }
+      if (!nested) {
+        total += c;
+        seen = true;
+      }
+    }
+    return seen ? total : null;
+  }
+
+  busiest(n = 1) {
+    return [...this.zones.values()].filter((z) => z.state.density !== null && z.state.density !== undefined)
+      .sort((a, b) => b.state.density - a.state.density).slice(0, n);
+  }
+
+  warningCounts() {
+    const c = {red: 0, orange: 0, yellow: 0, blue: 0, active: 0};
+    for (const w of this.warnings.values()) {
+      c[w.level] = (c[w.level] || 0) + 1;
+      if (w.status === "active") c.active += 1;
+    }
+    return c;
+  }
+
+  unitCounts() {
+    const c = {total: this.units.size, available: 0};
+    for (const u of this.units.values()) c[u.status] = (c[u.status] || 0) + 1;
+    c.available = c.available || 0;
+    return c;
+  }
+
+  sortedWarnings() {
+    return [...this.warnings.values()].sort((a, b) => (a.status === "active" ? 0 : 1) - (b.status === "active" ? 0 : 1)
+      || RANK[b.level] - RANK[a.level] || new Date(b.changed_at) - new Date(a.changed_at));
+  }
+
+  zoneName(id) {
+    return this.zones.get(id)?.props.name ?? "";
+  }
+
+  /** Where a warning sits: its device, else its zone's centre ([lon, lat]), else null. */
+  warningPlace(w) {
+    const d = w.device_id ? this.devices.get(w.device_id) : null;
+    if (d) return d.feature.geometry.coordinates;
+    const z = w.zone_id ? this.zones.get(w.zone_id) : null;
+    return z ? centroid(z.feature.geometry) : null;
+  }
+}
+
+/** Area-weighted centroid of a Polygon / MultiPolygon (planar in degrees: fine at venue scale). */
+export function centroid(geometry) {
+  const polys = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+  let a = 0;
+  let cx = 0;
+  let cy = 0;
+  for (const poly of polys) {
+    const ring = poly[0];
+    for (let i = 0; i < ring.length - 1; i++) {
+      const [x0, y0] = ring[i];
+      const [x1, y1] = ring[i + 1];
+      const f = x0 * y1 - x1 * y0;
+      a += f;
+      cx += (x0 + x1) * f;
+      cy += (y0 + y1) * f;
+    }
+  }
+  if (Math.abs(a) < 1e-18) return polys[0][0][0];
+  return [cx / (3 * a), cy / (3 * a)];
+}

@@ -1,0 +1,139 @@
+// The wall 大屏 at /wall/: map, warnings, figures, persons-on-site trend and the busiest zones, kept
+// current by the live stream alone (no interaction needed).
+import {api, AuthError} from "./api.js";
+import {boot, connLabel, showFatal} from "./boot.js";
+import {makeChart, busiestOption, peopleTrendOption} from "./charts.js";
+import {clock, dateLong} from "./format.js";
+import {getLang, onLang, setLang, t} from "./i18n.js";
+import {MapView} from "./mapview.js";
+import {renderFigures, renderQueue, tickAges} from "./panels.js";
+
+const $ = (s) => document.querySelector(s);
+const MAX_WARNINGS = 8;
+
+function setConn(state, detail) {
+  const box = $("#conn");
+  box.className = `conn c-${state}`;
+  box.querySelector("span").textContent = connLabel(state, detail);
+  box.dataset.state = state;
+}
+
+function markLang() {
+  for (const b of document.querySelectorAll(".wall-head [data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
+}
+
+async function main() {
+  for (const b of document.querySelectorAll(".wall-head [data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
+  const started = await boot({onState: setConn});
+  if (!started) return;
+  const {config, vocab, store} = started;
+  document.body.classList.remove("booting");
+  markLang();
+  $("#event-name").textContent = store.event?.name || "";
+
+  const mapView = new MapView($("#map"), store, {config, vocab, wall: true});
+  const trend = makeChart($("#trend"));
+  const bars = makeChart($("#busiest"));
+  let series = null;
+
+  const thresholds = () => {
+    const r = store.rules.density;
+    return r ? {blue: r.blue, yellow: r.yellow, orange: r.orange, red: r.red} : {blue: 2, yellow: 3, orange: 4, red: 5};
+  };
+
+  function drawQueue() {
+    const list = $("#queue");
+    renderQueue(list, store, {compact: true});
+    const all = store.sortedWarnings();
+    while (list.children.length > MAX_WARNINGS) list.lastChild.remove();
+    $("#wq-count").textContent = all.length > MAX_WARNINGS ? t("wall.more", {n: all.length, shown: MAX_WARNINGS})
+      : t("warnings.count", {n: all.length, active: store.warningCounts().active});
+  }
+  function drawFigures() {
+    renderFigures($("#figures"), store);
+  }
+  function drawBars() {
+    bars.setOption(busiestOption(store.busiest(8), thresholds(), true), {notMerge: true});
+  }
+  function drawTrend() {
+    if (series) trend.setOption(peopleTrendOption(series), {notMerge: true});
+  }
+  async function loadTrend() {
+    try {
+      const h = await api(store.url("/zone-history"), {query: {since: new Date(Date.now() - 3600e3).toISOString(), step_s: 30}});
+      const times = h.times.map((x) => new Date(x).getTime());
+      const from = h.data_since ? Math.max(0, times.findIndex((x) => x >= new Date(h.data_since).getTime()) - 1) : 0;
+      series = {times: times.slice(from), people: h.people.slice(from)};
+      drawTrend();
+    } catch (err) {
+      if (!(err instanceof AuthError)) console.warn("trend", err);
+    }
+  }
+  let pending = false;
+  function redraw() {
+    if (pending) return;
+    pending = true;
+    setTimeout(() => {
+      pending = false;
+      drawFigures();
+      drawBars();
+      if (series) {
+        const now = Date.now();
+        if (now - series.times[series.times.length - 1] >= 15000) {
+          series.times.push(now);
+          series.people.push(store.peopleOnSite());
+          while (series.times[0] < now - 3600e3) {
+            series.times.shift();
+            series.people.shift();
+          }
+          drawTrend();
+        }
+      }
+    }, 1000);
+  }
+
+  store.on("zones", redraw);
+  store.on("tasks", redraw);
+  store.on("warnings", () => {
+    drawQueue();
+    drawFigures();
+  });
+  store.on("snapshot", () => {
+    mapView.draw();
+    drawQueue();
+    drawFigures();
+    drawBars();
+  });
+  onLang(() => {
+    markLang();
+    drawQueue();
+    drawFigures();
+    drawBars();
+    drawTrend();
+    mapView.relabel();
+    $("#date").textContent = dateLong();
+    setConn(started.live.state);
+  });
+
+  drawQueue();
+  drawFigures();
+  drawBars();
+  await loadTrend();
+  const tick = () => {
+    $("#clock").textContent = clock();
+    $("#date").textContent = dateLong();
+    tickAges();
+  };
+  tick();
+  setInterval(tick, 1000);
+  setInterval(loadTrend, 5 * 60e3);
+  setInterval(() => store.refreshStatus(true), 15000);
+  setInterval(() => store.reloadUnits().then(drawFigures).catch(() => {}), 60000);
+  window.anbao = {store, mapView, live: started.live};
+  document.body.dataset.ready = "1";
+}
+
+main().catch((err) => {
+  console.error(err);
+  showFatal(t("error.start", {detail: err.message || String(err)}), () => location.reload());
+});

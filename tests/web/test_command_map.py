@@ -1,0 +1,148 @@
+"""The command map and the wall in Debian's chromium against a real server holding the demo event.
+
+The simulator does not run: a reading posted through the ingest API (as a gateway) turns a zone red,
+the warning shows in the queue within 2 s, and it is acknowledged from the page.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.web.conftest import GATEWAY_USER, PASSWORD
+
+RED = "rgb(240, 58, 58)"  # LEVEL_COLORS.red of mapview.js
+
+
+def _zone_fill(page, zone_id: int) -> str:
+    return page.evaluate("(id) => window.anbao.mapView.zoneLayers.get(id).options.fillColor", zone_id)
+
+
+def _counting_device(page, code: str) -> tuple[int, float, str]:
+    """(zone id, area m2, code of a counting device in it) for the zone ``code``."""
+    return tuple(page.evaluate("""(code) => {
+        const s = window.anbao.store;
+        const z = [...s.zones.values()].find((z) => z.props.code === code);
+        const d = [...s.devices.values()].find((d) => d.props.zone_id === z.id
+            && ["video_count", "camera", "wifi_probe", "bluetooth"].includes(d.props.kind));
+        return [z.id, z.props.area_m2, d.props.code];
+    }""", code))
+
+
+def test_login_map_live_warning_and_acknowledge(watch, served):
+    page = watch.page
+    page.goto(served.url + "/")
+    page.wait_for_selector("#login:not([hidden])")
+    page.fill("#login input[name=username]", "demo")
+    page.fill("#login input[name=password]", "wrong-password")
+    page.click("#login button[type=submit]")
+    page.wait_for_function("document.querySelector('#login .login-msg').textContent.length > 0")
+    assert page.inner_text("#login .login-msg") == "用户名或密码错误"
+    assert page.input_value("#login input[name=username]") == "demo"  # what was typed stays
+    watch.allowed.append("status of 401")  # the refused login is a failed resource in the console
+    watch.login()
+    assert page.locator("#login").is_hidden()
+
+    zones = page.locator(".leaflet-zones-pane path")
+    assert zones.count() >= 30
+    assert page.evaluate("window.anbao.mapView.zoneLayers.size") == 52
+    page.wait_for_selector("#conn[data-state='live']", timeout=5000)
+    assert page.inner_text("#incidents") .startswith("暂无警情")
+
+    zone_id, area, sensor = _counting_device(page, "FLOOR-B")
+    assert _zone_fill(page, zone_id) != RED
+    token = served.token(GATEWAY_USER, PASSWORD)
+    at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    started = time.monotonic()
+    r = httpx.post(f"{served.url}/api/v1/events/{served.event_id}/readings",
+                   json=[{"sensor": sensor, "at": at, "value": round(area * 5.6)}],
+                   headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    page.wait_for_function(
+        """(id) => window.anbao.mapView.zoneLayers.get(id).options.fillColor === "#f03a3a"
+            && [...document.querySelectorAll('#queue li.wq.lv-red')].some((li) =>
+                window.anbao.store.warnings.get(Number(li.dataset.id))?.zone_id === id)""",
+        arg=zone_id, timeout=2000)
+    assert time.monotonic() - started < 2.0
+    path_fill = page.evaluate("(id) => getComputedStyle(window.anbao.mapView.zoneLayers.get(id).getElement()).fill",
+                              zone_id)
+    assert path_fill == RED
+    assert page.inner_text("[data-fig=w-red]") == "1"
+
+    item = page.locator("#queue li.wq.lv-red").first
+    assert "内场站席B区" in item.inner_text() and "未确认" in item.inner_text()
+    item.locator("button.ack").click()
+    page.wait_for_selector("#drawer:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "dw-comment"
+    page.fill("#dw-comment", "已派内场执勤组疏导，暂停B区入场")
+    page.click("#drawer [data-act=ack]")
+    page.wait_for_function("document.querySelector('#drawer .dw-msg').textContent === '已确认'", timeout=5000)
+    page.wait_for_selector("#queue li.wq.lv-red.st-acknowledged", timeout=3000)
+    assert "已确认" in page.locator("#queue li.wq.lv-red").first.inner_text()
+    assert "已派内场执勤组疏导" in page.inner_text("#drawer .facts")
+    # the red density warning started the evacuation plan: its tasks are listed under the warning
+    page.wait_for_selector("#drawer .plan .tasks li", timeout=5000)
+    assert page.locator("#drawer .plan").count() >= 1
+
+
+def test_expired_login_goes_back_to_the_form_and_keeps_what_was_typed(watch, served):
+    page = watch.page
+    watch.login("cmd-test", PASSWORD)
+    admin = {"Authorization": f"Bearer {served.token('admin-test')}"}
+    users = httpx.get(f"{served.url}/api/v1/users", headers=admin).json()
+    uid = next(u["id"] for u in users if u["username"] == "cmd-test")
+    warning = page.evaluate("window.anbao.store.sortedWarnings()[0]?.id")
+    assert warning is not None  # raised by the first test (same server)
+    page.evaluate("(id) => document.querySelector(`#queue li[data-id='${id}']`).click()", warning)
+    page.fill("#dw-comment", "现场已处置完毕")
+    assert httpx.patch(f"{served.url}/api/v1/users/{uid}", json={"active": False}, headers=admin).status_code == 200
+    watch.allowed.append("status of 401")
+    page.click("#drawer [data-act=close]")
+    page.wait_for_selector("#login:not([hidden])", timeout=5000)
+    assert page.input_value("#login input[name=username]") == "cmd-test"
+    assert "登录已过期" in page.inner_text("#login .login-msg")
+    assert httpx.patch(f"{served.url}/api/v1/users/{uid}", json={"active": True}, headers=admin).status_code == 200
+    page.fill("#login input[name=password]", PASSWORD)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#login", state="hidden")
+    assert page.input_value("#dw-comment") == "现场已处置完毕"  # the unsent comment survived
+    page.click("#drawer [data-act=close]")
+    page.wait_for_function("document.querySelector('#drawer .dw-msg').textContent === '已解除'", timeout=5000)
+    page.wait_for_function("(id) => !document.querySelector(`#queue li[data-id='${id}']`)", arg=warning, timeout=3000)
+
+
+def test_english_switch_and_replay_slider(watch, served):
+    page = watch.page
+    watch.login()
+    page.click(".topbar [data-lang=en]")
+    page.wait_for_function("document.querySelector('#warnings-panel h2').textContent.startsWith('Warnings')")
+    assert page.inner_text(".topbar .fig-label >> nth=0") == "On site"
+    assert page.evaluate("document.documentElement.lang") == "en"
+    slider = page.locator("#replay input[type=range]")
+    slider.dispatch_event("pointerdown")
+    page.wait_for_function("Number(document.querySelector('#replay input[type=range]').max) > 10")
+    page.evaluate("""() => { const s = document.querySelector('#replay input[type=range]');
+        s.value = s.min; s.dispatchEvent(new Event('input')); }""")
+    page.wait_for_selector("#replay.replaying", timeout=3000)
+    assert page.locator("#replay-banner").is_visible()
+    page.click(".rp-live")
+    page.wait_for_selector("#replay:not(.replaying)")
+    page.click(".topbar [data-lang='zh-CN']")
+    page.wait_for_function("document.querySelector('#warnings-panel h2').textContent.startsWith('预警队列')")
+
+
+def test_wall_shows_map_warnings_and_figures(browser, served):
+    from tests.web.conftest import PageWatch
+
+    w = PageWatch(browser, served, size=(1920, 1080))
+    try:
+        w.login(path="/wall/")
+        page = w.page
+        assert page.locator(".leaflet-zones-pane path").count() >= 30
+        page.wait_for_selector("#conn[data-state='live']", timeout=5000)
+        assert page.locator("#busiest canvas").count() == 1 and page.locator("#trend canvas").count() == 1
+        assert page.inner_text("[data-fig=people]") not in ("", "—")
+        w.check()
+    finally:
+        w.close()

@@ -54,6 +54,7 @@ class Perm(StrEnum):
     warning_handle = "warning:handle"  # acknowledge and close warnings, activate plans
     plan_write = "plan:write"  # response plans and warning rules
     task_update = "task:update"  # accept, arrive at, finish a task
+    field_report = "field:report"  # report incidents and share positions from the field
 
 
 _READ = {Perm.event_read, Perm.venue_read, Perm.org_read, Perm.sensing_read}
@@ -62,10 +63,11 @@ _PLAN = _READ | {Perm.event_write, Perm.venue_write, Perm.org_write, Perm.person
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.admin: frozenset(Perm),
-    Role.commander: frozenset(_PLAN | {Perm.audit_read, Perm.warning_handle, Perm.task_update}),
+    Role.commander: frozenset(_PLAN | {Perm.audit_read, Perm.warning_handle, Perm.task_update, Perm.field_report}),
     Role.planner: frozenset(_PLAN),
-    Role.dispatcher: frozenset(_READ | {Perm.org_write, Perm.person_read, Perm.warning_handle, Perm.task_update}),
-    Role.officer: frozenset(_READ | {Perm.person_read, Perm.task_update}),
+    Role.dispatcher: frozenset(_READ | {Perm.org_write, Perm.person_read, Perm.warning_handle, Perm.task_update,
+                                        Perm.field_report}),
+    Role.officer: frozenset(_READ | {Perm.person_read, Perm.task_update, Perm.field_report}),
     Role.analyst: frozenset(_READ),
     Role.partner: frozenset(_READ | {Perm.person_read}),
     Role.auditor: frozenset(_READ | {Perm.audit_read}),

@@ -70,6 +70,21 @@ RULE_KINDS: dict[str, tuple[str, str]] = {
     "queue_wait": ("排队等待时间", "Queue wait"), "queue_length": ("排队人数", "Queue length"),
     "device_silence": ("设备离线", "Device silence"),
 }
+INCIDENT_TYPES: dict[str, tuple[str, str]] = {
+    "crowd": ("人群拥挤/踩踏风险", "Crowd crush risk"), "fight": ("打架斗殴", "Fight"), "theft": ("盗窃", "Theft"),
+    "lost_child": ("走失儿童", "Lost child"), "medical": ("医疗急救", "Medical emergency"), "fire": ("火情", "Fire"),
+    "suspicious_item": ("可疑物品", "Suspicious item"), "traffic": ("交通事故", "Traffic accident"),
+    "terror": ("暴力恐怖", "Violent terrorism"), "equipment": ("设备故障", "Equipment failure"),
+    "opinion": ("舆情", "Public opinion"), "other": ("其他", "Other"),
+}
+INCIDENT_GRADES: dict[str, tuple[str, str]] = {
+    "ordinary": ("一般", "Ordinary"), "larger": ("较大", "Larger"), "major": ("重大", "Major"),
+    "especially_major": ("特别重大", "Especially major"),
+}
+INCIDENT_SOURCES: dict[str, tuple[str, str]] = {
+    "warning": ("预警", "Warning"), "officer": ("民警上报", "Officer report"), "call_110": ("110报警", "110 call"),
+    "camera": ("视频告警", "Camera alarm"), "public": ("群众报告", "Public report"),
+}
 WARNING_LEVELS: dict[str, tuple[str, str]] = {
     "blue": ("蓝色", "Blue"), "yellow": ("黄色", "Yellow"), "orange": ("橙色", "Orange"), "red": ("红色", "Red"),
 }
@@ -184,6 +199,36 @@ class RuleKind(StrEnum):
     device_silence = "device_silence"  # 设备离线 seconds since the last reading
 
 
+class IncidentType(StrEnum):
+    crowd = "crowd"  # 人群拥挤/踩踏风险
+    fight = "fight"  # 打架斗殴
+    theft = "theft"  # 盗窃
+    lost_child = "lost_child"  # 走失儿童
+    medical = "medical"  # 医疗急救
+    fire = "fire"  # 火情
+    suspicious_item = "suspicious_item"  # 可疑物品
+    traffic = "traffic"  # 交通事故
+    terror = "terror"  # 暴力恐怖
+    equipment = "equipment"  # 设备故障
+    opinion = "opinion"  # 舆情
+    other = "other"  # 其他
+
+
+class IncidentGrade(StrEnum):
+    ordinary = "ordinary"  # 一般
+    larger = "larger"  # 较大
+    major = "major"  # 重大
+    especially_major = "especially_major"  # 特别重大
+
+
+class IncidentSource(StrEnum):
+    warning = "warning"  # 预警
+    officer = "officer"  # 民警上报
+    call_110 = "call_110"  # 110报警
+    camera = "camera"  # 视频告警
+    public = "public"  # 群众报告
+
+
 class WarningLevel(StrEnum):
     blue = "blue"  # 蓝色
     yellow = "yellow"  # 黄色
@@ -196,6 +241,7 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
     "gate_kind": GATE_KINDS, "device_kind": DEVICE_KINDS, "police_type": POLICE_TYPES,
     "unit_status": UNIT_STATUSES, "command_level": COMMAND_LEVELS, "plan_kind": PLAN_KINDS,
     "task_status": TASK_STATUSES, "rule_kind": RULE_KINDS, "warning_level": WARNING_LEVELS,
+    "incident_type": INCIDENT_TYPES, "incident_grade": INCIDENT_GRADES, "incident_source": INCIDENT_SOURCES,
 }
 
 SENSOR_KINDS = ("wifi_probe", "bluetooth", "video_count", "gate_counter", "gas", "smoke", "temperature")
@@ -222,3 +268,6 @@ PlanKindIn = Annotated[PlanKind, _alias(PLAN_KINDS)]
 TaskStatusIn = Annotated[TaskStatus, _alias(TASK_STATUSES)]
 RuleKindIn = Annotated[RuleKind, _alias(RULE_KINDS)]
 WarningLevelIn = Annotated[WarningLevel, _alias(WARNING_LEVELS)]
+IncidentTypeIn = Annotated[IncidentType, _alias(INCIDENT_TYPES)]
+IncidentGradeIn = Annotated[IncidentGrade, _alias(INCIDENT_GRADES)]
+IncidentSourceIn = Annotated[IncidentSource, _alias(INCIDENT_SOURCES)]

@@ -138,7 +138,12 @@ def create_task(*, db: Session, event_id: int, data: dict[str, Any], now: dateti
 
 
 def set_status(*, db: Session, task: Task, status: str, by: str, note: str, now: datetime) -> Task:
-    """Move a task along its life cycle; an illegal step is a Conflict naming the allowed ones."""
+    """Move a task along its life cycle; an illegal step is a Conflict naming the allowed ones.
+
+    Asking for the status the task already has changes nothing (a phone may send a change twice).
+    """
+    if status == task.status:  # a replay from a phone's offline queue: nothing to do
+        return task
     allowed = NEXT[task.status]
     if status not in allowed:
         nxt = ", ".join(allowed) if allowed else "none (the task is finished)"

@@ -16,7 +16,7 @@ KIND_ZH = {
     "warning.raised": "预警发布", "warning.level": "预警调级", "warning.escalated": "预警升级上报",
     "warning.acknowledged": "预警确认", "warning.closed": "预警解除", "plan.activated": "预案启动",
     "task.created": "任务下达", "task.accepted": "任务接收", "task.arrived": "到达现场", "task.done": "任务完成",
-    "task.cancelled": "任务取消", "rule.changed": "预警规则修改",
+    "task.cancelled": "任务取消", "rule.changed": "预警规则修改", "incident.reported": "警情上报",
 }
 
 

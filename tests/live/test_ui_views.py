@@ -43,6 +43,27 @@ def test_ui_config_needs_login_and_gives_the_settings(client, login):
     assert client.get("/api/v1/ui-config").status_code == 401
     body = client.get("/api/v1/ui-config", headers=login("analyst")).json()
     assert body["tile_url"] == "" and body["tile_gcj02"] is False and body["timezone"] == "Asia/Shanghai"
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert body["features"] == {"incidents": "/api/v1/events/{event_id}/incidents" in paths}
+
+
+def test_ui_config_gives_the_tile_settings(sessions, settings):
+    from fastapi.testclient import TestClient
+
+    from anbao.app import create_app
+
+    tiled = settings.model_copy(update={"tile_url": "http://tiles.local/{z}/{x}/{y}.png", "tile_gcj02": True})
+    with TestClient(create_app(tiled)) as c:
+        from anbao.account import service as accounts
+        from anbao.account.schemas import UserCreate
+
+        with sessions() as db:
+            db.info["actor"] = "test"
+            accounts.create(db=db, data=UserCreate(username="viewer", password="password-123", role="analyst"))
+            db.commit()
+        token = c.post("/api/v1/auth/login", json={"username": "viewer", "password": "password-123"}).json()
+        body = c.get("/api/v1/ui-config", headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+    assert body["tile_url"] == "http://tiles.local/{z}/{x}/{y}.png" and body["tile_gcj02"] is True
 
 
 def test_every_route_declares_a_permission():

@@ -32,6 +32,7 @@ class Served:
     url: str
     event_id: int
     app: object
+    settings: object
 
     def token(self, username: str, password: str = PASSWORD) -> str:
         r = httpx.post(f"{self.url}/api/v1/auth/login", json={"username": username, "password": password})
@@ -45,10 +46,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def start_server(app: object) -> tuple[str, object, threading.Thread]:
+    """Serve ``app`` with uvicorn in a thread on a free port: (url, server, thread)."""
     import uvicorn
 
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",  # type: ignore[arg-type]
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, name=f"web-test-server-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def stop_server(server: object, thread: threading.Thread) -> None:
+    server.should_exit = True  # type: ignore[attr-defined]
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from anbao.account import service as accounts
     from anbao.account.schemas import UserCreate
     from anbao.app import create_app
@@ -69,19 +90,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             accounts.create(db=db, data=UserCreate(username=name, password=password, role=role))
     engine.dispose()
     app = create_app(settings)  # no simulate=: the tests decide what the sensors say
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name="web-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield Served(url=f"http://127.0.0.1:{port}", event_id=summary.event_id, app=app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    url, server, thread = start_server(app)
+    yield Served(url=url, event_id=summary.event_id, app=app, settings=settings)
+    stop_server(server, thread)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ the warning shows in the queue within 2 s, and it is acknowledged from the page.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -146,3 +147,55 @@ def test_wall_shows_map_warnings_and_figures(browser, served):
         w.check()
     finally:
         w.close()
+
+
+def test_tiles_in_gcj02_shift_the_venue_onto_them(browser, served):
+    """With ANBAO_TILE_URL and ANBAO_TILE_GCJ02 the map loads the tiles and draws WGS-84 data shifted to GCJ-02."""
+    import base64
+    import http.server
+
+    from anbao.app import create_app
+    from tests.web.conftest import PageWatch, start_server, stop_server
+
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+                           "AAAABJRU5ErkJggg==")
+    hits: list[str] = []
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    tiles = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=tiles.serve_forever, daemon=True).start()
+    tile_url = f"http://127.0.0.1:{tiles.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
+    settings = served.settings.model_copy(update={"tile_url": tile_url, "tile_gcj02": True})
+    url, server, thread = start_server(create_app(settings))
+    w = PageWatch(browser, served)
+    try:
+        w.served = type(served)(url=url, event_id=served.event_id, app=None, settings=settings)
+        w.login()
+        page = w.page
+        page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 0", timeout=5000)
+        assert hits and all(h.endswith(".png") for h in hits)
+        shift = page.evaluate("""() => {
+            const s = window.anbao.store, m = window.anbao.mapView;
+            const z = [...s.zones.values()].find((z) => z.props.code === "PITCH" || z.props.kind === "standing");
+            const [lon, lat] = z.feature.geometry.coordinates[0][0];
+            const drawn = m.zoneLayers.get(z.id).getLatLngs()[0][0];
+            return [drawn.lng - lon, drawn.lat - lat];
+        }""")
+        # Hangzhou: GCJ-02 lies about 0.0046 deg east and 0.0024 deg south of WGS-84
+        assert 0.003 < shift[0] < 0.006 and -0.004 < shift[1] < -0.001, shift
+        w.check()
+    finally:
+        w.close()
+        stop_server(server, thread)
+        tiles.shutdown()

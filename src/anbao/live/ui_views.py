@@ -30,6 +30,11 @@ class UiConfigOut(Out):
     tile_gcj02: bool = Field(description="The tiles are in GCJ-02: the map shifts WGS-84 data onto them")
     timezone: str = Field(description="IANA zone in which times are shown")
     version: str
+    features: dict[str, bool] = Field(description="Modules this server has, e.g. incidents (接处警)")
+
+
+#: optional modules the UI shows when the server has their routes
+FEATURES = {"incidents": "/api/v1/events/{event_id}/incidents"}
 
 
 @router.get("/ui-config", response_model=UiConfigOut, summary="Settings of the web UI (map tiles, time zone)")
@@ -37,7 +42,9 @@ def ui_config(request: Request, principal: Viewer) -> Any:
     from anbao import __version__
 
     s = request.app.state.settings
-    return UiConfigOut(tile_url=s.tile_url, tile_gcj02=s.tile_gcj02, timezone=s.timezone, version=__version__)
+    paths = request.app.openapi().get("paths", {})
+    return UiConfigOut(tile_url=s.tile_url, tile_gcj02=s.tile_gcj02, timezone=s.timezone, version=__version__,
+                       features={name: path in paths for name, path in FEATURES.items()})
 
 
 @router.get("/events/{event_id}/map", summary="The event's map: zones, gates, posts and devices as one GeoJSON "

@@ -119,10 +119,14 @@ async function main() {
     drawQueue();
     drawFigures();
     drawUnits();
-    renderIncidents($("#incidents"));
+    renderIncidents($("#incidents"), store);
   }
 
   store.on("zones", drawFigures);
+  store.on("incidents", ({incident}) => {
+    renderIncidents($("#incidents"), store);
+    toast(`${t("incidents.new")} · ${incident.type_zh || incident.type} ${incident.text || ""}`, "lv-red");
+  });
   store.on("tasks", drawFigures);
   store.on("units", () => {
     drawUnits();

@@ -62,6 +62,7 @@ export async function boot({onState}) {
   localStorage.setItem("anbao.event", String(eventId));
   const store = new Store(eventId);
   store.vocab = vocab;
+  store.features = config.features || {};
   const live = new LiveStream(eventId, {
     onMessage: (m) => store.apply(m),
     onState,

@@ -30,6 +30,7 @@ export class MapView {
     this.postMarkers = new Map();
     this.deviceMarkers = new Map();
     this.warningMarkers = new Map();
+    this.incidentMarkers = new Map();
     const local = store.map.crs === "local";
     this.gcj = Boolean(this.config.tile_gcj02) && !local;
     this.map = L.map(element, {
@@ -40,7 +41,7 @@ export class MapView {
       touchZoom: !wall,
     });
     for (const [name, z] of [["zonesPane", 410], ["labelsPane", 620], ["gatesPane", 630], ["postsPane", 632],
-      ["devicesPane", 634], ["warningsPane", 660]]) {
+      ["devicesPane", 634], ["warningsPane", 660], ["incidentsPane", 670]]) {
       this.map.createPane(name).style.zIndex = z;
     }
     this.map.getPane("labelsPane").style.pointerEvents = "none";
@@ -52,13 +53,14 @@ export class MapView {
       cameras: L.layerGroup(),
       sensors: L.layerGroup(),
       warnings: L.layerGroup(),
+      incidents: L.layerGroup(),
     };
     this.base = {plain: L.layerGroup()};
     if (this.config.tile_url) {
       this.base.tiles = L.tileLayer(this.config.tile_url, {maxZoom: 21, maxNativeZoom: 19, crossOrigin: true});
     }
     (this.base.tiles || this.base.plain).addTo(this.map);
-    for (const key of ["zones", "labels", "gates", "warnings", ...(wall ? [] : ["sensors"])]) this.layers[key].addTo(this.map);
+    for (const key of ["zones", "labels", "gates", "warnings", "incidents", ...(wall ? [] : ["sensors"])]) this.layers[key].addTo(this.map);
     this.containers = new Set([...store.zones.values()].map((z) => z.props.parent_id).filter((p) => p != null));
     this.fitVenue();
     this.draw();
@@ -72,6 +74,7 @@ export class MapView {
     store.on("gates", ({ids}) => ids.forEach((id) => this.updateGate(id)));
     store.on("devices", ({ids}) => ids.forEach((id) => this.updateDevice(id)));
     store.on("warnings", () => this.drawWarnings());
+    store.on("incidents", () => this.drawIncidents());
   }
 
   /** [lon, lat] (or [x, y] metres) -> LatLng on this map. */
@@ -151,6 +154,7 @@ export class MapView {
     }
     this.updateLabels();
     this.drawWarnings();
+    this.drawIncidents();
   }
 
   zoneState(id) {
@@ -316,6 +320,18 @@ export class MapView {
     }
   }
 
+  drawIncidents() {
+    for (const i of this.store.incidents.values()) {
+      if (i.lon === null || i.lon === undefined || this.incidentMarkers.has(i.id)) continue;
+      const m = L.marker(this.ll([i.lon, i.lat]), {pane: "incidentsPane", keyboard: false,
+        icon: L.divIcon({className: "imark", html: "<b></b>", iconSize: [16, 16], iconAnchor: [8, 8]})});
+      m.bindTooltip(() => el("div", {}, el("div", {class: "tip-title"}, i.type_zh || i.type), el("div", {}, i.text || "")),
+        {className: "tip", direction: "top", offset: [0, -8]});
+      this.layers.incidents.addLayer(m);
+      this.incidentMarkers.set(i.id, m);
+    }
+  }
+
   flyToWarning(id) {
     const w = this.store.warnings.get(id);
     const at = w && this.store.warningPlace(w);
@@ -381,7 +397,9 @@ export class MapView {
     const base = {[t("map.base.plain")]: this.base.plain};
     if (this.base.tiles) base[t("map.base.tiles")] = this.base.tiles;
     const overlays = {};
-    for (const key of ["zones", "labels", "gates", "posts", "cameras", "sensors", "warnings"]) overlays[t(`layer.${key}`)] = this.layers[key];
+    const keys = ["zones", "labels", "gates", "posts", "cameras", "sensors", "warnings"];
+    if (this.store.features.incidents) keys.push("incidents");
+    for (const key of keys) overlays[t(`layer.${key}`)] = this.layers[key];
     if (!this.wall) {
       this.layerControl = L.control.layers(base, overlays, {collapsed: false, position: "topright"}).addTo(this.map);
     }

@@ -2,7 +2,7 @@
 // tasks), incidents (empty until 接处警), units, and the top bar of figures.
 import {api, ApiError, AuthError} from "./api.js";
 import {age, dateTime, el, num, density as fmtDensity} from "./format.js";
-import {t, vocabLabel} from "./i18n.js";
+import {has, t, vocabLabel} from "./i18n.js";
 import {kindLabel} from "./mapview.js";
 
 const DRAFT = "anbao.draft.";
@@ -237,12 +237,24 @@ export class WarningDrawer {
   }
 }
 
-// ------------------------------------------------------------------ incidents (接处警 not yet built)
+// ------------------------------------------------------------------ incidents (接处警)
 
-export function renderIncidents(box) {
-  box.replaceChildren(el("div", {class: "empty"},
-    el("div", {class: "empty-title"}, t("incidents.none")),
-    el("div", {}, t("incidents.comesWith"))));
+export function renderIncidents(box, store) {
+  const items = [...store.incidents.values()].sort((a, b) => new Date(b.reported_at) - new Date(a.reported_at));
+  if (!items.length) {
+    box.replaceChildren(el("div", {class: "empty"},
+      el("div", {class: "empty-title"}, t("incidents.none")),
+      store.features.incidents ? null : el("div", {}, t("incidents.comesWith"))));
+    return;
+  }
+  box.replaceChildren(el("ul", {class: "incidents"}, items.slice(0, 50).map((i) => el("li", {class: `inc is-${i.status}`},
+    el("div", {class: "wq-head"},
+      el("span", {class: "chip inc-type"}, vocabLabel(store.vocab, "incident_type", i.type) || i.type_zh || i.type),
+      el("span", {class: "wq-zone"}, store.zoneName(i.zone_id)),
+      el("span", {class: "wq-age age", dataset: {since: i.reported_at}}, age(i.reported_at))),
+    i.text ? el("div", {class: "wq-msg"}, i.text) : null,
+    el("div", {class: "wq-foot muted"}, has(`istatus.${i.status}`) ? t(`istatus.${i.status}`) : i.status,
+      i.reported_by ? ` · ${i.reported_by}` : "")))));
 }
 
 // ------------------------------------------------------------------ units

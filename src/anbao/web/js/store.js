@@ -19,6 +19,8 @@ export class Store {
     this.warnings = new Map(); // open warnings by id (closed ones leave)
     this.tasks = new Map(); // open tasks by id
     this.units = new Map();
+    this.incidents = new Map(); // when the server has the incident module (接处警)
+    this.features = {};
     this.plans = new Map();
     this.nodes = new Map();
     this.rules = {};
@@ -49,7 +51,7 @@ export class Store {
       if (err?.name === "AuthError") throw err;
       return [];
     });
-    const [event, fc, states, warnings, tasks, units, plans, nodes, rules] = await Promise.all([
+    const [event, fc, states, warnings, tasks, units, plans, nodes, rules, incidents] = await Promise.all([
       api(this.url("")),
       api(this.url("/map")),
       api(this.url("/zone-states")),
@@ -59,6 +61,7 @@ export class Store {
       optional(api(this.url("/plans"), {query: {limit: 5000}})),
       optional(api(this.url("/command-nodes"), {query: {limit: 5000}})),
       optional(api(this.url("/warning-rules"))),
+      this.features.incidents ? optional(api(this.url("/incidents"))) : Promise.resolve([]),
     ]);
     this.event = event;
     this.map = fc;
@@ -78,6 +81,7 @@ export class Store {
     this.warnings = new Map(warnings.map((w) => [w.id, w]));
     this.tasks = new Map(tasks.map((x) => [x.id, x]));
     this.units = new Map(units.map((u) => [u.id, u]));
+    this.incidents = new Map(incidents.map((i) => [i.id, i]));
     this.plans = new Map(plans.map((p) => [p.id, p]));
     this.nodes = new Map(nodes.map((n) => [n.id, n]));
     this.rules = Object.fromEntries(rules.filter((r) => !r.zone_kind).map((r) => [r.kind, r]));
@@ -92,8 +96,11 @@ export class Store {
   applyZoneState(s) {
     const z = this.zones.get(s.zone_id);
     if (!z) return false;
+    const keep = (k) => (s[k] !== undefined ? s[k] : z.state[k]);
     z.state = {count: s.count, density: s.density, level: s.level || "none", source: s.source,
-               stale: s.stale || s.sensors_stale || [], used: s.sensors_used || z.state.used || []};
+               stale: s.stale || s.sensors_stale || [], used: s.sensors_used || z.state.used || [],
+               trend_per_min: keep("trend_per_min"), forecast_density: keep("forecast_density"),
+               flow_in_per_min: keep("flow_in_per_min"), flow_out_per_min: keep("flow_out_per_min")};
     return true;
   }
 
@@ -130,6 +137,9 @@ export class Store {
       if (FINAL_TASK.has(p.status)) this.tasks.delete(p.id);
       else this.tasks.set(p.id, {...before, ...p});
       this.emit("tasks", {id: p.id, task: p});
+    } else if (topic === "incident") {
+      this.incidents.set(p.id, {...this.incidents.get(p.id), ...p});
+      this.emit("incidents", {id: p.id, incident: p});
     } else if (topic === "plan-activation") {
       this.emit("plans", {activation: p});
     }

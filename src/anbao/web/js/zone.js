@@ -6,6 +6,17 @@ import {t, vocabLabel} from "./i18n.js";
 import {makeChart, zoneTrendOption} from "./charts.js";
 
 const DEFAULT_TH = {blue: 2, yellow: 3, orange: 4, red: 5};
+const STEADY = 0.02; // persons/m2 per minute below which a density counts as steady
+
+function trendText(v) {
+  if (v === null || v === undefined) return "—";
+  const arrow = v > STEADY ? "\u2191" : v < -STEADY ? "\u2193" : "\u2192";
+  return `${arrow} ${v > 0 ? "+" : ""}${num(v, 2)}`;
+}
+
+function trendClass(v) {
+  return v !== null && v !== undefined && v > STEADY ? "rising" : "";
+}
 
 export class ZonePanel {
   constructor(root, store) {
@@ -92,6 +103,10 @@ export class ZonePanel {
         cell(t("zone.density"), `${fmtDensity(s.density)}`, `lvtext lv-${s.level || "none"}`),
         cell(t("zone.area"), `${num(z.props.area_m2)} ${t("unit.m2")}`),
         cell(t("zone.capacity"), cap ? num(cap) : "—"),
+        cell(t("zone.trend"), trendText(s.trend_per_min), trendClass(s.trend_per_min)),
+        cell(t("zone.forecast"), s.forecast_density === null || s.forecast_density === undefined ? "—" : fmtDensity(s.forecast_density)),
+        cell(t("zone.flows"), s.flow_in_per_min === null || s.flow_in_per_min === undefined ? "—"
+          : t("zone.flowsValue", {in: num(s.flow_in_per_min), out: num(s.flow_out_per_min)})),
         cell(t("zone.source"), s.source ? t(`source.${s.source}`) : "—"),
         cell(t("zone.sensors"), t("zone.sensorsUsed", {used: (s.used || []).length, stale: (s.stale || []).length}))));
   }

@@ -156,9 +156,17 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
 
 @app.command()
 def worker(group: Annotated[str, typer.Option(help="Shared-subscription group; workers in one group split the load")]
-           = "anbao-ingest") -> None:
-    """Run an MQTT ingest worker 接入进程 (needs ANBAO_MQTT_URL); start several to share the load."""
+           = "anbao-ingest",
+           worker_id: Annotated[int, typer.Option("--id", min=0, max=999,
+                                                  help="Worker number on this host; keep it across restarts")] = 0
+           ) -> None:
+    """Run an MQTT ingest worker 接入进程 (needs ANBAO_MQTT_URL); start several (--id 0, 1, ...) to share the load.
+
+    Each worker keeps a broker session for an hour under a stable client id, so a worker that
+    crashes gets the messages it had not acknowledged again when it restarts with the same --id.
+    """
     import signal
+    import socket
     import threading
 
     from anbao.core.db import make_sessionmaker
@@ -172,7 +180,8 @@ def worker(group: Annotated[str, typer.Option(help="Shared-subscription group; w
     with database() as engine:
         try:
             consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER, make_handler(make_sessionmaker(engine), stats),
-                                      group=group)
+                                      group=group, client_id=f"anbao-ingest-{socket.gethostname()[:40]}-{worker_id}",
+                                      session_expiry_s=3600)
             consumer.start()
         except (OSError, TimeoutError, ValueError) as exc:
             fail(f"MQTT broker {settings.mqtt_url}: {exc}")

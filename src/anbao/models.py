@@ -1,15 +1,20 @@
 """All tables, imported in one place for Alembic and for creating schemas."""
 
 from anbao.account.models import User
-from anbao.alert.models import EarlyWarning
+from anbao.alert.models import EarlyWarning, WarningRule
 from anbao.core.audit import AuditEntry, AuditHead
 from anbao.core.db import Base
 from anbao.event.models import Event, EventSession
+from anbao.incident.models import Incident, IncidentPhoto, UnitPosition
 from anbao.org.models import CommandNode, Person, Unit
-from anbao.sensing.models import Reading
+from anbao.plan.models import PlanActivation, ResponsePlan, Task
+from anbao.review.models import TimelineEntry
+from anbao.sensing.models import DeadLetter, DeviceLatest, Reading
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 metadata = Base.metadata
 
-__all__ = ["AuditEntry", "AuditHead", "CommandNode", "Device", "EarlyWarning", "Event", "EventSession", "Gate",
-           "Person", "Post", "Reading", "Unit", "User", "Venue", "Zone", "metadata"]
+__all__ = ["AuditEntry", "AuditHead", "CommandNode", "DeadLetter", "Device", "DeviceLatest", "EarlyWarning", "Event",
+           "EventSession", "Gate", "Incident", "IncidentPhoto", "Person", "PlanActivation", "Post", "Reading",
+           "ResponsePlan", "Task", "TimelineEntry", "Unit", "UnitPosition", "User", "Venue", "WarningRule", "Zone",
+           "metadata"]

@@ -19,7 +19,8 @@ One pass (:func:`evaluate`) for one event:
    (500 ms); warnings, plan activations and tasks go out at once when the pass commits.
 
 :class:`Watcher` keeps the trackers between passes. It runs a pass every ``interval_s`` and at once
-when :meth:`Watcher.poke` says new readings are stored (passes at least ``min_gap_s`` apart).
+when :meth:`Watcher.poke` says new readings are stored (passes at least ``min_gap_s`` = 100 ms apart,
+so that a stream of ingest batches does not keep the SQLite write lock busy with passes).
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ class Watcher:
     """Runs :func:`evaluate` for every event with fresh readings: every ``interval_s``, and on :meth:`poke`."""
 
     def __init__(self, sessions: sessionmaker[Session], bus: InProcessBus, interval_s: float,
-                 min_gap_s: float = 0.05) -> None:
+                 min_gap_s: float = 0.1) -> None:
         self.sessions, self.bus, self.interval_s, self.min_gap_s = sessions, bus, interval_s, min_gap_s
         self.watch = Watch()
         self._wake = threading.Event()

@@ -38,13 +38,20 @@ export function zoneTrendOption({times, count, density, thresholds, big = false}
       {type: "value", ...AXIS,
         axisLabel: {...AXIS.axisLabel, fontSize: fs}, splitLine: {show: false}, min: 0, max: Math.ceil(maxD * 2) / 2},
     ],
+    // the density line takes the level colour of each stretch (grey below blue)
+    visualMap: {show: false, seriesIndex: 1, dimension: 1, pieces: [
+      {lt: thresholds.blue, color: "#c9d6e3"},
+      {gte: thresholds.blue, lt: thresholds.yellow, color: LEVEL_COLORS.blue},
+      {gte: thresholds.yellow, lt: thresholds.orange, color: LEVEL_COLORS.yellow},
+      {gte: thresholds.orange, lt: thresholds.red, color: LEVEL_COLORS.orange},
+      {gte: thresholds.red, color: LEVEL_COLORS.red}]},
     series: [
       {name: t("chart.count"), type: "line", showSymbol: false, connectNulls: false, yAxisIndex: 0,
-        data: times.map((x, i) => [x, count[i]]), lineStyle: {color: "#6fa8ff", width: big ? 2.5 : 1.6},
-        itemStyle: {color: "#6fa8ff"}, areaStyle: {color: "rgba(111,168,255,0.16)"}},
+        data: times.map((x, i) => [x, count[i]]), lineStyle: {color: "#4f6f94", width: 1},
+        itemStyle: {color: "#4f6f94"}, areaStyle: {color: "rgba(79,111,148,0.35)"}},
       {name: t("chart.density"), type: "line", showSymbol: false, connectNulls: false, yAxisIndex: 1,
-        data: times.map((x, i) => [x, density[i]]), lineStyle: {color: "#f4d35e", width: big ? 2.5 : 1.6},
-        itemStyle: {color: "#f4d35e"}, markLine: {symbol: "none", silent: true, data: thresholdLines(thresholds, big)}},
+        data: times.map((x, i) => [x, density[i]]), lineStyle: {width: big ? 3 : 2.2},
+        itemStyle: {color: "#c9d6e3"}, markLine: {symbol: "none", silent: true, data: thresholdLines(thresholds, big)}},
     ],
   };
 }

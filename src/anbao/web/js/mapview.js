@@ -5,7 +5,7 @@
 import {wgs84ToGcj02} from "./gcj02.js";
 import {num, el, density as fmtDensity, minutes} from "./format.js";
 import {has, t, vocabLabel} from "./i18n.js";
-import {RANK} from "./store.js";
+import {DENSITY_LEVELS, RANK} from "./store.js";
 
 export const LEVEL_COLORS = {none: "#5d6978", blue: "#2f7df6", yellow: "#f5c518", orange: "#ff8a1c", red: "#f03a3a"};
 export const HEALTH_COLORS = {ok: "#2fc56b", stale: "#f5a623", silent: "#f03a3a", none: "#6b7785"};
@@ -185,6 +185,11 @@ export class MapView {
       if (z && layer) layer.setStyle(this.zoneStyle(z));
       this.updateLabel(id);
     }
+    const hotNow = [...this.zoneLayers.keys()].filter((id) => (this.zoneState(id).level || "none") !== "none").join();
+    if (hotNow !== this.hotZones) {
+      this.hotZones = hotNow;
+      this.updateLabels();
+    }
   }
 
   restyleAll() {
@@ -219,7 +224,9 @@ export class MapView {
       const layer = this.zoneLayers.get(id);
       const b = layer.getBounds();
       const w = this.map.latLngToLayerPoint(b.getNorthEast()).x - this.map.latLngToLayerPoint(b.getSouthWest()).x;
-      const show = w > (this.wall ? 48 : 64) && zoom >= (this.store.map.crs === "local" ? -2 : 15);
+      // small zones get a label once they carry a level (declutter() then gives them priority)
+      const hot = (this.zoneState(id).level || "none") !== "none";
+      const show = (hot ? w > 14 : w > (this.wall ? 48 : 64)) && zoom >= (this.store.map.crs === "local" ? -2 : 15);
       if (show && !this.layers.labels.hasLayer(m)) this.layers.labels.addLayer(m);
       if (!show && this.layers.labels.hasLayer(m)) this.layers.labels.removeLayer(m);
       if (show) this.updateLabel(id);
@@ -299,8 +306,10 @@ export class MapView {
       const cls = `wmark lv-${w.level} ${w.status === "active" ? "active" : "acked"}`;
       let m = this.warningMarkers.get(w.id);
       if (!m) {
+        // a zone's warning stands above the zone's label (which sits on the same point); a device's on the device
+        const anchor = w.device_id ? [11, 11] : [11, 34];
         m = L.marker(this.ll(at), {pane: "warningsPane", keyboard: false, riseOnHover: true,
-          icon: L.divIcon({className: cls, html: "<i></i><b></b>", iconSize: [22, 22], iconAnchor: [11, 11]})});
+          icon: L.divIcon({className: cls, html: "<i></i><b></b>", iconSize: [22, 22], iconAnchor: anchor})});
         m.on("click", () => this.onWarning(w.id));
         m.bindTooltip(() => this.warningTip(w.id), {className: "tip", direction: "top", offset: [0, -10]});
         this.layers.warnings.addLayer(m);
@@ -427,8 +436,7 @@ export class MapView {
         const row = (color, label, cls = "sw") => el("div", {class: "lg-row"}, el("i", {class: cls, style: `background:${color}`}), label);
         box.append(el("div", {class: "lg-title"}, t("legend.density")));
         for (const lv of ["red", "orange", "yellow", "blue", "none"]) {
-          const th = this.store.rules.density;
-          const text = lv === "none" ? t("legend.none") : `${t(`level.${lv}`)} ≥ ${th?.[lv] ?? {blue: 2, yellow: 3, orange: 4, red: 5}[lv]} ${t("unit.density")}`;
+          const text = lv === "none" ? t("legend.none") : `${t(`level.${lv}`)} ≥ ${DENSITY_LEVELS[lv]} ${t("unit.density")}`;
           box.append(row(LEVEL_COLORS[lv], text));
         }
         box.append(el("div", {class: "lg-title"}, t("legend.health")));

@@ -5,6 +5,8 @@ import {api} from "./api.js";
 
 export const LEVELS = ["none", "blue", "yellow", "orange", "red"];
 export const RANK = {none: 0, blue: 1, yellow: 2, orange: 3, red: 4};
+/** Density levels (persons/m2) of the zone state the map is coloured by (GET zone-states, DOMAIN.md section 3). */
+export const DENSITY_LEVELS = {blue: 2, yellow: 3, orange: 4, red: 5};
 const FINAL_TASK = new Set(["done", "cancelled"]);
 
 export class Store {
@@ -244,12 +246,12 @@ export class Store {
     return this.zones.get(id)?.props.name ?? "";
   }
 
-  /** Where a warning sits: its device, else its zone's centre ([lon, lat]), else null. */
+  /** Where a warning sits: its device, else its zone's label point (or centre) ([lon, lat]), else null. */
   warningPlace(w) {
     const d = w.device_id ? this.devices.get(w.device_id) : null;
     if (d) return d.feature.geometry.coordinates;
     const z = w.zone_id ? this.zones.get(w.zone_id) : null;
-    return z ? centroid(z.feature.geometry) : null;
+    return z ? z.props.label || centroid(z.feature.geometry) : null;
   }
 }
 

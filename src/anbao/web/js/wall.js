@@ -6,6 +6,7 @@ import {makeChart, busiestOption, peopleTrendOption} from "./charts.js";
 import {clock, dateLong} from "./format.js";
 import {getLang, onLang, setLang, t} from "./i18n.js";
 import {MapView} from "./mapview.js";
+import {DENSITY_LEVELS} from "./store.js";
 import {renderFigures, renderQueue, tickAges} from "./panels.js";
 
 const $ = (s) => document.querySelector(s);
@@ -36,10 +37,7 @@ async function main() {
   const bars = makeChart($("#busiest"));
   let series = null;
 
-  const thresholds = () => {
-    const r = store.rules.density;
-    return r ? {blue: r.blue, yellow: r.yellow, orange: r.orange, red: r.red} : {blue: 2, yellow: 3, orange: 4, red: 5};
-  };
+  const thresholds = () => DENSITY_LEVELS;
 
   function drawQueue() {
     const list = $("#queue");
@@ -53,7 +51,7 @@ async function main() {
     renderFigures($("#figures"), store);
   }
   function drawBars() {
-    bars.setOption(busiestOption(store.busiest(8), thresholds(), true), {notMerge: true});
+    bars.setOption(busiestOption(store.busiest(6), thresholds(), true), {notMerge: true});
   }
   function drawTrend() {
     if (series) trend.setOption(peopleTrendOption(series), {notMerge: true});

@@ -4,8 +4,8 @@ import {api, AuthError} from "./api.js";
 import {el, num, density as fmtDensity} from "./format.js";
 import {t, vocabLabel} from "./i18n.js";
 import {makeChart, zoneTrendOption} from "./charts.js";
+import {DENSITY_LEVELS} from "./store.js";
 
-const DEFAULT_TH = {blue: 2, yellow: 3, orange: 4, red: 5};
 const STEADY = 0.02; // persons/m2 per minute below which a density counts as steady
 
 function trendText(v) {
@@ -36,8 +36,7 @@ export class ZonePanel {
   }
 
   thresholds() {
-    const r = this.store.rules.density;
-    return r ? {blue: r.blue, yellow: r.yellow, orange: r.orange, red: r.red} : DEFAULT_TH;
+    return DENSITY_LEVELS;
   }
 
   async show(id) {

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,7 +70,13 @@ class Phone:
     def waiting(self) -> int:
         return int(self.page.evaluate("window.anbao.outbox.waiting"))
 
+    def dismiss(self) -> None:
+        """Close the notice at the top (a new task, a warning, a refusal) if one shows."""
+        if self.page.locator("#notice").is_visible():
+            self.page.click("#notice .x")
+
     def tab(self, name: str) -> None:
+        self.dismiss()
         self.page.click(f"#tabs [data-tab={name}]")
         self.page.wait_for_selector(f"#screen-{name}:not([hidden])")
 
@@ -242,9 +249,14 @@ def test_task_from_the_command_post_accepted_and_finished_on_the_phone(phone: Ph
     print(f"\naccept tapped -> accepted on the server: {took:.2f} s")
     page.wait_for_function(f"document.querySelector(\"{card} .tchip\").textContent === '已接收'", timeout=5000)
 
+    # a note being typed survives a live update that re-draws the list
+    page.fill(f"{card} input.note", "已到达B区入口，正在疏导")
+    other = _new_task(served, commander, unit, "内场C区通道保持畅通", zone_code="FLOOR-C")
+    page.wait_for_selector(f"#task-list article[data-id='{other['id']}']", timeout=5000)
+    assert page.input_value(f"{card} input.note") == "已到达B区入口，正在疏导"
+
     # arrived while offline: it waits on the phone, shows as waiting, and is sent when the network is back
     phone.context.set_offline(True)
-    page.fill(f"{card} input.note", "已到达B区入口，正在疏导")
     page.click(f"{card} button[data-step=arrived]")
     page.wait_for_selector(f"{card} .tag.wait")
     assert page.inner_text("#outbox-badge") == "待发送 1"
@@ -280,6 +292,76 @@ def test_refused_change_is_shown_and_kept(phone: Phone, served: Served, commande
     page.click("#failed-list button:has-text('删除')")
     page.wait_for_selector("#outbox-badge", state="hidden")
     assert api(served, commander, "GET", f"/tasks/{task['id']}").json()["status"] == "cancelled"
+
+
+def _serve_on(app: Any, port: int) -> tuple[Any, threading.Thread]:
+    """uvicorn in a thread on ``port`` (the same origin again: service worker, IndexedDB and login are per origin)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, name=f"mobile-test-server-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail(f"the server did not start on port {port}")
+        time.sleep(0.05)
+    return server, thread
+
+
+def test_app_opens_with_the_server_gone_and_sends_when_it_is_back(browser: Any, served: Served, officer: str,
+                                                                  commander: str) -> None:
+    """No browser emulation here: the server really stops. The shell comes from the service worker's cache,
+    the data from IndexedDB; the report waits and the outbox's retry delivers it once the server is back."""
+    from anbao.app import create_app
+    from tests.web.conftest import start_server, stop_server
+
+    url, server, thread = start_server(create_app(served.settings))
+    port = int(url.rsplit(":", 1)[1])
+    context = browser.new_context(**PHONE)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        p = Phone(served=served, context=context, page=page)
+        page.goto(url + "/m/")
+        p.login()
+        p.ready()
+        page.click(f"#unit-list button[data-code='{UNIT}']")
+        page.wait_for_selector("#screen-tasks:not([hidden])")
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10000)
+        stop_server(server, thread)
+
+        page.reload()
+        p.ready()
+        assert "手机上保存的数据" in page.inner_text("#banner")
+        assert UNIT in page.inner_text("#unit-label")
+        text = f"服务器停机期间上报：南广场有人晕倒 {time.time_ns()}"
+        p.tab("report")
+        page.click("#type-grid [data-type=medical]")
+        page.fill("#report-form textarea[name=text]", text)
+        page.click("#report-form button[type=submit]")
+        page.wait_for_function("document.querySelector('#outbox-badge').textContent === '待发送 1'")
+        page.wait_for_function("window.anbao.outbox.state === 'retry'", timeout=5000)
+        assert _incidents(served, commander, text) == []
+
+        server, thread = _serve_on(create_app(served.settings), port)
+        took = _wait(lambda: bool(_incidents(served, commander, text)), 20, "the report after the server came back")
+        print(f"\nserver back -> report stored by the outbox's retry: {took:.2f} s")
+        page.wait_for_function("window.anbao.outbox.waiting === 0", timeout=5000)
+        assert len(_incidents(served, commander, text)) == 1
+        assert errors == []
+    finally:
+        context.close()
+        stop_server(server, thread)
+
+
+def test_reports_and_task_changes_go_before_positions(phone: Phone) -> None:
+    order = phone.page.evaluate("""() => import('/m/js/outbox.js').then((m) => m.sendingOrder([
+        {seq: 1, kind: "position"}, {seq: 2, kind: "position"}, {seq: 3, kind: "incident"},
+        {seq: 4, kind: "task"}, {seq: 5, kind: "position"}, {seq: 6, kind: "incident"}]).map((i) => i.seq))""")
+    assert order == [3, 4, 6, 1, 2, 5]
 
 
 def test_form_checks_explain_in_chinese(phone: Phone) -> None:

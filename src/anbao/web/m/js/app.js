@@ -103,7 +103,7 @@ function notice(text, cls = "", tab = null) {
       ev.stopPropagation();
       box.hidden = true;
     }}, "×"));
-  box.className = `m-notice ${cls}`;
+  box.className = `m-notice ${cls}${cls === "good" ? " bottom" : ""}`;
   box.onclick = tab ? () => {
     box.hidden = true;
     location.hash = tab;
@@ -112,7 +112,7 @@ function notice(text, cls = "", tab = null) {
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => {
     box.hidden = true;
-  }, cls.startsWith("lv-") ? 15000 : 7000);
+  }, cls.startsWith("lv-") ? 15000 : cls === "good" ? 4000 : 8000);
 }
 
 function showFatal(message, retry) {
@@ -272,6 +272,7 @@ async function main() {
   for (const b of $$("[data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
   registerServiceWorker();
   session.install();
+  session.onState(() => renderBanner());
   outbox = new Outbox({onAuthLost: () => session.lost("expired")});
   sharer = new Sharer({
     enqueue: (body) => outbox.add("position", `/api/v1/events/${model.eventId}/positions`, body, {at: body.at}),

@@ -2,16 +2,18 @@
 // its client_key, then sent in order by one sender. An item leaves the outbox only after a 2xx answer
 // (the server dedupes reports and positions by client_key and answers a repeated task status with 200),
 // so a drop at any moment loses nothing and sends nothing twice.
-//   - no network, a timeout, 408/429/5xx: stop, retry with backoff (1 s, 2 s, 4 s ... 60 s, jitter);
+//   - no network, a timeout, 408/429/5xx: stop, retry with backoff (1 s, 2 s, 4 s ... 30 s, jitter);
 //     at once when the browser says it is back online;
 //   - 401: the login is gone: stop, keep everything, ask for a new login; sending resumes after it;
 //   - any other 4xx: the server refuses this item for good: it moves to "failed" with the server's
 //     message (shown to the officer, who may send it again or drop it) and the queue goes on.
+// Order: reports and task changes first, oldest first; positions after them, oldest first (an hour of
+// positions taken without network must not hold back a report; within each kind the order is kept).
 import {detailText, getToken} from "/js/api.js";
 import * as db from "./db.js";
 import {uuid} from "./util.js";
 
-const MAX_DELAY = 60000;
+const MAX_DELAY = 30000;
 
 export class Outbox extends EventTarget {
   constructor({onAuthLost}) {
@@ -125,7 +127,7 @@ export class Outbox extends EventTarget {
   async drain() {
     for (;;) {
       this.again = false;
-      const items = await db.all("outbox");
+      const items = sendingOrder(await db.all("outbox"));
       if (!items.length) {
         this.attempt = 0;
         this.setState("idle");
@@ -206,4 +208,10 @@ export class Outbox extends EventTarget {
       // only bookkeeping
     }
   }
+}
+
+/** Reports and task changes before positions; by seq (the order they were made) within each. */
+export function sendingOrder(items) {
+  const rank = (i) => (i.kind === "position" ? 1 : 0);
+  return [...items].sort((a, b) => rank(a) - rank(b) || a.seq - b.seq);
 }

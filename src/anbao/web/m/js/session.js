@@ -11,6 +11,16 @@ let pending = null;
 let expiryTimer = null;
 let reason = "";
 const listeners = new Set();
+const stateListeners = new Set();
+
+/** ``fn()`` runs when the login screen shows, hides or waits for the network. */
+export function onState(fn) {
+  stateListeners.add(fn);
+}
+
+function changed() {
+  for (const fn of stateListeners) fn();
+}
 
 export function onLogin(fn) {
   listeners.add(fn);
@@ -76,6 +86,7 @@ export function login(why = "") {
     // no network, no login possible: keep working on what the phone has, ask once the network is back
     document.body.classList.add("login-later");
     addEventListener("online", showForm, {once: true});
+    changed();
   } else {
     showForm();
   }
@@ -86,6 +97,7 @@ function showForm() {
   if (!pending) return;
   document.body.classList.remove("login-later");
   document.body.classList.add("needs-login");
+  changed();
   const form = $("#login-form");
   setTimeout(() => (form.username.value ? form.password : form.username).focus(), 0);
 }
@@ -159,6 +171,7 @@ export function install() {
       remember(data);
       document.body.classList.remove("needs-login", "login-later");
       reason = "";
+      changed();
       const p = pending;
       pending = null;
       p?.resolve(data);

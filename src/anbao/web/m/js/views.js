@@ -6,6 +6,7 @@ import {has, t, vocabLabel} from "./i18n.js";
 import {$, ago, dateTime, el, fill, hm, hms, num} from "./util.js";
 
 const STEPS = ["accepted", "arrived", "done"];
+const noteDrafts = new Map(); // task id -> the note being typed (kept across re-renders)
 const ORDER = {open: 0, accepted: 1, arrived: 2, done: 3, cancelled: 4};
 
 // ------------------------------------------------------------------ pick my unit
@@ -90,16 +91,23 @@ export function renderTasks(model, pending, {onStep}) {
     return;
   }
   const now = Date.now();
+  const typing = document.activeElement?.matches?.("#task-list input.note") ? document.activeElement : null;
+  const caret = typing ? [typing.dataset.task, typing.selectionStart, typing.selectionEnd] : null;
   fill(list, ...tasks.map((task) => {
     const queued = pending.get(task.id);
     const status = queued || task.status;
     const final = FINAL_TASK.has(status);
     const overdue = !final && task.due_at && new Date(task.due_at).getTime() < now;
-    const note = el("input", {class: "m-input note", maxlength: 2000, placeholder: t("tasks.noteHint"), "aria-label": t("tasks.noteHint")});
+    const note = el("input", {class: "m-input note", maxlength: 2000, placeholder: t("tasks.noteHint"),
+      "aria-label": t("tasks.noteHint"), dataset: {task: task.id}, oninput: (ev) => noteDrafts.set(task.id, ev.target.value)});
+    note.value = noteDrafts.get(task.id) || "";
     const buttons = STEPS.map((step) => el("button", {
       type: "button", class: `btn step s-${step}${step === nextStep(status) ? " primary" : ""}`, dataset: {step},
       disabled: final || ORDER[step] <= ORDER[status],
-      onclick: () => onStep(task, step, note.value.trim()),
+      onclick: () => {
+        noteDrafts.delete(task.id);
+        onStep(task, step, note.value.trim());
+      },
     }, t(`tasks.do.${step}`)));
     return el("article", {class: `task st-${status}${final ? " final" : ""}${overdue ? " overdue" : ""}`, dataset: {id: task.id}},
       el("div", {class: "task-head"},
@@ -117,6 +125,12 @@ export function renderTasks(model, pending, {onStep}) {
       final ? null : note,
       final ? null : el("div", {class: "task-actions"}, buttons));
   }));
+  if (caret) {
+    // a live update re-drew the list while the officer typed a note: give the field back
+    const again = list.querySelector(`input.note[data-task="${caret[0]}"]`);
+    again?.focus();
+    again?.setSelectionRange(caret[1], caret[2]);
+  }
 }
 
 function nextStep(status) {

@@ -31,7 +31,7 @@ export function zoneTrendOption({times, count, density, thresholds, big = false}
     legend: {top: 0, left: "center", textStyle: {color: "#c9d6e3", fontSize: fs}, itemWidth: 14, itemHeight: 8},
     tooltip: {trigger: "axis", backgroundColor: "#0f1c2b", borderColor: "#35506b", textStyle: {color: "#e6eef6"},
       valueFormatter: (v) => (v === null || v === undefined ? "—" : num(v, 2))},
-    xAxis: {type: "time", ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
+    xAxis: {type: "time", minInterval: 60000, ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
     yAxis: [
       {type: "value", ...AXIS,
         axisLabel: {...AXIS.axisLabel, fontSize: fs}, min: 0},
@@ -64,7 +64,7 @@ export function peopleTrendOption({times, people, big = true}) {
     grid: {left: big ? 84 : 56, right: 24, top: 16, bottom: big ? 34 : 24},
     tooltip: {trigger: "axis", backgroundColor: "#0f1c2b", borderColor: "#35506b", textStyle: {color: "#e6eef6", fontSize: fs},
       valueFormatter: (v) => num(v)},
-    xAxis: {type: "time", ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
+    xAxis: {type: "time", minInterval: 60000, ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
     yAxis: {type: "value", ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => num(v)}, min: 0},
     series: [{name: t("fig.people"), type: "line", showSymbol: false, data: times.map((x, i) => [x, people[i]]),
       lineStyle: {color: "#4fd1c5", width: 3}, itemStyle: {color: "#4fd1c5"},

@@ -43,8 +43,11 @@ async function main() {
     const list = $("#queue");
     renderQueue(list, store, {compact: true});
     const all = store.sortedWarnings();
-    while (list.children.length > MAX_WARNINGS) list.lastChild.remove();
-    $("#wq-count").textContent = all.length > MAX_WARNINGS ? t("wall.more", {n: all.length, shown: MAX_WARNINGS})
+    // no scrolling on a wall: keep the warnings that fit whole (the most urgent come first)
+    while (list.children.length > 1 && (list.children.length > MAX_WARNINGS
+           || list.lastChild.offsetTop + list.lastChild.offsetHeight > list.clientHeight)) list.lastChild.remove();
+    const shown = all.length ? list.children.length : 0;
+    $("#wq-count").textContent = all.length > shown ? t("wall.more", {n: all.length, shown})
       : t("warnings.count", {n: all.length, active: store.warningCounts().active});
   }
   function drawFigures() {

@@ -45,9 +45,12 @@ def test_ui_config_needs_login_and_gives_the_settings(client, login):
     assert body["tile_url"] == "" and body["tile_gcj02"] is False and body["timezone"] == "Asia/Shanghai"
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert body["features"] == {"incidents": "/api/v1/events/{event_id}/incidents" in paths}
+    again = client.get("/api/v1/ui-config", headers=login("analyst")).json()
+    assert len(body["instance"]) == 12 and again["instance"] == body["instance"]  # the same server
 
 
-def test_ui_config_gives_the_tile_settings(sessions, settings):
+def test_ui_config_gives_the_tile_settings(client, login, sessions, settings):
+    client_instance = client.get("/api/v1/ui-config", headers=login("analyst")).json()["instance"]
     from fastapi.testclient import TestClient
 
     from anbao.app import create_app
@@ -64,6 +67,7 @@ def test_ui_config_gives_the_tile_settings(sessions, settings):
         token = c.post("/api/v1/auth/login", json={"username": "viewer", "password": "password-123"}).json()
         body = c.get("/api/v1/ui-config", headers={"Authorization": f"Bearer {token['access_token']}"}).json()
     assert body["tile_url"] == "http://tiles.local/{z}/{x}/{y}.png" and body["tile_gcj02"] is True
+    assert body["instance"] != client_instance  # another app (another bus): another instance
 
 
 def test_every_route_declares_a_permission():

@@ -113,6 +113,42 @@ def test_expired_login_goes_back_to_the_form_and_keeps_what_was_typed(watch, ser
     page.wait_for_function("(id) => !document.querySelector(`#queue li[data-id='${id}']`)", arg=warning, timeout=3000)
 
 
+def test_live_stream_resumes_after_a_drop_and_reloads_after_a_server_restart(watch, served):
+    page = watch.page
+    watch.login()
+    page.wait_for_selector("#conn[data-state='live']", timeout=5000)
+    page.evaluate("""() => {
+        const live = window.anbao.live, show = live.onState;
+        window.seen = {states: [], urls: [], snapshots: 0};
+        live.onState = (s, d) => { window.seen.states.push(s); show(s, d); };
+        const open = live.url.bind(live);
+        live.url = () => { const u = open(); window.seen.urls.push(u); return u; };
+        window.anbao.store.on("snapshot", () => { window.seen.snapshots += 1; });
+    }""")
+    zone_id, area, sensor = _counting_device(page, "FLOOR-C")
+    token = served.token(GATEWAY_USER, PASSWORD)
+    before = page.evaluate("window.anbao.live.seq")
+    page.evaluate("window.anbao.live.ws.close()")  # the network drops
+    at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    r = httpx.post(f"{served.url}/api/v1/events/{served.event_id}/readings",
+                   json=[{"sensor": sensor, "at": at, "value": round(area * 4.5)}],
+                   headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    # the warning raised while the page was away arrives with the replay after the reconnect
+    page.wait_for_function("""(id) => [...window.anbao.store.warnings.values()].some((w) => w.zone_id === id)
+        && window.anbao.mapView.zoneLayers.get(id).options.fillColor === "#ff8a1c"
+        && window.anbao.live.state === "live" """, arg=zone_id, timeout=8000)
+    seen = page.evaluate("window.seen")
+    assert "reconnecting" in seen["states"] and seen["states"][-1] == "live"
+    assert seen["urls"][-1].endswith(f"&since={before}") or f"since={before}" in seen["urls"][-1]
+    assert seen["snapshots"] == 0  # resumed by seq: nothing reloaded
+
+    served.app.state.ui_instance = "restarted01"  # as a restarted server would answer GET /ui-config
+    page.evaluate("window.anbao.live.ws.close()")
+    page.wait_for_function("window.seen.snapshots === 1 && window.anbao.live.state === 'live'", timeout=8000)
+    assert "since=" not in page.evaluate("window.seen.urls[window.seen.urls.length - 1]")
+
+
 def test_english_switch_and_replay_slider(watch, served):
     page = watch.page
     watch.login()

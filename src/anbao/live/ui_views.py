@@ -4,6 +4,7 @@ its fast-changing status, and the zone history behind the trend charts and the t
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -31,6 +32,8 @@ class UiConfigOut(Out):
     timezone: str = Field(description="IANA zone in which times are shown")
     version: str
     features: dict[str, bool] = Field(description="Modules this server has, e.g. incidents (接处警)")
+    instance: str = Field(description="Changes when the server restarts: live-stream sequence numbers start again, "
+                                      "so a client resuming with ?since= must reload instead")
 
 
 #: optional modules the UI shows when the server has their routes
@@ -43,8 +46,11 @@ def ui_config(request: Request, principal: Viewer) -> Any:
 
     s = request.app.state.settings
     paths = request.app.openapi().get("paths", {})
+    instance = getattr(request.app.state, "ui_instance", None)
+    if instance is None:  # one per app (and bus): set on first use
+        instance = request.app.state.ui_instance = uuid.uuid4().hex[:12]
     return UiConfigOut(tile_url=s.tile_url, tile_gcj02=s.tile_gcj02, timezone=s.timezone, version=__version__,
-                       features={name: path in paths for name, path in FEATURES.items()})
+                       features={name: path in paths for name, path in FEATURES.items()}, instance=instance)
 
 
 @router.get("/events/{event_id}/map", summary="The event's map: zones, gates, posts and devices as one GeoJSON "

@@ -68,6 +68,7 @@ export async function boot({onState}) {
     onState,
     onResync: () => store.load().catch((err) => console.warn("resync", err)),
     onAuthLost: () => expire(),
+    instance: config.instance,
   });
   live.start(); // messages that arrive before the snapshot are queued by the store
   await withLogin(() => store.load());

@@ -4,7 +4,7 @@
 import {api, AuthError, getToken} from "./api.js";
 
 export class LiveStream {
-  constructor(eventId, {onMessage, onState, onResync, onAuthLost}) {
+  constructor(eventId, {onMessage, onState, onResync, onAuthLost, instance = null}) {
     this.eventId = eventId;
     this.onMessage = onMessage;
     this.onState = onState || (() => {});
@@ -16,6 +16,8 @@ export class LiveStream {
     this.timer = null;
     this.stopped = true;
     this.state = "idle";
+    this.instance = instance; // GET /ui-config's instance: it changes when the server restarts
+    this.reload = false;
   }
 
   start() {
@@ -42,10 +44,31 @@ export class LiveStream {
     return `${proto}://${location.host}/api/v1/events/${this.eventId}/live?${q}`;
   }
 
-  connect() {
+  /** Before resuming: a restarted server numbers its messages from 1 again, so ?since= would skip them. */
+  async checkServer() {
+    try {
+      const cfg = await api("/ui-config");
+      if (this.instance !== null && cfg.instance !== this.instance) {
+        this.seq = null;
+        this.reload = true;
+      }
+      this.instance = cfg.instance;
+      return true;
+    } catch (err) {
+      if (err instanceof AuthError) {
+        this.setState("offline");
+        return false; // api() already brought the login form back; resume() follows the new login
+      }
+      return true; // the server is unreachable: the WebSocket attempt fails and backs off
+    }
+  }
+
+  async connect() {
     clearTimeout(this.timer);
     if (this.stopped) return;
     this.setState(this.attempt ? "reconnecting" : "connecting");
+    if (this.seq !== null && !(await this.checkServer())) return;
+    if (this.stopped) return;
     let opened = false;
     const ws = new WebSocket(this.url());
     this.ws = ws;
@@ -63,6 +86,10 @@ export class LiveStream {
         if (this.seq === null || m.seq > this.seq) this.seq = m.seq;
         this.attempt = 0;
         this.setState("live");
+        if (this.reload) {
+          this.reload = false;
+          this.onResync();
+        }
       } else if (m.type === "message") {
         this.seq = m.seq;
         this.onMessage(m);
@@ -83,17 +110,9 @@ export class LiveStream {
         this.setState("refused", ev.code);
         return;
       }
-      if (!opened) {
-        // a refused handshake shows up as 1006 in browsers: ask the server whether the login still holds
-        try {
-          await api("/auth/me");
-        } catch (err) {
-          if (err instanceof AuthError) {
-            this.setState("offline");
-            return; // api() already brought the login form back
-          }
-        }
-      }
+      // a refused handshake shows up as 1006 in browsers: the next attempt first asks GET /ui-config, which
+      // answers 401 (and brings the login form back) when the login no longer holds
+      if (!opened && this.seq === null && !(await this.checkServer())) return;
       this.schedule();
     };
   }

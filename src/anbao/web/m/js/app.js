@@ -10,7 +10,7 @@ import {Outbox} from "./outbox.js";
 import {ReportForm} from "./report.js";
 import * as session from "./session.js";
 import {$, $$, ago, buzz, el, fill, hm, setTimeZone} from "./util.js";
-import {renderMe, renderOutbox, renderPost, renderShare, renderTasks, renderUnitPicker, renderWarnings, warningKind} from "./views.js";
+import {renderMe, renderOutbox, renderOutboxState, renderPost, renderShare, renderTasks, renderUnitPicker, renderWarnings, warningKind} from "./views.js";
 
 const VERSION = "2026.11.24";
 const TABS = ["tasks", "report", "warnings", "me"];
@@ -301,7 +301,7 @@ async function main() {
     if (!$("#screen-me").hidden) renderMePage();
   });
   outbox.addEventListener("state", () => {
-    if (!$("#screen-me").hidden) renderMePage();
+    if (!$("#screen-me").hidden) renderOutboxState(outbox);
   });
   outbox.addEventListener("sent", ({detail}) => {
     if (detail.item.kind === "incident") {
@@ -382,7 +382,7 @@ async function main() {
   });
   setInterval(() => {
     for (const n of $$(".age[data-since]")) n.textContent = ago(n.dataset.since);
-    if (!$("#screen-me").hidden) renderOutbox(outbox, {onRetry: (f) => outbox.retryFailed(f.seq), onDrop: (f) => outbox.dropFailed(f.seq)});
+    if (!$("#screen-me").hidden) renderOutboxState(outbox);
   }, 1000);
 
   document.body.classList.remove("booting");

@@ -217,8 +217,12 @@ export class Model extends EventTarget {
       return mine && (fresh || rose) ? {kind: "warning", item: this.warnings.get(p.id), rose} : null;
     }
     if (topic === "task") {
-      if (!this.isMyTask(p)) return null;
       const before = this.tasks.get(p.id);
+      if (!this.isMyTask(p)) {
+        // given to another node or unit now: it leaves my list
+        if (before && this.tasks.delete(p.id)) this.emit("tasks", {id: p.id});
+        return null;
+      }
       this.tasks.set(p.id, {...before, ...p});
       this.emit("tasks", {id: p.id});
       return !before && !FINAL_TASK.has(p.status) ? {kind: "task", item: p} : null;

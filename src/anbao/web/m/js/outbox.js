@@ -176,8 +176,8 @@ export class Outbox extends EventTarget {
       await db.del("outbox", item.seq);
       this.attempt = 0;
       this.sent += 1;
+      this.emit("sent", {item, data, status: r.status}); // before "change": the lists show the server's answer at once
       await this.refreshCounts();
-      this.emit("sent", {item, data, status: r.status});
       return "next";
     }
     const detail = detailText(data, r.status);

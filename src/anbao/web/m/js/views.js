@@ -202,18 +202,24 @@ function kindLabel(item) {
   return t("outbox.kind.position");
 }
 
-export async function renderOutbox(outbox, {onRetry, onDrop}) {
-  const [waiting, failed] = await Promise.all([outbox.items(), outbox.failed()]);
-  const state = $("#outbox-state");
+/** The outbox's one-line state (count, sending, retry countdown): cheap enough to refresh every second. */
+export function renderOutboxState(outbox) {
+  const n = outbox.waiting;
   const st = outbox.state;
-  const parts = [t("outbox.count", {n: waiting.length})];
-  if (waiting.length) {
+  const parts = [t("outbox.count", {n})];
+  if (n) {
     if (st === "retry" && outbox.retryAt) parts.push(t("outbox.retryIn", {s: Math.max(1, Math.ceil((outbox.retryAt - Date.now()) / 1000))}));
     else parts.push(t(`outbox.state.${st}`));
   }
   if (outbox.sent) parts.push(t("outbox.sentSession", {n: outbox.sent}));
+  const state = $("#outbox-state");
   state.textContent = parts.join(" · ");
-  state.className = `small ${waiting.length ? "wait" : "muted"}`;
+  state.className = `small ${n ? "wait" : "muted"}`;
+}
+
+export async function renderOutbox(outbox, {onRetry, onDrop}) {
+  const [waiting, failed] = await Promise.all([outbox.items(), outbox.failed()]);
+  renderOutboxState(outbox);
   const shown = waiting.slice(0, 30);
   fill($("#outbox-list"), ...shown.map((w) => el("li", {class: "ob"},
     el("span", {class: "ob-kind"}, kindLabel(w)),

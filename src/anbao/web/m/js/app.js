@@ -215,6 +215,7 @@ function startLive() {
     },
     onResync: () => model.loadMine().catch(loadFailed),
     onAuthLost: () => session.lost("expired"),
+    instance: model.config.instance ?? null, // a restarted server numbers its messages anew: the client reloads
   });
   live.start();
 }

@@ -14,7 +14,12 @@ def test_api_docs_are_served_without_a_cdn(client):
 
 def test_start_page_is_served(client):
     r = client.get("/")
-    assert r.status_code == 200 and "安保指挥平台" in r.text
+    assert r.status_code == 200 and 'lang="zh-CN"' in r.text and 'data-i18n="app.name"' in r.text
+    # its words come from the catalog, its map library from the app itself (no CDN)
+    assert client.get("/i18n/zh-CN.json").json()["app.name"] == "安保指挥平台"
+    for src in ("/vendor/leaflet/leaflet.js", "/vendor/leaflet/leaflet.css"):
+        assert src in r.text and client.get(src).status_code == 200
+    assert "http://" not in r.text and "https://" not in r.text
 
 
 def test_unknown_query_parameters_are_rejected_everywhere(client, login):

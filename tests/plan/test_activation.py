@@ -109,6 +109,11 @@ def test_manual_activation_and_the_task_life_cycle(client, ops):  # noqa: F811
     assert r.status_code == 409 and "Allowed next: done, cancelled" in r.json()["detail"]
     assert client.post(f"{url}/tasks/99999/status", json={"status": "done"}, headers=h["officer"]).status_code == 404
     assert client.post(base, json={"status": "finished"}, headers=h["officer"]).status_code == 422
+    unit = client.post(f"{url}/units", json={"code": "U9", "name": "机动组", "call_sign": "机9", "police_type": "治安"},
+                       headers=h["planner"]).json()["id"]
+    given = client.post(f"{url}/tasks", json={"title": "支援内场", "unit_id": unit}, headers=h["dispatcher"]).json()
+    assert [t_["id"] for t_ in client.get(f"{url}/tasks?unit_id={unit}", headers=h["officer"]).json()] == [given["id"]]
+    client.post(f"{url}/tasks/{given['id']}/status", json={"status": "cancelled"}, headers=h["dispatcher"])
     open_tasks = client.get(f"{url}/tasks?open=true", headers=h["officer"]).json()
     assert task["id"] not in {t_["id"] for t_ in open_tasks} and len(open_tasks) == 3
     kinds = [s["kind"] for s in client.get(f"{url}/timeline?subject=task:{task['id']}", headers=h["analyst"]).json()]

@@ -161,8 +161,8 @@ def set_status(*, db: Session, task: Task, status: str, by: str, note: str, now:
 
 
 def list_tasks(*, db: Session, event_id: int, status: str | None = None, open_only: bool = False,
-               command_node_id: int | None = None, warning_id: int | None = None, limit: int = 1000,
-               offset: int = 0) -> Sequence[Task]:
+               command_node_id: int | None = None, warning_id: int | None = None, unit_id: int | None = None,
+               limit: int = 1000, offset: int = 0) -> Sequence[Task]:
     stmt = select(Task).where(Task.event_id == event_id)
     if status is not None:
         stmt = stmt.where(Task.status == status)
@@ -172,6 +172,8 @@ def list_tasks(*, db: Session, event_id: int, status: str | None = None, open_on
         stmt = stmt.where(Task.command_node_id == command_node_id)
     if warning_id is not None:
         stmt = stmt.where(Task.warning_id == warning_id)
+    if unit_id is not None:
+        stmt = stmt.where(Task.unit_id == unit_id)
     return db.execute(stmt.order_by(Task.id.desc()).limit(limit).offset(offset)).scalars().all()
 
 

@@ -82,10 +82,11 @@ def activations(event: EventDep, db: DB, principal: Reader,
 def tasks(event: EventDep, db: DB, principal: Reader,
           status_: Annotated[TaskStatusIn | None, Query(alias="status")] = None,
           open_: Annotated[bool, Query(alias="open", description="Only tasks not done or cancelled")] = False,
-          command_node_id: int | None = None, warning_id: int | None = None,
+          command_node_id: int | None = None, warning_id: int | None = None, unit_id: int | None = None,
           limit: Annotated[int, Query(ge=1, le=5000)] = 1000, offset: Annotated[int, Query(ge=0)] = 0) -> Any:
     return service.list_tasks(db=db, event_id=event.id, status=status_, open_only=open_,
-                              command_node_id=command_node_id, warning_id=warning_id, limit=limit, offset=offset)
+                              command_node_id=command_node_id, warning_id=warning_id, unit_id=unit_id, limit=limit,
+                              offset=offset)
 
 
 @router.post("/events/{event_id}/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, tags=[TAG],

@@ -7,10 +7,22 @@ import pytest
 from tests.factories_cli import LAT, LON, small_collection
 
 
+class Headers(dict):
+    """Authorization headers by role, logged in on first use (a login hashes a password: not for free)."""
+
+    def __init__(self, login):
+        super().__init__()
+        self._login = login
+
+    def __missing__(self, role):
+        self[role] = self._login(role)
+        return self[role]
+
+
 @pytest.fixture
 def ops(client, login):
     """(url, event_id, headers by role, ids) with the background watcher paused: tests drive the clock."""
-    h = {r: login(r) for r in ("planner", "gateway", "dispatcher", "officer", "analyst", "commander")}
+    h = Headers(login)
     ev = client.post("/api/v1/events", json={"code": "OPS", "name": "运行", "kind": "concert"},
                      headers=h["planner"]).json()
     url = f"/api/v1/events/{ev['id']}"

@@ -39,6 +39,18 @@ def test_reconnect_with_since_replays_what_was_missed(client, login, event_id):
     assert got[2] == {"type": "hello", "seq": seen + 2}
 
 
+def test_a_number_from_before_a_server_restart_gets_a_resync(client, login, event_id):
+    bus = client.app.state.bus
+    token = _token(login("officer"))
+    last = bus.publish(f"event/{event_id}/warning", {"n": 1}).seq
+    with client.websocket_connect(f"/api/v1/events/{event_id}/live?token={token}&since={last + 500}") as ws:
+        got = [ws.receive_json() for _ in range(2)]
+        bus.publish(f"event/{event_id}/task", {"n": 2})
+        after = ws.receive_json()
+    assert got == [{"type": "resync", "seq": last}, {"type": "hello", "seq": last}]
+    assert after["payload"] == {"n": 2}
+
+
 @pytest.mark.parametrize(("who", "code"), [(None, 4401), ("bad-token", 4401), ("gateway", 4403)])
 def test_refused_connections_get_close_codes(client, login, event_id, who, code):
     token = "" if who is None else who if who == "bad-token" else _token(login(who))

@@ -56,7 +56,11 @@ async def live(ws: WebSocket, event_id: int, token: str = Query(default=""),
     sub = bus.subscribe_queue(prefix)  # subscribe first, then replay: nothing falls between the two
     assert sub.queue is not None
     try:
-        if since is not None:
+        if since is not None and since > bus.last_seq:
+            # a number this server never gave out: it restarted and counts from 1 again
+            await ws.send_json({"type": "resync", "seq": bus.last_seq})
+            floor = bus.last_seq
+        elif since is not None:
             replay = bus.since(prefix, since)
             if not replay.complete:
                 await ws.send_json({"type": "resync", "seq": bus.last_seq})

@@ -32,6 +32,29 @@ REQUIRE = os.environ.get("ANBAO_REQUIRE_SERVICES") == "1"
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Hash with the smallest argon2id cost in tests.
+
+    The app hashes with argon2-cffi's defaults (argon2id, 3 passes over 64 MiB: about 0.1-0.5 s per
+    hash or check on a 2-core machine); the suite creates and logs in users over a thousand times.
+    Hashing stays argon2id with the same code path; only its cost changes. ``PRODUCTION_HASHER``
+    keeps the app's own, which tests/core/test_auth.py checks.
+    """
+    global PRODUCTION_HASHER
+    from argon2 import PasswordHasher
+
+    from anbao.core import auth
+
+    PRODUCTION_HASHER = auth._HASHER
+    auth._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._HASHER = PRODUCTION_HASHER
+
+
+PRODUCTION_HASHER: object = None
+
+
 def unavailable(reason: str) -> None:
     """Skip with ``reason``; fail instead when services are required (CI)."""
     if REQUIRE:
@@ -143,3 +166,24 @@ def ev(client: TestClient, planner: dict[str, str]) -> int:
     from tests.factories import make_event
 
     return make_event(client, planner)
+
+
+@pytest.fixture
+def anbao(db_url: str, sessions: sessionmaker[Session], tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., object]]:
+    """Run the ``anbao`` command line against the test database: ``anbao("events", "list", input=None)``."""
+    from typer.testing import CliRunner
+
+    from anbao import cli
+    from anbao.config import get_settings
+
+    monkeypatch.setenv("ANBAO_DATABASE_URL", db_url)
+    monkeypatch.setenv("ANBAO_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> object:
+        return runner.invoke(cli.app, list(args), input=input)
+
+    yield run
+    get_settings.cache_clear()

@@ -5,26 +5,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from typer.testing import CliRunner
 
-from anbao import cli
 from anbao.config import get_settings
 from tests.factories_cli import small_collection
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def anbao(db_url, sessions, tmp_path, monkeypatch):
-    monkeypatch.setenv("ANBAO_DATABASE_URL", db_url)
-    monkeypatch.setenv("ANBAO_VAR_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-
-    def run(*args: str, input: str | None = None):
-        return runner.invoke(cli.app, list(args), input=input)
-
-    yield run
-    get_settings.cache_clear()
 
 
 def _event(sessions) -> int:

@@ -31,6 +31,7 @@ from anbao.core.errors import AnBaoError
 from anbao.core.mqtt import SharedConsumer
 from anbao.core.time import NaiveDatetimeError
 from anbao.deps import reject_unknown_query
+from anbao.dispatch.views import router as dispatch_router
 from anbao.event.views import router as event_router
 from anbao.incident.views import router as incident_router
 from anbao.live.ui_views import router as ui_router
@@ -145,7 +146,8 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
     for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
-                   alert_router, cap_router, plan_router, review_router, incident_router, live_router, ui_router):
+                   alert_router, cap_router, plan_router, review_router, incident_router, dispatch_router, live_router,
+                   ui_router):
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)

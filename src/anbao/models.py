@@ -4,6 +4,7 @@ from anbao.account.models import User
 from anbao.alert.models import EarlyWarning, WarningRule
 from anbao.core.audit import AuditEntry, AuditHead
 from anbao.core.db import Base
+from anbao.dispatch.models import RoadClosure, RoadNetwork
 from anbao.event.models import Event, EventSession
 from anbao.incident.models import Incident, IncidentPhoto, UnitPosition
 from anbao.org.models import CommandNode, Person, Unit
@@ -16,5 +17,5 @@ metadata = Base.metadata
 
 __all__ = ["AuditEntry", "AuditHead", "CommandNode", "DeadLetter", "Device", "DeviceLatest", "EarlyWarning", "Event",
            "EventSession", "Gate", "Incident", "IncidentPhoto", "Person", "PlanActivation", "Post", "Reading",
-           "ResponsePlan", "Task", "TimelineEntry", "Unit", "UnitPosition", "User", "Venue", "WarningRule", "Zone",
-           "metadata"]
+           "ResponsePlan", "RoadClosure", "RoadNetwork", "Task", "TimelineEntry", "Unit", "UnitPosition", "User",
+           "Venue", "WarningRule", "Zone", "metadata"]

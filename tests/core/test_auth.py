@@ -23,6 +23,17 @@ def test_argon2_hash_round_trip():
     assert not verify_password("garbage", "s3cret-pass")
 
 
+def test_the_app_hashes_with_argon2_defaults():
+    """The suite hashes cheaply (tests/conftest.py); the app itself keeps argon2-cffi's RFC 9106 defaults."""
+    from tests import conftest
+
+    hasher = conftest.PRODUCTION_HASHER
+    assert hasher is not None and hasher.type.name == "ID"
+    assert hasher.time_cost >= 3 and hasher.memory_cost >= 64 * 1024 and hasher.parallelism >= 1
+    stored = hasher.hash("s3cret-pass")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3")
+
+
 def test_token_round_trip_and_tampering():
     token, exp = issue_token(key="k" * 32, user_id=42, username="bob", ttl_minutes=5)
     assert decode_token(token, key="k" * 32) == 42

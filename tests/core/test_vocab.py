@@ -9,7 +9,8 @@ from anbao.core import vocab
     [(vocab.EventKind, vocab.EVENT_KINDS), (vocab.EventStatus, vocab.EVENT_STATUSES),
      (vocab.ZoneKind, vocab.ZONE_KINDS), (vocab.GateKind, vocab.GATE_KINDS),
      (vocab.DeviceKind, vocab.DEVICE_KINDS), (vocab.PoliceType, vocab.POLICE_TYPES),
-     (vocab.UnitStatus, vocab.UNIT_STATUSES), (vocab.CommandLevel, vocab.COMMAND_LEVELS)],
+     (vocab.UnitStatus, vocab.UNIT_STATUSES), (vocab.CommandLevel, vocab.COMMAND_LEVELS),
+     (vocab.IncidentStatus, vocab.INCIDENT_STATUSES), (vocab.AssignmentStatus, vocab.ASSIGNMENT_STATUSES)],
 )
 def test_every_code_has_labels_and_every_label_a_code(enum, labels):
     assert [e.value for e in enum] == list(labels)

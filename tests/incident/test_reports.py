@@ -44,7 +44,7 @@ def test_a_report_is_stored_once_with_its_zone_photo_and_timeline(client, ops): 
     assert photo.content == base64.b64decode(JPEG)
     assert [m.payload["id"] for m in got] == [first["id"]]  # pushed once, on commit
     steps = client.get(f"{url}/timeline?kind=incident", headers=h["analyst"]).json()
-    assert len(steps) == 1 and steps[0]["text"] == "user:officer 上报打架斗殴警情：内场B区两人争执"
+    assert len(steps) == 1 and steps[0]["text"] == "user:officer 上报打架斗殴警情（民警上报）：内场B区两人争执"
 
 
 @pytest.mark.parametrize(("change", "loc"), [

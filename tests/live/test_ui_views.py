@@ -87,7 +87,7 @@ def test_map_is_one_feature_collection_with_health_and_queues(client, site):
     assert [f["properties"]["code"] for f in layers["zone"]] == ["Z1", "Z2"]  # largest first
     for f in layers["zone"]:  # the label point lies inside its zone
         assert shape(f["geometry"]).contains(Point(f["properties"]["label"]))
-    assert layers["post"][0]["properties"]["required"] == 4 and layers["post"][0]["properties"]["present"] is None
+    assert layers["post"][0]["properties"]["required"] == 4 and layers["post"][0]["properties"]["present"] == 0
     assert {f["properties"]["health"] for f in layers["device"]} == {"none"}
     gc = next(f for f in layers["device"] if f["properties"]["code"] == "GC1")
     assert gc["properties"]["gate_id"] == ids["G1"]  # nearest gate of its zone
@@ -192,3 +192,45 @@ def test_people_on_site_counts_nested_zones_once():
 @pytest.mark.parametrize(("span", "step"), [(60, 5), (3600, 15), (3 * 3600, 60), (6 * 3600, 120), (24 * 3600, 600)])
 def test_auto_step_is_round(span, step):
     assert history.auto_step(span) == step
+
+
+def test_post_presence_counts_officers_of_units_near_it(client, site):
+    """present = officers of units whose fresh fix is within 75 m of the post (each unit at its nearest post)."""
+    url, h, _ids = site
+    post = client.get(f"{url}/posts", headers=h["planner"]).json()[0]
+    units = []
+    for code, members in (("U1", 3), ("U2", 0), ("U3", 2)):
+        u = client.post(f"{url}/units", headers=h["planner"], json={
+            "code": code, "name": code, "call_sign": f"呼号{code}", "police_type": "治安"}).json()
+        units.append(u)
+        for k in range(members):
+            assert client.post(f"{url}/persons", headers=h["planner"], json={
+                "unit_id": u["id"], "name": f"民警{code}{k}", "badge_no": f"{code}{k:03d}"}).status_code == 201
+    now = datetime.now(UTC).replace(microsecond=0)
+    # metres to degrees near the post
+    north = 1 / 111_320
+    east = 1 / (111_320 * math.cos(math.radians(post["lat"])))
+    fixes = [(units[0], 40 * north, 0, now - timedelta(seconds=20)),  # 40 m north: present, 3 officers
+             (units[1], 0, 60 * east, now - timedelta(seconds=5)),  # 60 m east, no persons listed: counts 1
+             (units[2], 90 * north, 0, now - timedelta(seconds=5))]  # 90 m away: not at the post
+    for k, (u, dlat, dlon, at) in enumerate(fixes):
+        r = client.post(f"{url}/positions", headers=h["commander"], json={
+            "client_key": f"presence-{k}-{u['id']}", "unit_id": u["id"], "lon": post["lon"] + dlon,
+            "lat": post["lat"] + dlat, "accuracy_m": 5, "at": at.isoformat()})
+        assert r.status_code == 201, r.text
+    status = client.get(f"{url}/map-status", headers=h["commander"]).json()
+    here = next(p for p in status["posts"] if p["post_id"] == post["id"])
+    assert here["present"] == 4 and sorted(here["units"]) == ["呼号U1", "呼号U2"]
+    fc = client.get(f"{url}/map", headers=h["commander"]).json()
+    props = next(f["properties"] for f in fc["features"] if f["properties"]["layer"] == "post")
+    assert props["present"] == 4 and props["required"] == post["min_staff"]
+    # U1 walks away: its newer fix leaves the post; an old fix (over 5 minutes) does not count either
+    client.post(f"{url}/positions", headers=h["commander"], json={
+        "client_key": f"presence-away-{units[0]['id']}", "unit_id": units[0]["id"], "lon": post["lon"],
+        "lat": post["lat"] + 200 * north, "accuracy_m": 5, "at": now.isoformat()})
+    client.post(f"{url}/positions", headers=h["commander"], json={
+        "client_key": f"presence-old-{units[2]['id']}", "unit_id": units[2]["id"], "lon": post["lon"],
+        "lat": post["lat"], "accuracy_m": 5, "at": (now - timedelta(minutes=6)).isoformat()})
+    here = next(p for p in client.get(f"{url}/map-status", headers=h["commander"]).json()["posts"]
+                if p["post_id"] == post["id"])
+    assert here["present"] == 1 and here["units"] == ["呼号U2"]

@@ -66,3 +66,32 @@ def test_no_data_means_unknown_not_zero(client, base):
     states = client.get(f"{url}/zone-states", headers=h).json()
     assert {s["code"] for s in states} == {"Z1", "Z2"}
     assert all(s["count"] is None and s["density"] is None and s["source"] == "none" for s in states)
+
+
+def test_levels_follow_the_events_density_rules(client, base):
+    """The map colours zones by the event's density rules: a zone-kind rule first, else the event-wide one."""
+    url, h, gw = base
+    now = datetime.now(UTC).replace(microsecond=0)
+    _post(client, url, gw, [{"sensor": "C1", "at": (now - timedelta(seconds=5)).isoformat(), "value": 25_000}])
+
+    def level():
+        return next(s for s in client.get(f"{url}/zone-states", headers=h).json() if s["code"] == "Z2")["level"]
+
+    assert level() == "blue"  # 2.5 p/m2 against the default ladder 2/3/4/5
+    wide = next(r for r in client.get(f"{url}/warning-rules", headers=h).json() if r["kind"] == "density")
+    assert client.patch(f"{url}/warning-rules/{wide['id']}", json={"blue": 1, "yellow": 2, "orange": 2.4, "red": 6},
+                        headers=h).status_code == 200
+    assert level() == "orange"
+    r = client.post(f"{url}/warning-rules", headers=h, json={
+        "kind": "density", "zone_kind": "standing", "blue": 2.6, "yellow": 3.5, "orange": 4.5, "red": 5.5})
+    assert r.status_code == 201, r.text
+    assert level() == "none"  # the standing-zone rule wins for Z2: 2.5 is below its blue 2.6
+    hist = client.get(f"{url}/zone-history", headers=h, params={
+        "since": (now - timedelta(seconds=60)).isoformat(), "until": now.isoformat(), "step_s": 30}).json()
+    z2 = next(s for s in hist["zones"] if s["zone_id"] == next(
+        z["zone_id"] for z in client.get(f"{url}/zone-states", headers=h).json() if z["code"] == "Z2"))
+    assert max(z2["level"]) == 0  # the replay classifies with the same rule
+    assert client.patch(f"{url}/warning-rules/{r.json()['id']}", json={"blue": 2.0}, headers=h).status_code == 200
+    hist = client.get(f"{url}/zone-history", headers=h, params={
+        "since": (now - timedelta(seconds=60)).isoformat(), "until": now.isoformat(), "step_s": 30}).json()
+    assert max(next(s for s in hist["zones"] if s["zone_id"] == z2["zone_id"])["level"]) == 1

@@ -313,3 +313,100 @@ def test_run_in_a_thread_and_as_a_task(sessions: sessionmaker[Session], demo_eve
     sim2 = asyncio.run(run_async(sessions, demo_event, speed=600, duration_s=200, on_tick=seen_async.append,
                                  seed=4, scenario=Scenario()))
     assert len(seen_async) == 2 and math.isclose(sim2.state.pending, sim.state.pending, rel_tol=0.05)
+
+
+def test_units_patrol_around_their_posts(db: Session, sessions: sessionmaker[Session], demo_event: int) -> None:
+    """Every unit on duty reports a position each tick, on a loop near a post, at walking or driving pace."""
+    from pyproj import Geod
+
+    from anbao.incident import service as incidents
+    from anbao.incident.models import UnitPosition
+    from anbao.org.models import Unit
+    from anbao.venue.models import Post
+
+    show = _show_start(db, demo_event)
+    sim = Simulator(sessions, demo_event, speed=10, start=show - timedelta(minutes=30), seed=5)
+    on_duty = db.execute(select(func.count()).select_from(Unit).where(Unit.event_id == demo_event,
+                                                                      Unit.status != "off_duty")).scalar_one()
+    assert len(sim.patrols.loops) == on_duty > 10
+    db.rollback()  # SQLite: let the simulator's session write
+    now = utcnow() - timedelta(seconds=20)
+    first, second = sim.tick(now), sim.tick(now + timedelta(seconds=3))
+    assert first.rejected == second.rejected == 0
+    assert db.execute(select(func.count()).select_from(UnitPosition)
+                      .where(UnitPosition.event_id == demo_event)).scalar_one() == 2 * on_duty
+    latest = {p["unit_id"]: p for p in incidents.latest_positions(db=db, event_id=demo_event)}
+    assert len(latest) == on_duty
+    geod = Geod(ellps="WGS84")
+    posts = db.execute(select(Post.lon, Post.lat).where(Post.event_id == demo_event)).all()
+    dt = 3 * 10  # real seconds x speed = simulated seconds between the two ticks
+    for loop in sim.patrols.loops:
+        p = latest[loop.unit_id]
+        # on its loop: radius from the centre, and the centre is a post
+        assert geod.inv(loop.lon, loop.lat, p["lon"], p["lat"])[2] == pytest.approx(loop.radius_m, abs=0.01)
+        assert (loop.lon, loop.lat) in {(x, y) for x, y in posts}
+        # it moved along the loop: the chord of the arc walked in dt
+        before = loop.at(sim.t_s - dt)
+        chord = geod.inv(before[0], before[1], p["lon"], p["lat"])[2]
+        arc = loop.speed_m_s * dt
+        expected = 2 * loop.radius_m * math.sin(min(math.pi, arc / (2 * loop.radius_m)))
+        assert chord == pytest.approx(expected, rel=1e-3, abs=0.05)
+    # posts are shared out: no post gets every unit
+    centres = [(lp.lon, lp.lat) for lp in sim.patrols.loops]
+    assert max(centres.count(c) for c in centres) < len(centres) / 3
+
+
+def test_scripted_calls_and_simulated_responders(db: Session, sessions: sessionmaker[Session],
+                                                  demo_event: int) -> None:
+    """A call is reported once at its time; a unit sent to it accepts, heads there, arrives and finishes."""
+    from anbao.alert import rules
+    from anbao.incident import lifecycle
+    from anbao.incident import service as incident_service
+    from anbao.incident.models import Assignment, Incident
+    from anbao.org.models import Unit
+    from anbao.sim.calls import Call
+    from anbao.venue.models import Zone
+
+    rules.ensure_defaults(db=db, event_id=demo_event)
+    db.commit()
+    show = _show_start(db, demo_event)
+    calls = (Call(30, "medical", "ordinary", "FLOOR-B", "call_110", "内场B区观众晕倒"),)
+    sim = Simulator(sessions, demo_event, speed=10, start=show - timedelta(minutes=30), seed=5, calls=calls)
+    db.rollback()
+    now = utcnow() - timedelta(seconds=120)
+    sim.tick(now)
+    assert db.execute(select(func.count()).select_from(Incident)).scalar_one() == 0  # not due yet
+    db.rollback()
+    sim.tick(now + timedelta(seconds=4))  # 40 simulated seconds later: due
+    inc = db.execute(select(Incident)).scalars().one()
+    db.rollback()
+    assert (inc.type, inc.source, inc.status, inc.police_type) == ("medical", "call_110", "new", "medical")
+    floor_b = db.execute(select(Zone.id).where(Zone.event_id == demo_event, Zone.code == "FLOOR-B")).scalar_one()
+    assert inc.zone_id == floor_b
+    assert [m.code for m in lifecycle.matches(db=db, incident=inc, now=now)] == ["YA-YL"]
+    # the dispatcher sends the nearest patrolling unit on foot
+    loop = min(sim.patrols.loops, key=lambda lp: abs(lp.lat - inc.lat) + abs(lp.lon - inc.lon))
+    lifecycle.assign(db=db, incident=inc, unit_id=loop.unit_id, by="test", now=now + timedelta(seconds=5))
+    db.commit()
+    statuses = []
+    for k in range(2, 40):
+        sim.tick(now + timedelta(seconds=4 * k))
+        db.expire_all()
+        statuses.append(db.get(Incident, inc.id).status)
+        db.rollback()  # SQLite: a reading transaction holds the write lock (BEGIN IMMEDIATE)
+        if statuses[-1] == "on_scene":
+            break
+    assert statuses[0] == "en_route" and statuses[-1] == "on_scene", statuses
+    a = db.execute(select(Assignment).where(Assignment.incident_id == inc.id)).scalars().one()
+    assert a.en_route_at is not None and a.on_scene_at is not None
+    pos = {p["unit_id"]: p for p in incident_service.latest_positions(db=db, event_id=demo_event)}[loop.unit_id]
+    assert abs(pos["lon"] - inc.lon) < 1e-6 and abs(pos["lat"] - inc.lat) < 1e-6  # it stands at the incident
+    db.rollback()
+    # 10 simulated minutes on scene later the unit is done and free again
+    for k in range(40, 70):
+        sim.tick(now + timedelta(seconds=4 * k))
+    db.expire_all()
+    assert db.get(Assignment, a.id).status == "released"
+    assert db.get(Unit, loop.unit_id).status == "available"
+    sim.calls.report(db, now, sim.t_s + 10_000)  # nothing left: a call is reported once
+    assert db.execute(select(func.count()).select_from(Incident)).scalar_one() == 1

@@ -235,3 +235,51 @@ def test_tiles_in_gcj02_shift_the_venue_onto_them(browser, served):
         w.close()
         stop_server(server, thread)
         tiles.shutdown()
+
+
+def test_unit_positions_move_on_the_map_and_the_list_centres_them(watch, served):
+    """A position shared from the phone moves the unit's dot live; hovering shows its card; the list centres it."""
+    page = watch.page
+    watch.login()
+    page.wait_for_selector("#conn[data-state='live']", timeout=5000)
+    token = served.token("cmd-test", PASSWORD)
+    h = {"Authorization": f"Bearer {token}"}
+    base = f"{served.url}/api/v1/events/{served.event_id}"
+    unit = next(u for u in httpx.get(f"{base}/units", headers=h, params={"limit": 500}).json()
+                if u["status"] == "available")
+    post = httpx.get(f"{base}/posts", headers=h, params={"limit": 1}).json()[0]
+    for k, dlat in enumerate((0.0, 0.0004)):
+        at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+        r = httpx.post(f"{base}/positions", headers=h, json={
+            "client_key": f"web-test-{unit['id']}-{k}", "unit_id": unit["id"], "lon": post["lon"],
+            "lat": post["lat"] + dlat, "accuracy_m": 6, "at": at})
+        assert r.status_code == 201, r.text
+        page.wait_for_function("([id, lat]) => window.anbao.store.positions.get(id)?.lat === lat",
+                               arg=[unit["id"], post["lat"] + dlat], timeout=3000)
+        layer_lat = page.evaluate("(id) => { const u = window.anbao.mapView.units;"
+                                  " return u.layer.lat[u.ids.indexOf(id)]; }", unit["id"])
+        assert abs(layer_lat - (post["lat"] + dlat)) < 1e-9  # no tiles: WGS-84 as is
+    # the unit stands 44 m from a post: its nearest post counts it as present (map status, at most every 5 s)
+    page.wait_for_function("(cs) => [...window.anbao.store.posts.values()].some((p) => p.props.present >= 1"
+                           " && (p.props.units || []).includes(cs))", arg=unit["call_sign"], timeout=8000)
+    # the unit's row shows its fix; clicking it centres the map and opens the card with the call sign
+    row = page.locator(f"#units-panel tr[data-unit='{unit['id']}']")
+    page.wait_for_function("(id) => !document.querySelector(`#units-panel tr[data-unit='${id}']`)"
+                           ".textContent.includes('无定位')", arg=unit["id"], timeout=3000)  # redrawn within 1 s
+    row.click()
+    page.wait_for_selector(".leaflet-tooltip.unit-tip", timeout=3000)
+    card = page.inner_text(".leaflet-tooltip.unit-tip")
+    assert unit["call_sign"] in card and "待命" in card and "精度 6 米" in card
+    centre = page.evaluate("(() => { const c = window.anbao.mapView.map.getCenter(); return [c.lat, c.lng]; })()")
+    assert abs(centre[0] - (post["lat"] + 0.0004)) < 1e-5 and abs(centre[1] - post["lon"]) < 1e-5  # a pixel
+    # hovering the dot finds it too (and the empty map shows nothing)
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    page.wait_for_selector(".leaflet-tooltip.unit-tip", state="detached", timeout=2000)
+    point = page.evaluate("(id) => { const u = window.anbao.mapView.units; const i = u.ids.indexOf(id);"
+                          " const p = u.view.map.latLngToContainerPoint([u.layer.lat[i], u.layer.lng[i]]);"
+                          " return [p.x, p.y]; }", unit["id"])
+    page.mouse.move(box["x"] + point[0] + 2, box["y"] + point[1] + 1)
+    page.wait_for_selector(".leaflet-tooltip.unit-tip", timeout=2000)
+    assert unit["call_sign"] in page.inner_text(".leaflet-tooltip.unit-tip")
+    watch.check()

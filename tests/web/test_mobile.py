@@ -558,3 +558,34 @@ def test_no_chinese_in_the_mobile_code_and_every_key_exists() -> None:
     }
     for family, members in families.items():
         assert [m for m in members if f"{family}.{m}" not in CATALOGS["zh-CN"]] == [], family
+
+
+def test_a_dispatch_reaches_the_phone_and_its_taps_move_the_incident(phone: Phone, served: Served, commander: str,
+                                                                     unit: dict[str, Any]) -> None:
+    """派警 from the command post: the officer's phone shows the 出警 task; 接收 and 到场 move the incident."""
+    page = phone.page
+    phone.tab("tasks")
+    if api(served, commander, "GET", f"/units/{unit['id']}").json()["status"] != "available":
+        pytest.skip("the unit is busy from an earlier test")
+    post = api(served, commander, "GET", "/posts", params={"limit": 1}).json()[0]
+    inc = api(served, commander, "POST", "/incidents", json={
+        "client_key": f"phone-dispatch-{int(time.time() * 1000)}", "type": "走失儿童", "source": "群众报告",
+        "text": "蓝衣女孩与家长走散", "lon": post["lon"], "lat": post["lat"]}).json()
+    r = api(served, commander, "POST", f"/incidents/{inc['id']}/assignments", json={"unit_id": unit["id"]})
+    assert r.status_code == 201, r.text
+    task_id = r.json()["task_id"]
+    card = f"#task-list article[data-id='{task_id}']"
+    page.wait_for_selector(card, timeout=5000)  # pushed live to the phone
+    assert "出警：走失儿童" in page.inner_text(card)
+    page.click(f"{card} button[data-step=accepted]")
+    _wait(lambda: api(served, commander, "GET", f"/incidents/{inc['id']}").json()["status"] == "en_route", 5,
+          "the incident en route")
+    page.click(f"{card} button[data-step=arrived]")
+    _wait(lambda: api(served, commander, "GET", f"/incidents/{inc['id']}").json()["status"] == "on_scene", 5,
+          "the incident on scene")
+    # a reload lists the unit's task again (loaded by unit as well as by command node)
+    page.reload()
+    page.wait_for_selector(card, timeout=8000)
+    page.click(f"{card} button[data-step=done]")
+    _wait(lambda: api(served, commander, "GET", f"/units/{unit['id']}").json()["status"] == "available", 5,
+          "the unit free again")

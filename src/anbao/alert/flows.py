@@ -120,12 +120,12 @@ def _tracker(watch: Watch, db: Session, event_id: int, obs: Observation, rule: W
     return tracker
 
 
-def _observations(db: Session, event_id: int, now: datetime, watch: Watch) -> list[Observation]:
+def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book: rules.RuleBook) -> list[Observation]:
     kinds = dict(db.execute(select(Zone.id, Zone.kind).where(Zone.event_id == event_id)).all())
     names = dict(db.execute(select(Zone.id, Zone.name).where(Zone.event_id == event_id)).all())
     out: list[Observation] = []
     changed: list[dict[str, Any]] = []
-    for s in zone_states(db=db, event_id=event_id, now=now):
+    for s in zone_states(db=db, event_id=event_id, now=now, thresholds=book.thresholds_by_zone_kind("density")):
         slope, ahead = watch.remember(event_id, s.zone_id, now.timestamp(), s.density)
         snapshot = (s.count, s.density, s.level, s.sensors_stale, slope)
         if watch.last_sent.get((event_id, s.zone_id)) != snapshot:
@@ -220,7 +220,7 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
     """One pass for one event; returns the number of warning changes. Messages leave on commit."""
     book = rules.RuleBook.load(db=db, event_id=event_id)
     changes = 0
-    for obs in _observations(db, event_id, now, watch):
+    for obs in _observations(db, event_id, now, watch, book):
         rule = book.find(obs.kind, obs.zone_kind)
         if rule is None:
             continue

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from anbao.alert.models import WarningRule
@@ -94,15 +95,23 @@ RULES = crud.Kind(model=WarningRule, label="warning rule", unique="id", prepare=
 
 
 def ensure_defaults(*, db: Session, event_id: int) -> bool:
-    """Give an event without any rule the default rules (and the default plans they name)."""
+    """Give an event without any rule the default rules (and the default plans they name).
+
+    Two requests may find no rule at the same time (a page load and the watcher): the loser's insert
+    fails on the unique keys inside its savepoint and it goes on with the winner's rules.
+    """
     if db.execute(select(func.count()).select_from(WarningRule).where(WarningRule.event_id == event_id)).scalar():
         return False
-    plan_defaults.ensure_defaults(db=db, event_id=event_id)
-    known = {p.code for p in crud.list_rows(db=db, kind=plans.PLANS, event_id=event_id, limit=None)}
-    db.add_all(WarningRule(event_id=event_id, zone_kind="", enabled=True, note="默认规则",
-                           **{**r, "plans": {lv: c for lv, c in r["plans"].items() if c in known}})
-               for r in DEFAULT_RULES)
-    db.flush()
+    try:
+        with db.begin_nested():
+            plan_defaults.ensure_defaults(db=db, event_id=event_id)
+            known = {p.code for p in crud.list_rows(db=db, kind=plans.PLANS, event_id=event_id, limit=None)}
+            db.add_all(WarningRule(event_id=event_id, zone_kind="", enabled=True, note="默认规则",
+                                   **{**r, "plans": {lv: c for lv, c in r["plans"].items() if c in known}})
+                       for r in DEFAULT_RULES)
+            db.flush()
+    except IntegrityError:
+        return False
     return True
 
 
@@ -114,6 +123,10 @@ class RuleBook:
 
     def find(self, kind: str, zone_kind: str | None) -> WarningRule | None:
         return self._by.get((kind, zone_kind or "")) or self._by.get((kind, ""))
+
+    def thresholds_by_zone_kind(self, kind: str) -> dict[str, Thresholds]:
+        """The rule of ``kind`` as thresholds per zone kind; key ``""`` is the event-wide rule (if enabled)."""
+        return {zk: thresholds(r) for (k, zk), r in self._by.items() if k == kind}
 
     @classmethod
     def load(cls, *, db: Session, event_id: int) -> RuleBook:

@@ -55,6 +55,7 @@ class Perm(StrEnum):
     plan_write = "plan:write"  # response plans and warning rules
     task_update = "task:update"  # accept, arrive at, finish a task
     field_report = "field:report"  # report incidents and share positions from the field
+    incident_dispatch = "incident:dispatch"  # 接处警: send units, move incidents along, hand over
 
 
 _READ = {Perm.event_read, Perm.venue_read, Perm.org_read, Perm.sensing_read}
@@ -63,10 +64,11 @@ _PLAN = _READ | {Perm.event_write, Perm.venue_write, Perm.org_write, Perm.person
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.admin: frozenset(Perm),
-    Role.commander: frozenset(_PLAN | {Perm.audit_read, Perm.warning_handle, Perm.task_update, Perm.field_report}),
+    Role.commander: frozenset(_PLAN | {Perm.audit_read, Perm.warning_handle, Perm.task_update, Perm.field_report,
+                                       Perm.incident_dispatch}),
     Role.planner: frozenset(_PLAN),
     Role.dispatcher: frozenset(_READ | {Perm.org_write, Perm.person_read, Perm.warning_handle, Perm.task_update,
-                                        Perm.field_report}),
+                                        Perm.field_report, Perm.incident_dispatch}),
     Role.officer: frozenset(_READ | {Perm.person_read, Perm.task_update, Perm.field_report}),
     Role.analyst: frozenset(_READ),
     Role.partner: frozenset(_READ | {Perm.person_read}),

@@ -85,6 +85,14 @@ INCIDENT_SOURCES: dict[str, tuple[str, str]] = {
     "warning": ("预警", "Warning"), "officer": ("民警上报", "Officer report"), "call_110": ("110报警", "110 call"),
     "camera": ("视频告警", "Camera alarm"), "public": ("群众报告", "Public report"),
 }
+INCIDENT_STATUSES: dict[str, tuple[str, str]] = {
+    "new": ("待处置", "New"), "dispatched": ("已派警", "Dispatched"), "en_route": ("出警途中", "En route"),
+    "on_scene": ("到场处置", "On scene"), "resolved": ("处置完毕", "Resolved"), "closed": ("已结案", "Closed"),
+}
+ASSIGNMENT_STATUSES: dict[str, tuple[str, str]] = {
+    "assigned": ("已派", "Assigned"), "en_route": ("途中", "En route"), "on_scene": ("到场", "On scene"),
+    "released": ("已撤回", "Released"), "cancelled": ("已取消", "Cancelled"),
+}
 WARNING_LEVELS: dict[str, tuple[str, str]] = {
     "blue": ("蓝色", "Blue"), "yellow": ("黄色", "Yellow"), "orange": ("橙色", "Orange"), "red": ("红色", "Red"),
 }
@@ -229,6 +237,23 @@ class IncidentSource(StrEnum):
     public = "public"  # 群众报告
 
 
+class IncidentStatus(StrEnum):
+    new = "new"  # 待处置
+    dispatched = "dispatched"  # 已派警
+    en_route = "en_route"  # 出警途中
+    on_scene = "on_scene"  # 到场处置
+    resolved = "resolved"  # 处置完毕
+    closed = "closed"  # 已结案
+
+
+class AssignmentStatus(StrEnum):
+    assigned = "assigned"  # 已派
+    en_route = "en_route"  # 途中
+    on_scene = "on_scene"  # 到场
+    released = "released"  # 已撤回
+    cancelled = "cancelled"  # 已取消
+
+
 class WarningLevel(StrEnum):
     blue = "blue"  # 蓝色
     yellow = "yellow"  # 黄色
@@ -242,6 +267,7 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
     "unit_status": UNIT_STATUSES, "command_level": COMMAND_LEVELS, "plan_kind": PLAN_KINDS,
     "task_status": TASK_STATUSES, "rule_kind": RULE_KINDS, "warning_level": WARNING_LEVELS,
     "incident_type": INCIDENT_TYPES, "incident_grade": INCIDENT_GRADES, "incident_source": INCIDENT_SOURCES,
+    "incident_status": INCIDENT_STATUSES, "assignment_status": ASSIGNMENT_STATUSES,
 }
 
 SENSOR_KINDS = ("wifi_probe", "bluetooth", "video_count", "gate_counter", "gas", "smoke", "temperature")
@@ -271,3 +297,5 @@ WarningLevelIn = Annotated[WarningLevel, _alias(WARNING_LEVELS)]
 IncidentTypeIn = Annotated[IncidentType, _alias(INCIDENT_TYPES)]
 IncidentGradeIn = Annotated[IncidentGrade, _alias(INCIDENT_GRADES)]
 IncidentSourceIn = Annotated[IncidentSource, _alias(INCIDENT_SOURCES)]
+IncidentStatusIn = Annotated[IncidentStatus, _alias(INCIDENT_STATUSES)]
+AssignmentStatusIn = Annotated[AssignmentStatus, _alias(ASSIGNMENT_STATUSES)]

@@ -3,12 +3,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from anbao.core.schemas import In, Out, UTCTime
-from anbao.core.vocab import IncidentTypeIn
+from anbao.core.vocab import (
+    AssignmentStatusIn,
+    IncidentGradeIn,
+    IncidentSourceIn,
+    IncidentStatusIn,
+    IncidentTypeIn,
+    PoliceTypeIn,
+)
 
 MAX_PHOTO = 4 * 1024 * 1024
 _DATA_URL = re.compile(r"^data:(image/(?:jpeg|png|webp));base64,([A-Za-z0-9+/=\s]+)$")
@@ -48,6 +55,82 @@ class IncidentReport(In):
     unit_id: int | None = None
     photo: Annotated[str | None, AfterValidator(_photo)] = Field(
         default=None, description="data:image/jpeg;base64,... at most 4 MB")
+    # a dispatcher's intake (接警) gives these too; a phone leaves them at their defaults
+    source: IncidentSourceIn = Field(
+        default="officer", validate_default=True,
+        description="预警 warning, 民警上报 officer, 110报警 call_110, 视频告警 camera, 群众报告 public")
+    grade: IncidentGradeIn = Field(default="ordinary", validate_default=True,
+                                   description="一般 / 较大 / 重大 / 特别重大")
+    police_type: PoliceTypeIn | None = Field(default=None, description="Lead police type (default: by incident type)")
+    zone_id: int | None = Field(default=None, description="Zone, when there is no position (else found from it)")
+    warning_id: int | None = Field(default=None, description="The warning the incident comes from")
+
+
+class IncidentUpdate(In):
+    type: IncidentTypeIn | None = None
+    grade: IncidentGradeIn | None = None
+    text: str | None = Field(default=None, max_length=2000)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    zone_id: int | None = None
+
+
+class IncidentStatusChange(In):
+    status: IncidentStatusIn
+    note: str = Field(default="", max_length=2000)
+
+
+class AssignIn(In):
+    unit_id: int
+    eta_s: float | None = Field(default=None, ge=0, le=86_400, description="Expected travel time (recommendation)")
+    note: str = Field(default="", max_length=2000)
+
+
+class AssignmentStatusChange(In):
+    status: AssignmentStatusIn
+    note: str = Field(default="", max_length=2000)
+
+
+class HandoverIn(In):
+    police_type: PoliceTypeIn = Field(description="Police type that takes the lead, e.g. 治安 → 刑侦")
+    unit_id: int | None = Field(default=None, description="Unit that takes over (its assignment is made); "
+                                "the units already there are released")
+    note: str = Field(default="", max_length=2000)
+
+
+class AssignmentOut(Out):
+    id: int
+    incident_id: int
+    unit_id: int
+    call_sign: str = ""
+    status: str
+    task_id: int | None
+    eta_s: float | None
+    assigned_at: UTCTime
+    en_route_at: UTCTime | None
+    on_scene_at: UTCTime | None
+    released_at: UTCTime | None
+    by: str
+    note: str
+
+
+class IncidentLogOut(Out):
+    id: int
+    incident_id: int
+    at: UTCTime
+    kind: str
+    text: str
+    before: Any
+    after: Any
+    by: str
+
+
+class MatchOut(Out):
+    plan_id: int
+    code: str
+    name: str
+    reason: str
+    activation_id: int | None = None
 
 
 class IncidentOut(Out):
@@ -68,6 +151,12 @@ class IncidentOut(Out):
     reported_by: str
     reported_at: UTCTime
     has_photo: bool = False
+    police_type: str = "public_order"
+    warning_id: int | None = None
+    dispatched_at: UTCTime | None = None
+    on_scene_at: UTCTime | None = None
+    resolved_at: UTCTime | None = None
+    closed_at: UTCTime | None = None
 
 
 class PositionIn(In):

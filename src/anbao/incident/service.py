@@ -7,17 +7,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import Point, shape
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbao.core import crud, outbox
+from anbao.core.db import Base
 from anbao.core.errors import Invalid
-from anbao.core.vocab import INCIDENT_TYPES
-from anbao.incident.models import Incident, IncidentPhoto, UnitPosition
+from anbao.core.vocab import INCIDENT_GRADES, INCIDENT_SOURCES, INCIDENT_TYPES
+from anbao.incident import lifecycle
+from anbao.incident.models import Incident, IncidentLog, IncidentPhoto, UnitPosition
 from anbao.incident.schemas import IncidentReport, PositionIn, decode_photo
 from anbao.org import service as org
 from anbao.org.models import Unit
 from anbao.review import service as timeline
+from anbao.venue import service as venue
 from anbao.venue.models import Venue, Zone
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -36,10 +39,8 @@ def zone_at(*, db: Session, event_id: int, lon: float, lat: float) -> int | None
 
 
 def payload(i: Incident, has_photo: bool) -> dict[str, Any]:
-    return {"id": i.id, "client_key": i.client_key, "type": i.type, "type_zh": INCIDENT_TYPES[i.type][0],
-            "grade": i.grade, "source": i.source, "status": i.status, "text": i.text, "lon": i.lon, "lat": i.lat,
-            "accuracy_m": i.accuracy_m, "zone_id": i.zone_id, "unit_id": i.unit_id, "reported_by": i.reported_by,
-            "reported_at": i.reported_at.isoformat(), "has_photo": has_photo, "event_id": i.event_id}
+    return {**lifecycle.incident_payload(i), "client_key": i.client_key, "accuracy_m": i.accuracy_m,
+            "unit_id": i.unit_id, "has_photo": has_photo}
 
 
 def has_photo(*, db: Session, incident_id: int) -> bool:
@@ -57,6 +58,12 @@ def report(*, db: Session, event_id: int, data: IncidentReport, by: str, now: da
     if found is not None:
         return found, False
     crud.ref(db=db, kind=org.UNITS, event_id=event_id, row_id=data.unit_id, field_name="unit_id")
+    crud.ref(db=db, kind=venue.ZONES, event_id=event_id, row_id=data.zone_id, field_name="zone_id")
+    if data.warning_id is not None:
+        warnings = Base.metadata.tables["warning"]  # by table: the alert domain imports this one
+        if db.execute(select(warnings.c.id).where(warnings.c.id == data.warning_id,
+                                                  warnings.c.event_id == event_id)).first() is None:
+            raise Invalid(f"warning {data.warning_id} does not exist in this event", loc=["body", "warning_id"])
     if (data.lon is None) != (data.lat is None):
         raise Invalid("give both lon and lat, or neither", loc=["body", "lat" if data.lat is None else "lon"])
     at = data.at or now
@@ -64,10 +71,11 @@ def report(*, db: Session, event_id: int, data: IncidentReport, by: str, now: da
         raise Invalid(f"time {at.isoformat()} is in the future (clock error?)", loc=["body", "at"])
     zone_id = zone_at(db=db, event_id=event_id, lon=data.lon, lat=data.lat) \
         if data.lon is not None and data.lat is not None else None
-    incident = Incident(event_id=event_id, client_key=data.client_key, type=data.type, grade="ordinary",
-                        source="officer", status="new", text=data.text, lon=data.lon, lat=data.lat,
-                        accuracy_m=data.accuracy_m, zone_id=zone_id, unit_id=data.unit_id, reported_by=by,
-                        reported_at=at)
+    incident = Incident(event_id=event_id, client_key=data.client_key, type=data.type, grade=data.grade,
+                        source=data.source, status="new", text=data.text, lon=data.lon, lat=data.lat,
+                        accuracy_m=data.accuracy_m, zone_id=zone_id if zone_id is not None else data.zone_id,
+                        unit_id=data.unit_id, reported_by=by, reported_at=at, warning_id=data.warning_id,
+                        police_type=data.police_type or lifecycle.lead_for(data.type))
     db.add(incident)
     db.flush()
     if data.photo is not None:
@@ -75,10 +83,16 @@ def report(*, db: Session, event_id: int, data: IncidentReport, by: str, now: da
         db.add(IncidentPhoto(incident_id=incident.id, content_type=content_type, data=blob))
         db.flush()
     type_zh = INCIDENT_TYPES[incident.type][0]
+    source_zh = INCIDENT_SOURCES[incident.source][0]
     timeline.add(db=db, event_id=event_id, at=now, kind="incident.reported", subject=f"incident:{incident.id}",
-                 actor=by, text=f"{by} 上报{type_zh}警情" + (f"：{incident.text[:200]}" if incident.text else ""),
-                 data={"zone_id": zone_id, "lon": data.lon, "lat": data.lat})
+                 actor=by, text=f"{by} 上报{type_zh}警情（{source_zh}）"
+                 + (f"：{incident.text[:200]}" if incident.text else ""),
+                 data={"zone_id": incident.zone_id, "lon": data.lon, "lat": data.lat})
+    db.add(IncidentLog(event_id=event_id, incident_id=incident.id, at=now, kind="report", by=by[:120],
+                       text=f"{source_zh}：{type_zh}，{INCIDENT_GRADES[incident.grade][0]}"
+                       + (f"，{incident.text[:500]}" if incident.text else ""), after={"status": "new"}))
     outbox.post(db, f"event/{event_id}/incident", payload(incident, data.photo is not None))
+    lifecycle.apply_plans(db=db, incident=incident, by=by, now=now)
     return incident, True
 
 
@@ -117,17 +131,40 @@ def add_position(*, db: Session, event_id: int, data: PositionIn, by: str, now: 
     return row, True
 
 
+def add_positions(*, db: Session, event_id: int, items: Sequence[PositionIn], by: str, now: datetime) -> int:
+    """Store many positions at once (a gateway or the simulator): one query for known keys and units, one
+    insert; keys already stored are skipped. Returns how many were new. An unknown unit is Invalid."""
+    if not items:
+        return 0
+    known = set(db.execute(select(UnitPosition.client_key).where(
+        UnitPosition.event_id == event_id, UnitPosition.client_key.in_([i.client_key for i in items]))).scalars())
+    fresh = [i for i in items if i.client_key not in known]
+    signs = dict(db.execute(select(Unit.id, Unit.call_sign).where(
+        Unit.event_id == event_id, Unit.id.in_({i.unit_id for i in fresh}))).all())
+    for k, i in enumerate(fresh):
+        if i.unit_id not in signs:
+            raise Invalid(f"unit {i.unit_id} does not exist in this event", loc=["body", k, "unit_id"])
+        if i.at > now + MAX_FUTURE:
+            raise Invalid(f"time {i.at.isoformat()} is in the future (clock error?)", loc=["body", k, "at"])
+    db.add_all(UnitPosition(event_id=event_id, unit_id=i.unit_id, client_key=i.client_key, at=i.at, lon=i.lon,
+                            lat=i.lat, accuracy_m=i.accuracy_m, received_at=now, reported_by=by) for i in fresh)
+    db.flush()
+    for i in fresh:
+        outbox.post(db, f"event/{event_id}/unit-position",
+                    {"unit_id": i.unit_id, "call_sign": signs[i.unit_id], "lon": i.lon, "lat": i.lat,
+                     "accuracy_m": i.accuracy_m, "at": i.at.isoformat()})
+    return len(fresh)
+
+
 def latest_positions(*, db: Session, event_id: int) -> list[dict[str, Any]]:
-    """The newest position of every unit that has sent one."""
-    newest = (select(UnitPosition.unit_id, func.max(UnitPosition.at).label("at"))
-              .where(UnitPosition.event_id == event_id).group_by(UnitPosition.unit_id).subquery())
-    rows = db.execute(select(UnitPosition, Unit.call_sign)
-                      .join(newest, (UnitPosition.unit_id == newest.c.unit_id) & (UnitPosition.at == newest.c.at))
-                      .join(Unit, Unit.id == UnitPosition.unit_id)
-                      .where(UnitPosition.event_id == event_id).order_by(UnitPosition.unit_id, UnitPosition.id.desc())
-                      ).all()
-    out: dict[int, dict[str, Any]] = {}
-    for pos, call_sign in rows:
-        out.setdefault(pos.unit_id, {"unit_id": pos.unit_id, "call_sign": call_sign, "lon": pos.lon, "lat": pos.lat,
-                                     "accuracy_m": pos.accuracy_m, "at": pos.at})
-    return list(out.values())
+    """The newest position of every unit that has sent one.
+
+    One index probe per unit (``ix_unit_position_unit_at``), not a scan of the whole track: a day of
+    positions every few seconds is hundreds of thousands of rows.
+    """
+    newest = (select(UnitPosition.id).where(UnitPosition.unit_id == Unit.id)
+              .order_by(UnitPosition.at.desc(), UnitPosition.id.desc()).limit(1).correlate(Unit).scalar_subquery())
+    rows = db.execute(select(UnitPosition, Unit.call_sign).join(Unit, UnitPosition.id == newest)
+                      .where(Unit.event_id == event_id).order_by(Unit.id)).all()
+    return [{"unit_id": pos.unit_id, "call_sign": call_sign, "lon": pos.lon, "lat": pos.lat,
+             "accuracy_m": pos.accuracy_m, "at": pos.at} for pos, call_sign in rows]

@@ -6,24 +6,58 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, Field
 
 from anbao.core.auth import Perm, Principal
-from anbao.core.errors import NotFound
+from anbao.core.errors import Invalid, NotFound
+from anbao.core.schemas import Out
 from anbao.core.time import utcnow
 from anbao.core.vocab import INCIDENT_TYPES
 from anbao.deps import DB, EventDep, require
-from anbao.incident import service
-from anbao.incident.models import Incident, IncidentPhoto
-from anbao.incident.schemas import IncidentOut, IncidentReport, PositionIn, PositionOut
+from anbao.incident import lifecycle, service, stats
+from anbao.incident.models import Assignment, Incident, IncidentPhoto
+from anbao.incident.schemas import (
+    AssignIn,
+    AssignmentOut,
+    AssignmentStatusChange,
+    HandoverIn,
+    IncidentLogOut,
+    IncidentOut,
+    IncidentReport,
+    IncidentStatusChange,
+    IncidentUpdate,
+    MatchOut,
+    PositionIn,
+    PositionOut,
+)
+from anbao.org.models import Unit
+from anbao.plan import service as plans
 
 router = APIRouter(tags=["警情 incidents"])
 Reader = Annotated[Principal, Depends(require(Perm.event_read))]
 Reporter = Annotated[Principal, Depends(require(Perm.field_report))]
+Dispatcher = Annotated[Principal, Depends(require(Perm.incident_dispatch))]
+Worker = Annotated[Principal, Depends(require(Perm.task_update))]
+
+
+def incident_of(event: EventDep, incident_id: int, db: DB) -> Incident:
+    i = db.get(Incident, incident_id)
+    if i is None or i.event_id != event.id:
+        raise NotFound(f"incident {incident_id} not found in event {event.id}")
+    return i
+
+
+IncidentDep = Annotated[Incident, Depends(incident_of)]
 
 
 def _out(i: Incident, photo: bool) -> dict[str, Any]:
     return {**IncidentOut.model_validate(i).model_dump(mode="json"), "type_zh": INCIDENT_TYPES[i.type][0],
             "has_photo": photo}
+
+
+def _assignment(db: DB, a: Assignment) -> dict[str, Any]:
+    unit = db.get(Unit, a.unit_id)
+    return {**AssignmentOut.model_validate(a).model_dump(mode="json"), "call_sign": unit.call_sign if unit else ""}
 
 
 @router.post("/events/{event_id}/incidents", response_model=IncidentOut, status_code=201,
@@ -67,3 +101,117 @@ def position(event: EventDep, body: PositionIn, db: DB, principal: Reporter) -> 
             summary="The newest position of every unit")
 def unit_positions(event: EventDep, db: DB, principal: Reader) -> Any:
     return service.latest_positions(db=db, event_id=event.id)
+
+
+# --------------------------------------------------------------------------- 接处警 life cycle
+
+
+class IncidentDetail(IncidentOut):
+    assignments: list[AssignmentOut]
+    plans: list[MatchOut]
+    next_statuses: list[str] = Field(description="Statuses the incident may take next")
+
+
+@router.get("/events/{event_id}/incidents/{incident_id}", response_model=IncidentDetail,
+            summary="One incident with its units and the plans matched to it")
+def incident(incident: IncidentDep, db: DB, principal: Reader) -> Any:
+    started = {a.plan_id: a.id for a in plans.activations(db=db, event_id=incident.event_id, incident_id=incident.id)}
+    matched = [{**m.__dict__, "activation_id": started.get(m.plan_id)}
+               for m in lifecycle.matches(db=db, incident=incident, now=utcnow())]
+    return {**_out(incident, service.has_photo(db=db, incident_id=incident.id)),
+            "assignments": [_assignment(db, a) for a in lifecycle.assignments(db=db, incident_id=incident.id)],
+            "plans": matched, "next_statuses": list(lifecycle.NEXT[incident.status])}
+
+
+@router.patch("/events/{event_id}/incidents/{incident_id}", response_model=IncidentOut,
+              summary="Correct type, grade, text or place; plans are matched again")
+def update_incident(incident: IncidentDep, body: IncidentUpdate, db: DB, principal: Dispatcher) -> Any:
+    data = body.model_dump(exclude_unset=True)
+    for key in ("type", "grade", "text"):
+        if key in data and data[key] is None:
+            raise Invalid(f"{key} cannot be null", loc=["body", key])
+    lifecycle.update_incident(db=db, incident=incident, data=data, by=principal.actor, now=utcnow())
+    return _out(incident, service.has_photo(db=db, incident_id=incident.id))
+
+
+@router.post("/events/{event_id}/incidents/{incident_id}/status", response_model=IncidentOut,
+             summary="Move the incident along: new → dispatched → en_route → on_scene → resolved → closed",
+             responses={409: {"description": "Not allowed from the current status (the allowed ones are listed)"}})
+def incident_status(incident: IncidentDep, body: IncidentStatusChange, db: DB, principal: Dispatcher) -> Any:
+    lifecycle.set_status(db=db, incident=incident, status=body.status, by=principal.actor, now=utcnow(),
+                         note=body.note)
+    return _out(incident, service.has_photo(db=db, incident_id=incident.id))
+
+
+@router.post("/events/{event_id}/incidents/{incident_id}/assignments", response_model=AssignmentOut,
+             status_code=201, summary="Send a unit 派警 (it gets a task on its phone)",
+             responses={409: {"description": "The unit is not available (another dispatcher was first)"}})
+def assign(incident: IncidentDep, body: AssignIn, db: DB, principal: Dispatcher) -> Any:
+    a = lifecycle.assign(db=db, incident=incident, unit_id=body.unit_id, by=principal.actor, now=utcnow(),
+                         eta_s=body.eta_s, note=body.note)
+    return _assignment(db, a)
+
+
+@router.get("/events/{event_id}/incidents/{incident_id}/assignments", response_model=list[AssignmentOut],
+            summary="Units sent to the incident, first first")
+def assignments(incident: IncidentDep, db: DB, principal: Reader) -> Any:
+    return [_assignment(db, a) for a in lifecycle.assignments(db=db, incident_id=incident.id)]
+
+
+@router.post("/events/{event_id}/incidents/{incident_id}/assignments/{assignment_id}/status",
+             response_model=AssignmentOut, summary="A unit's progress: en_route, on_scene, released, cancelled")
+def assignment_status(incident: IncidentDep, assignment_id: int, body: AssignmentStatusChange, db: DB,
+                      principal: Worker) -> Any:
+    a = db.get(Assignment, assignment_id)
+    if a is None or a.incident_id != incident.id:
+        raise NotFound(f"assignment {assignment_id} not found at incident {incident.id}")
+    lifecycle.progress(db=db, assignment=a, status=body.status, by=principal.actor, now=utcnow(), note=body.note)
+    return _assignment(db, a)
+
+
+@router.post("/events/{event_id}/incidents/{incident_id}/handover", response_model=IncidentOut,
+             summary="Hand over to another police type (and unit) 移交; the history stays")
+def handover(incident: IncidentDep, body: HandoverIn, db: DB, principal: Dispatcher) -> Any:
+    lifecycle.handover(db=db, incident=incident, police_type=body.police_type, unit_id=body.unit_id,
+                       by=principal.actor, now=utcnow(), note=body.note)
+    return _out(incident, service.has_photo(db=db, incident_id=incident.id))
+
+
+@router.get("/events/{event_id}/incidents/{incident_id}/log", response_model=list[IncidentLogOut],
+            summary="The incident's own timeline: report, status, units, hand-over, edits, plans")
+def incident_log(incident: IncidentDep, db: DB, principal: Reader) -> Any:
+    return lifecycle.logs(db=db, incident_id=incident.id)
+
+
+class FiguresOut(Out):
+    n: int
+    p50_s: float | None
+    p90_s: float | None
+    max_s: float | None
+
+
+class GroupOut(Out):
+    key: str
+    label: str
+    incidents: int
+    open: int
+    dispatch: FiguresOut
+    arrival: FiguresOut
+    resolution: FiguresOut
+
+
+class StatsOut(Out):
+    all: list[GroupOut]
+    by_type: list[GroupOut]
+    by_zone: list[GroupOut]
+
+
+@router.get("/events/{event_id}/incident-stats", response_model=StatsOut,
+            summary="Response figures: seconds from report to dispatch, arrival, resolution (p50, p90) "
+            "for all, by type and by zone")
+def incident_stats(event: EventDep, db: DB, principal: Reader,
+                   since: Annotated[AwareDatetime | None, Query(description="Reported at or after")] = None,
+                   until: Annotated[AwareDatetime | None, Query(description="Reported before")] = None) -> Any:
+    if since is not None and until is not None and until <= since:
+        raise Invalid("until must be after since", loc=["query", "until"])
+    return stats.response_stats(db=db, event_id=event.id, since=since, until=until)

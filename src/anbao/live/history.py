@@ -121,16 +121,22 @@ def _newest_per_step(rows: Iterable[tuple[int, datetime, float | None]], steps: 
 
 def zone_history(*, db: Session, event_id: int, since: datetime, until: datetime, step_s: int,
                  zone_id: int | None = None, config: FusionConfig | None = None,
-                 thresholds: Thresholds = DEFAULT_DENSITY) -> History:
-    """Zone states from ``since`` to ``until`` every ``step_s`` seconds (the last step is ``until``)."""
+                 thresholds: Thresholds | Mapping[str, Thresholds] = DEFAULT_DENSITY) -> History:
+    """Zone states from ``since`` to ``until`` every ``step_s`` seconds (the last step is ``until``).
+
+    ``thresholds``: one set for all zones or a set per zone kind (key ``""`` for the rest), as in
+    :func:`anbao.sensing.state.zone_states`.
+    """
     config = config or FusionConfig()
+    by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}
+    fallback = by_kind.get("", DEFAULT_DENSITY)
     span = (until - since).total_seconds()
     n = int(span // step_s)
     times = [since + timedelta(seconds=i * step_s) for i in range(n + 1)]
     if times[-1] < until:
         times.append(until)
     steps = [t.timestamp() for t in times]
-    zq = select(Zone.id, Zone.area_m2, Zone.parent_id).where(Zone.event_id == event_id)
+    zq = select(Zone.id, Zone.area_m2, Zone.parent_id, Zone.kind).where(Zone.event_id == event_id)
     if zone_id is not None:
         zq = zq.where(Zone.id == zone_id)
     zones = db.execute(zq.order_by(Zone.ring, Zone.code)).all()
@@ -175,7 +181,7 @@ def zone_history(*, db: Session, event_id: int, since: datetime, until: datetime
             else:
                 counts.append(est.count)
                 dens.append(round(est.density, 3))
-                levels.append(int(classify(est.density, thresholds)))
+                levels.append(int(classify(est.density, by_kind.get(z.kind, fallback))))
         series.append(ZoneSeries(zone_id=z.id, count=counts, density=dens, level=levels))
     people = [people_on_site({s.zone_id: s.count[k] for s in series}, parents) for k in range(len(steps))]
     data_since = None if first is None else datetime.fromtimestamp(first, tz=UTC)

@@ -10,6 +10,11 @@ Device health follows the warning watcher's wording (``alert/flows.py``): ``ok``
 reading reached the server less than 60 s ago, ``stale`` under 120 s, ``silent`` beyond; ``none``
 for a device that never reported (e.g. a camera without person analytics).
 
+A post's ``present`` counts the officers of the units whose newest position (from the phone app or
+the demo's patrols) is at most ``PRESENT_FRESH_S`` old and within ``PRESENT_RADIUS_M`` of that post,
+each unit counted at its nearest post only; ``null`` for a venue drawn in local metres (phone
+positions are WGS-84 and cannot be compared). Rostered shifts will add who should be there.
+
 A gate counter belongs to the gate named in ``properties.gate``, else to the nearest gate of its
 zone (the simulator's rule); its newest ``values.queue`` (persons) and ``values.wait_s`` (seconds)
 are the gate's queue.
@@ -17,20 +22,70 @@ are the gate's queue.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import shapely
+from pyproj import Geod
 from shapely.geometry import shape
 from shapely.ops import polylabel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from anbao.incident.service import latest_positions
+from anbao.org.models import Person
 from anbao.sensing.state import DeviceReading, latest
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 OK_S, STALE_S = 60.0, 120.0
+PRESENT_RADIUS_M, PRESENT_FRESH_S = 75.0, 300.0
+GEOD = Geod(ellps="WGS84")
+
+
+@dataclass(frozen=True)
+class Presence:
+    post_id: int
+    present: int  # officers
+    units: tuple[str, ...]  # call signs
+
+
+def at_posts(posts: Sequence[Any], fixes: dict[int, dict[str, Any]], now: datetime) -> dict[int, Any]:
+    """unit id -> the post it stands at now: a fix at most ``PRESENT_FRESH_S`` old within ``PRESENT_RADIUS_M``
+    of its nearest post (posts: rows with lon, lat; fixes: unit id -> ``latest_positions`` item)."""
+    fresh = [(uid, f) for uid, f in fixes.items() if 0 <= (now - f["at"]).total_seconds() <= PRESENT_FRESH_S]
+    if not posts or not fresh:
+        return {}
+    n, m = len(posts), len(fresh)
+    plon = np.tile([p.lon for p in posts], m)
+    plat = np.tile([p.lat for p in posts], m)
+    flon = np.repeat([f["lon"] for _, f in fresh], n)
+    flat = np.repeat([f["lat"] for _, f in fresh], n)
+    _, _, dist = GEOD.inv(flon, flat, plon, plat)
+    dist = np.asarray(dist).reshape(m, n)
+    nearest = dist.argmin(axis=1)
+    return {uid: posts[int(k)] for (uid, _), k, row in zip(fresh, nearest, dist, strict=True)
+            if row[k] <= PRESENT_RADIUS_M}
+
+
+def presence(*, db: Session, event_id: int, posts: list[Any], now: datetime) -> dict[int, Presence] | None:
+    """Officers at each post now, from the units' newest positions (see the module notes); None for local venues."""
+    if db.execute(select(Venue.id).where(Venue.event_id == event_id, Venue.crs == "local")).first() is not None:
+        return None
+    out = {p.id: Presence(p.id, 0, ()) for p in posts}
+    fixes = {f["unit_id"]: f for f in latest_positions(db=db, event_id=event_id)}
+    where = at_posts(posts, fixes, now)
+    if not where:
+        return out
+    size = dict(db.execute(select(Person.unit_id, func.count()).where(Person.event_id == event_id)
+                           .group_by(Person.unit_id)).all())
+    for unit_id in sorted(where, key=lambda u: fixes[u]["call_sign"]):
+        before = out[where[unit_id].id]
+        out[before.post_id] = Presence(before.post_id, before.present + max(1, int(size.get(unit_id, 0))),
+                                       (*before.units, fixes[unit_id]["call_sign"]))
+    return out
 
 
 def health(reading: DeviceReading | None, now: datetime) -> str:
@@ -102,7 +157,11 @@ def status(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
     devices = db.execute(select(Device).where(Device.event_id == event_id)).scalars().all()
     newest = {r.device_id: r for r in latest(db=db, event_id=event_id)}
     queues = _gate_queues(gate_counters(list(gates), list(devices)), newest)
+    posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
+    here = presence(db=db, event_id=event_id, posts=list(posts), now=now)
     return {
+        "posts": [{"post_id": p.id, "present": here[p.id].present if here else None,
+                   "units": list(here[p.id].units) if here else []} for p in posts],
         "at": now,
         "gates": [{"gate_id": q.gate_id, "queue": q.queue, "wait_s": q.wait_s, "at": q.at} for q in queues.values()],
         "devices": [{"device_id": d.id, "health": health(newest.get(d.id), now),
@@ -161,6 +220,7 @@ def collection(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
     counters: dict[int, list[str]] = {}
     for device_id, gate_id in gate_of.items():
         counters.setdefault(gate_id, []).append(next(d.code for d in devices if d.id == device_id))
+    here = presence(db=db, event_id=event_id, posts=list(posts), now=now)
     features: list[dict[str, Any]] = []
     extent: list[tuple[float, float]] = []
     for z in sorted(zones, key=lambda z: (-z.area_m2, z.code)):
@@ -181,7 +241,8 @@ def collection(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
         features.append(_feature(_point(p.lon, p.lat), {
             "layer": "post", "id": p.id, "code": p.code, "name": p.name, "zone_id": p.zone_id,
             "police_type": p.police_type, "skills": list(p.skills or []), "required": p.min_staff,
-            "present": None, "critical": p.critical}))
+            "present": here[p.id].present if here else None, "units": list(here[p.id].units) if here else [],
+            "critical": p.critical}))
     for d in devices:
         r = newest.get(d.id)
         features.append(_feature(_point(d.lon, d.lat), {

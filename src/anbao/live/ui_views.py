@@ -18,6 +18,7 @@ from anbao.core.schemas import Out, UTCTime
 from anbao.core.time import utcnow
 from anbao.deps import DB, EventDep, require
 from anbao.live import history, mapdata
+from anbao.sensing import flows as sensing_flows
 from anbao.venue import service as venues
 
 router = APIRouter(tags=["一张图 command map"])
@@ -57,7 +58,8 @@ def ui_config(request: Request, principal: Viewer) -> Any:
             "FeatureCollection, with gate queues and device health now",
             description="Zones come largest first (draw in order: smaller zones on top). Every feature has "
             "properties.layer (zone | gate | post | device) and properties.id. Posts: required = min_staff, "
-            "present = null until shifts exist. Devices: health ok (< 60 s since the newest reading), stale "
+            "present = officers of the units whose fresh position (≤ 5 min) is within 75 m of the post. "
+            "Devices: health ok (< 60 s since the newest reading), stale "
             "(< 120 s), silent, none (never reported).")
 def event_map(event: EventDep, db: DB, principal: MapReader) -> dict[str, Any]:
     return mapdata.collection(db=db, event_id=event.id, now=utcnow())
@@ -77,14 +79,23 @@ class DeviceHealthOut(Out):
     value: float | None
 
 
+class PostPresenceOut(Out):
+    post_id: int
+    present: int | None = Field(description="Officers of the units whose fresh position is at this post "
+                                f"(≤ {mapdata.PRESENT_RADIUS_M:g} m, ≤ {mapdata.PRESENT_FRESH_S:g} s old); "
+                                "null for a venue in local metres")
+    units: list[str] = Field(description="Call signs of those units")
+
+
 class MapStatusOut(Out):
     at: UTCTime
+    posts: list[PostPresenceOut]
     gates: list[GateQueueOut]
     devices: list[DeviceHealthOut]
 
 
 @router.get("/events/{event_id}/map-status", response_model=MapStatusOut,
-            summary="Gate queues and device health now (the map's fast-changing part, for polling)")
+            summary="Post presence, gate queues and device health now (the map's fast-changing part, for polling)")
 def map_status(event: EventDep, db: DB, principal: MapReader) -> Any:
     return mapdata.status(db=db, event_id=event.id, now=utcnow())
 
@@ -130,5 +141,6 @@ def zone_history(event: EventDep, db: DB, principal: Reader,
                       loc=["query", "step_s"])
     if zone_id is not None and crud.get_row(db=db, kind=venues.ZONES, event_id=event.id, row_id=zone_id) is None:
         raise NotFound(f"zone {zone_id} not found in event {event.id}", loc=["query", "zone_id"])
-    return history.zone_history(db=db, event_id=event.id, since=start, until=end, step_s=step, zone_id=zone_id)
+    return history.zone_history(db=db, event_id=event.id, since=start, until=end, step_s=step, zone_id=zone_id,
+                                thresholds=sensing_flows.density_thresholds(db=db, event_id=event.id))
 

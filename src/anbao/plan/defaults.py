@@ -1,4 +1,5 @@
-"""Default special plans 专项预案 for a new event: what the default warning rules activate.
+"""Default special plans 专项预案 for a new event: what the default warning rules activate and what
+incidents are matched to (their triggers).
 
 They are starting points written the way a 现场指挥部 words them; planners edit them per event.
 Steps name command nodes by code (the demo's eight HQ groups); a code the event lacks falls back
@@ -59,7 +60,46 @@ DEFAULT_PLANS: tuple[tuple[str, str, str, str, str, list[Step]], ...] = (
         _s("技术保障组核查设备供电与网络", "G-JSBZ", 10),
         _s("启用备用设备或派员人工巡查补位", "G-XCAB", 10),
     ]),
+    ("YA-YL", "医疗救护预案", "medical", "G-YJCT", "医疗急救警情启动：就近救护、开辟通道、联动 120。", [
+        _s("医疗救护组携急救器材到场", "D-MED", 3),
+        _s("现场民警维持秩序，开辟救护通道", "G-XCAB", 3),
+        _s("需要转运时联系 120，交通组保障救护车通道", "G-JTGL", 5),
+    ]),
+    ("YA-CT", "应急处突预案", "emergency", "G-YJCT", "打架斗殴（较大及以上）、暴力恐怖警情启动：控制、隔离、取证。", [
+        _s("特警突击队前出控制现场", "D-QRF", 3),
+        _s("隔离围观人员，保护现场", "G-XCAB", 5),
+        _s("调取周边视频，固定证据", "D-VIDEO", 10),
+        _s("舆情组监测网络动态", "D-CYBER", 15),
+    ]),
+    ("YA-ZS", "走失儿童查找预案", "other", "G-ZAXL", "走失儿童警情启动：广播、视频查找、出口布控。", [
+        _s("视频研判组按体貌特征查找", "D-VIDEO", 5),
+        _s("现场广播寻人，设置集合点", "G-ZHXT", 3),
+        _s("各出入口留意查找并核验监护人", "G-XCAB", 5),
+    ]),
+    ("YA-KY", "可疑物品处置预案", "counter_terror", "G-YJCT", "可疑物品警情启动：警戒、疏散、排爆。", [
+        _s("设置警戒区，疏散周边人员", "G-XCAB", 3),
+        _s("特警排爆小组到场处置", "D-QRF", 10),
+        _s("视频回溯物品来源", "D-VIDEO", 10),
+    ]),
+    ("YA-JT", "交通事故处置预案", "traffic", "G-JTGL", "交通事故警情启动：保护现场、疏导交通、救治伤员。", [
+        _s("交警到场保护现场，设置警示", "G-JTGL", 5),
+        _s("疏导过往车辆，保障应急通道", "D-ROAD", 5),
+        _s("有伤员时通知医疗救护组", "D-MED", 5),
+    ]),
 )
+
+#: when each default plan fits an incident (incident.matching): type, lowest grade, zone kinds, hours
+DEFAULT_TRIGGERS: dict[str, dict[str, Any]] = {
+    "YA-DKL": {"incident_types": ["crowd"]},
+    "YA-SS": {"incident_types": ["crowd", "fire", "terror"], "min_grade": "major"},
+    "YA-XF": {"incident_types": ["fire"]},
+    "YA-SB": {"incident_types": ["equipment"]},
+    "YA-YL": {"incident_types": ["medical"]},
+    "YA-CT": {"incident_types": ["fight", "terror"], "min_grade": "larger"},
+    "YA-ZS": {"incident_types": ["lost_child"]},
+    "YA-KY": {"incident_types": ["suspicious_item"]},
+    "YA-JT": {"incident_types": ["traffic"]},
+}
 
 
 def ensure_defaults(*, db: Session, event_id: int) -> list[ResponsePlan]:
@@ -72,7 +112,7 @@ def ensure_defaults(*, db: Session, event_id: int) -> list[ResponsePlan]:
     items = []
     for code, name, kind, node, description, steps in DEFAULT_PLANS:
         items.append({"code": code, "name": name, "kind": kind, "command_node_id": nodes.get(node, hq),
-                      "description": description,
+                      "description": description, "triggers": DEFAULT_TRIGGERS.get(code, {}),
                       "steps": [{**st, "node_code": st["node_code"] if st["node_code"] in nodes else None}
                                 for st in steps]})
     return crud.create_rows(db=db, kind=service.PLANS, event_id=event_id, items=items)

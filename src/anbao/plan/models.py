@@ -27,18 +27,22 @@ class ResponsePlan(Audited, EventScoped, Timestamps, Base):
                                                         nullable=True)
     description: Mapped[str] = mapped_column(Text, default="")
     steps: Mapped[Any] = mapped_column(JSONType, default=list)
+    # when the plan fits an incident: {"incident_types": [...], "min_grade": "...", "zone_kinds": [...],
+    # "hours": [from_h, to_h]} (anbao.incident.matching); empty: never matched to incidents
+    triggers: Mapped[Any] = mapped_column(JSONType, default=dict)
 
 
 class PlanActivation(Audited, Base):
-    """预案启动: one plan started once for one warning (or by hand, without a warning)."""
+    """预案启动: one plan started once for one warning or one incident (or by hand, for neither)."""
 
     __tablename__ = "plan_activation"
-    __table_args__ = (UniqueConstraint("plan_id", "warning_id"),)
+    __table_args__ = (UniqueConstraint("plan_id", "warning_id"), UniqueConstraint("plan_id", "incident_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("response_plan.id", ondelete="CASCADE"), index=True)
     warning_id: Mapped[int | None] = mapped_column(ForeignKey("warning.id", ondelete="SET NULL"), nullable=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"), nullable=True)
     level: Mapped[str | None] = mapped_column(String(10), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     by: Mapped[str] = mapped_column(String(120))
@@ -56,6 +60,7 @@ class Task(Audited, Timestamps, Base):
                                                       nullable=True, index=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("response_plan.id", ondelete="SET NULL"), nullable=True)
     warning_id: Mapped[int | None] = mapped_column(ForeignKey("warning.id", ondelete="SET NULL"), nullable=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id", ondelete="SET NULL"), nullable=True)
     command_node_id: Mapped[int | None] = mapped_column(ForeignKey("command_node.id", ondelete="SET NULL"),
                                                         nullable=True, index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="SET NULL"), nullable=True)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from pydantic import Field
 
 from anbao.core.schemas import CODE_PATTERN, In, Out, Stamped, UTCTime
-from anbao.core.vocab import PlanKindIn, TaskStatusIn
+from anbao.core.vocab import IncidentGradeIn, IncidentTypeIn, PlanKindIn, TaskStatusIn, ZoneKindIn
 
 
 class PlanStep(In):
@@ -14,6 +16,22 @@ class PlanStep(In):
     due_min: float | None = Field(default=None, ge=0, le=1440, description="Minutes after activation")
 
 
+Hour = Annotated[int, Field(ge=0, le=24)]
+
+
+class PlanTriggers(In):
+    """When the plan fits an incident (专项预案智能匹配); every condition given must hold."""
+
+    incident_types: list[IncidentTypeIn] = Field(default_factory=list, max_length=20,
+                                                 description="Incident types the plan answers (required to match)")
+    min_grade: IncidentGradeIn | None = Field(default=None,
+                                              description="Lowest incident grade (一般 < 较大 < 重大 < 特别重大)")
+    zone_kinds: list[ZoneKindIn] = Field(default_factory=list, max_length=30,
+                                         description="Only incidents in zones of these kinds (empty: anywhere)")
+    hours: tuple[Hour, Hour] | None = Field(default=None, description="Local hours [from, to) the plan applies; "
+                                          "from > to wraps midnight, e.g. [22, 6]")
+
+
 class PlanCreate(In):
     code: str = Field(pattern=CODE_PATTERN)
     name: str = Field(min_length=1, max_length=200, description="e.g. 大客流应急预案")
@@ -21,6 +39,7 @@ class PlanCreate(In):
     command_node_id: int | None = Field(default=None, description="Responsible command node")
     description: str = Field(default="", max_length=5000)
     steps: list[PlanStep] = Field(default_factory=list, max_length=100)
+    triggers: PlanTriggers = Field(default_factory=PlanTriggers)
 
 
 class PlanUpdate(In):
@@ -29,6 +48,7 @@ class PlanUpdate(In):
     command_node_id: int | None = None
     description: str | None = Field(default=None, max_length=5000)
     steps: list[PlanStep] | None = Field(default=None, max_length=100)
+    triggers: PlanTriggers | None = None
 
 
 class PlanStepOut(Out):
@@ -47,6 +67,7 @@ class PlanOut(Stamped):
     command_node_id: int | None
     description: str
     steps: list[PlanStepOut]
+    triggers: dict[str, Any] = Field(default_factory=dict)
 
 
 class ActivateIn(In):
@@ -59,6 +80,7 @@ class ActivationOut(Out):
     event_id: int
     plan_id: int
     warning_id: int | None
+    incident_id: int | None = None
     level: str | None
     at: UTCTime
     by: str
@@ -71,6 +93,7 @@ class TaskOut(Stamped):
     activation_id: int | None
     plan_id: int | None
     warning_id: int | None
+    incident_id: int | None = None
     command_node_id: int | None
     unit_id: int | None
     zone_id: int | None

@@ -6,7 +6,7 @@ live stream (after commit, through :mod:`anbao.core.outbox`); every step lands o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,19 @@ NEXT: dict[str, tuple[str, ...]] = {
 }
 FINAL = ("done", "cancelled")
 
+#: called after a task changed status, in the same transaction: fn(db, task, before, now, by). Another
+#: domain follows tasks this way (the incident domain moves a unit's assignment with its task) without
+#: this domain knowing it.
+TaskListener = Callable[[Session, Task, str, datetime, str], None]
+TASK_LISTENERS: list[TaskListener] = []
+
+
+def on_task_status(fn: TaskListener) -> TaskListener:
+    """Register ``fn`` to follow task status changes (usable as a decorator)."""
+    if fn not in TASK_LISTENERS:
+        TASK_LISTENERS.append(fn)
+    return fn
+
 
 def _node_ids(db: Session, event_id: int) -> dict[str, int]:
     return dict(db.execute(select(CommandNode.code, CommandNode.id).where(CommandNode.event_id == event_id)).all())
@@ -41,7 +54,7 @@ def _node_ids(db: Session, event_id: int) -> dict[str, int]:
 def prepare_plan(*, db: Session, event_id: int, data: dict[str, Any], current: ResponsePlan | None) -> dict[str, Any]:
     crud.ref(db=db, kind=org.NODES, event_id=event_id, row_id=data.get("command_node_id"),
              field_name="command_node_id")
-    for key in ("name", "kind", "description", "steps"):
+    for key in ("name", "kind", "description", "steps", "triggers"):
         if key in data and data[key] is None:
             raise Invalid(f"{key} cannot be null", loc=["body", key])
     steps = data.get("steps")
@@ -66,8 +79,13 @@ def task_payload(t: Task) -> dict[str, Any]:
     """The task as a live-stream message payload."""
     return {"id": t.id, "title": t.title, "status": t.status, "status_zh": TASK_STATUSES[t.status][0],
             "command_node_id": t.command_node_id, "unit_id": t.unit_id, "zone_id": t.zone_id,
-            "warning_id": t.warning_id, "plan_id": t.plan_id,
+            "warning_id": t.warning_id, "incident_id": t.incident_id, "plan_id": t.plan_id,
             "due_at": t.due_at.isoformat() if t.due_at else None, "changed_by": t.changed_by}
+
+
+def activation_for_incident(*, db: Session, plan_id: int, incident_id: int) -> PlanActivation | None:
+    return db.execute(select(PlanActivation).where(PlanActivation.plan_id == plan_id,
+                                                   PlanActivation.incident_id == incident_id)).scalars().first()
 
 
 def activation_for(*, db: Session, plan_id: int, warning_id: int) -> PlanActivation | None:
@@ -77,15 +95,17 @@ def activation_for(*, db: Session, plan_id: int, warning_id: int) -> PlanActivat
 
 def activate(*, db: Session, event_id: int, plan: ResponsePlan, now: datetime, by: str,
              warning_id: int | None = None, zone_id: int | None = None, level: str | None = None,
-             reason: str = "") -> tuple[PlanActivation, list[Task]]:
+             reason: str = "", incident_id: int | None = None) -> tuple[PlanActivation, list[Task]]:
     """Start ``plan``: one task per step for the step's node (else the plan's node).
 
-    A plan starts at most once per warning: a second activation for the same warning is a Conflict.
+    A plan starts at most once per warning and once per incident: a second activation is a Conflict.
     """
     if warning_id is not None and activation_for(db=db, plan_id=plan.id, warning_id=warning_id) is not None:
         raise Conflict(f"plan {plan.code!r} is already active for warning {warning_id}")
-    act = PlanActivation(event_id=event_id, plan_id=plan.id, warning_id=warning_id, level=level, at=now, by=by,
-                         reason=reason[:500])
+    if incident_id is not None and activation_for_incident(db=db, plan_id=plan.id, incident_id=incident_id):
+        raise Conflict(f"plan {plan.code!r} is already active for incident {incident_id}")
+    act = PlanActivation(event_id=event_id, plan_id=plan.id, warning_id=warning_id, incident_id=incident_id,
+                         level=level, at=now, by=by, reason=reason[:500])
     db.add(act)
     db.flush()
     nodes = _node_ids(db, event_id)
@@ -93,6 +113,7 @@ def activate(*, db: Session, event_id: int, plan: ResponsePlan, now: datetime, b
     for step in plan.steps or []:
         due = step.get("due_min")
         tasks.append(Task(event_id=event_id, activation_id=act.id, plan_id=plan.id, warning_id=warning_id,
+                          incident_id=incident_id,
                           command_node_id=nodes.get(step.get("node_code") or "", plan.command_node_id),
                           zone_id=zone_id, title=step["title"], detail=step.get("detail", ""), status="open",
                           due_at=now + timedelta(minutes=due) if due is not None else None, changed_by=by, note=""))
@@ -102,10 +123,11 @@ def activate(*, db: Session, event_id: int, plan: ResponsePlan, now: datetime, b
     timeline.add(db=db, event_id=event_id, at=now, kind="plan.activated", subject=f"plan:{plan.id}", actor=by,
                  text=f"启动预案「{plan.name}」（{kind_zh}），下达 {len(tasks)} 项任务"
                       + (f"（{reason}）" if reason else ""),
-                 data={"activation_id": act.id, "warning_id": warning_id, "level": level,
+                 data={"activation_id": act.id, "warning_id": warning_id, "incident_id": incident_id, "level": level,
                        "task_ids": [t.id for t in tasks]})
     outbox.post(db, f"event/{event_id}/plan-activation",
                 {"id": act.id, "plan_id": plan.id, "code": plan.code, "name": plan.name, "warning_id": warning_id,
+                 "incident_id": incident_id,
                  "level": level, "task_ids": [t.id for t in tasks], "reason": act.reason})
     for t in tasks:
         timeline.add(db=db, event_id=event_id, at=now, kind="task.created", subject=f"task:{t.id}", actor=by,
@@ -148,6 +170,7 @@ def set_status(*, db: Session, task: Task, status: str, by: str, note: str, now:
     if status not in allowed:
         nxt = ", ".join(allowed) if allowed else "none (the task is finished)"
         raise Conflict(f"task {task.id} is {task.status}; it cannot become {status}. Allowed next: {nxt}")
+    before = task.status
     task.status, task.changed_by = status, by
     if status in FINAL:
         task.done_at = now
@@ -157,12 +180,14 @@ def set_status(*, db: Session, task: Task, status: str, by: str, note: str, now:
     timeline.add(db=db, event_id=task.event_id, at=now, kind=f"task.{status}", subject=f"task:{task.id}", actor=by,
                  text=f"任务「{task.title}」{TASK_STATUSES[status][0]}" + (f"：{note}" if note else ""))
     outbox.post(db, f"event/{task.event_id}/task", task_payload(task))
+    for fn in TASK_LISTENERS:
+        fn(db, task, before, now, by)
     return task
 
 
 def list_tasks(*, db: Session, event_id: int, status: str | None = None, open_only: bool = False,
                command_node_id: int | None = None, warning_id: int | None = None, unit_id: int | None = None,
-               limit: int = 1000, offset: int = 0) -> Sequence[Task]:
+               incident_id: int | None = None, limit: int = 1000, offset: int = 0) -> Sequence[Task]:
     stmt = select(Task).where(Task.event_id == event_id)
     if status is not None:
         stmt = stmt.where(Task.status == status)
@@ -174,6 +199,8 @@ def list_tasks(*, db: Session, event_id: int, status: str | None = None, open_on
         stmt = stmt.where(Task.warning_id == warning_id)
     if unit_id is not None:
         stmt = stmt.where(Task.unit_id == unit_id)
+    if incident_id is not None:
+        stmt = stmt.where(Task.incident_id == incident_id)
     return db.execute(stmt.order_by(Task.id.desc()).limit(limit).offset(offset)).scalars().all()
 
 
@@ -182,8 +209,11 @@ def get_task(*, db: Session, event_id: int, task_id: int) -> Task | None:
     return t if t is not None and t.event_id == event_id else None
 
 
-def activations(*, db: Session, event_id: int, warning_id: int | None = None) -> Sequence[PlanActivation]:
+def activations(*, db: Session, event_id: int, warning_id: int | None = None,
+                incident_id: int | None = None) -> Sequence[PlanActivation]:
     stmt = select(PlanActivation).where(PlanActivation.event_id == event_id)
     if warning_id is not None:
         stmt = stmt.where(PlanActivation.warning_id == warning_id)
+    if incident_id is not None:
+        stmt = stmt.where(PlanActivation.incident_id == incident_id)
     return db.execute(stmt.order_by(PlanActivation.id)).scalars().all()

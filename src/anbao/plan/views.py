@@ -74,8 +74,9 @@ def activate(event: EventDep, plan_id: int, body: ActivateIn, db: DB, principal:
 @router.get("/events/{event_id}/plan-activations", response_model=list[ActivationOut], tags=[TAG],
             summary="Plan activations, oldest first")
 def activations(event: EventDep, db: DB, principal: Reader,
-                warning_id: Annotated[int | None, Query(description="Only those for this warning")] = None) -> Any:
-    return service.activations(db=db, event_id=event.id, warning_id=warning_id)
+                warning_id: Annotated[int | None, Query(description="Only those for this warning")] = None,
+                incident_id: Annotated[int | None, Query(description="Only those for this incident")] = None) -> Any:
+    return service.activations(db=db, event_id=event.id, warning_id=warning_id, incident_id=incident_id)
 
 
 @router.get("/events/{event_id}/tasks", response_model=list[TaskOut], tags=[TAG], summary="Tasks, newest first")
@@ -83,10 +84,11 @@ def tasks(event: EventDep, db: DB, principal: Reader,
           status_: Annotated[TaskStatusIn | None, Query(alias="status")] = None,
           open_: Annotated[bool, Query(alias="open", description="Only tasks not done or cancelled")] = False,
           command_node_id: int | None = None, warning_id: int | None = None, unit_id: int | None = None,
+          incident_id: int | None = None,
           limit: Annotated[int, Query(ge=1, le=5000)] = 1000, offset: Annotated[int, Query(ge=0)] = 0) -> Any:
     return service.list_tasks(db=db, event_id=event.id, status=status_, open_only=open_,
-                              command_node_id=command_node_id, warning_id=warning_id, unit_id=unit_id, limit=limit,
-                              offset=offset)
+                              command_node_id=command_node_id, warning_id=warning_id, unit_id=unit_id,
+                              incident_id=incident_id, limit=limit, offset=offset)
 
 
 @router.post("/events/{event_id}/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, tags=[TAG],

@@ -17,6 +17,8 @@ KIND_ZH = {
     "warning.acknowledged": "预警确认", "warning.closed": "预警解除", "plan.activated": "预案启动",
     "task.created": "任务下达", "task.accepted": "任务接收", "task.arrived": "到达现场", "task.done": "任务完成",
     "task.cancelled": "任务取消", "rule.changed": "预警规则修改", "incident.reported": "警情上报",
+    "incident.status": "警情状态", "incident.assign": "派警", "incident.unit": "警力动态",
+    "incident.handover": "警情移交", "incident.update": "警情更新", "incident.plan": "警情匹配预案",
 }
 
 

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbao.alert import service as warnings
+from anbao.alert.rules import RuleBook
+from anbao.algorithms.levels import Thresholds
 from anbao.core.errors import Invalid
 from anbao.sensing import service
 from anbao.sensing.gb28181 import CameraAlarm, parse_alarm
@@ -30,6 +32,11 @@ class AlarmOutcome:
     device_code: str
     stored: str  # reading | duplicate | warning
     warning: Any = None
+
+
+def density_thresholds(*, db: Session, event_id: int) -> dict[str, Thresholds]:
+    """The density levels the event's warning rules use, per zone kind (``""``: the event-wide rule)."""
+    return RuleBook.load(db=db, event_id=event_id).thresholds_by_zone_kind("density")
 
 
 def _camera(db: Session, event_id: int, device_id: str) -> Device:

@@ -9,6 +9,7 @@ flow keeps the hysteresis state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,10 +46,17 @@ class ZoneState:
 
 
 def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConfig | None = None,
-                thresholds: Thresholds = DEFAULT_DENSITY) -> list[ZoneState]:
-    """The state of every zone of the event at ``now``."""
+                thresholds: Thresholds | Mapping[str, Thresholds] = DEFAULT_DENSITY) -> list[ZoneState]:
+    """The state of every zone of the event at ``now``.
+
+    ``thresholds`` classify the density: one set for every zone, or a set per zone kind where the key
+    ``""`` serves the kinds without their own (the event's density warning rules,
+    :func:`anbao.sensing.flows.density_thresholds`).
+    """
     config = config or FusionConfig()
-    zones = db.execute(select(Zone.id, Zone.code, Zone.name, Zone.area_m2).where(Zone.event_id == event_id)
+    by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}
+    fallback = by_kind.get("", DEFAULT_DENSITY)
+    zones = db.execute(select(Zone.id, Zone.code, Zone.name, Zone.area_m2, Zone.kind).where(Zone.event_id == event_id)
                        .order_by(Zone.ring, Zone.code)).all()
     devices = {d.id: d for d in db.execute(
         select(Device.id, Device.code, Device.kind, Device.zone_id)
@@ -64,9 +72,9 @@ def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConf
             by_zone.setdefault(d.zone_id, []).append(
                 SensorSample(sensor_id=d.code, kind=COUNTING_KINDS[d.kind], value=value, at=at.timestamp()))
     out = []
-    for zone_id, code, name, area in zones:
+    for zone_id, code, name, area, kind in zones:
         est = fuse(by_zone.get(zone_id, []), area, now.timestamp(), config)
-        level = classify(est.density, thresholds) if est.density is not None else Level.NONE
+        level = classify(est.density, by_kind.get(kind, fallback)) if est.density is not None else Level.NONE
         out.append(ZoneState(zone_id=zone_id, code=code, name=name, area_m2=area, count=est.count,
                              density=None if est.density is None else round(est.density, 3), source=est.source,
                              level=LEVEL_CODES[level], level_zh=LEVEL_NAMES_ZH[level], sensors_used=est.used,

@@ -115,7 +115,8 @@ def get_zone_states(event: EventDep, db: DB, principal: Reader,
     now = at or utcnow()
     moves = dynamics.zone_dynamics(db=db, event_id=event.id, now=now)
     return [{**asdict(s), **asdict(moves[s.zone_id])} if s.zone_id in moves else s
-            for s in state.zone_states(db=db, event_id=event.id, now=now)]
+            for s in state.zone_states(db=db, event_id=event.id, now=now,
+                                       thresholds=flows.density_thresholds(db=db, event_id=event.id))]
 
 
 class UnsupportedMediaType(AnBaoError):

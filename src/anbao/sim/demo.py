@@ -19,6 +19,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,8 +30,10 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from anbao.config import get_settings
 from anbao.core import crud
 from anbao.core.geo import LocalProjection
+from anbao.core.time import utcnow
 from anbao.core.vocab import SENSOR_KINDS
 from anbao.event import service as events
 from anbao.event.schemas import EventCreate
@@ -38,6 +41,7 @@ from anbao.org import service as org
 from anbao.org.models import CommandNode, Person, Unit
 from anbao.org.schemas import CommandNodeCreate, PersonCreate, UnitCreate
 from anbao.sim.people import NodeSpec, PersonSpec, UnitSpec, plan_nodes, plan_people, plan_units
+from anbao.sim.roads import store_demo_roads
 from anbao.sim.site import PointSpec, ZoneSpec, plan_devices, plan_gates, plan_posts, plan_zones
 from anbao.venue import service as venues
 from anbao.venue.models import Device, Gate, Post, Zone
@@ -175,10 +179,11 @@ def _points(db: Session, kind: crud.Kind, schema: type[BaseModel], event_id: int
         for p in specs for lon, lat in [proj.point(p.x, p.y)]))
 
 
-def load_demo(*, db: Session) -> DemoSummary:
+def load_demo(*, db: Session, var_dir: Path | None = None) -> DemoSummary:
     """Create the demo event once; if :data:`DEMO_CODE` exists, write nothing and report it.
 
-    Does not commit: the caller owns the transaction.
+    The demo road network (:mod:`anbao.sim.roads`) is stored under ``var_dir`` (default: the
+    configured state directory). Does not commit: the caller owns the transaction.
     """
     existing = events.get_by_code(db=db, code=DEMO_CODE)
     if existing is not None:
@@ -199,6 +204,7 @@ def load_demo(*, db: Session) -> DemoSummary:
     _points(db, venues.GATES, GateCreate, eid, venue.id, plan.gates, zone_ids, proj)
     _points(db, venues.POSTS, PostCreate, eid, venue.id, plan.posts, zone_ids, proj)
     _points(db, venues.DEVICES, DeviceCreate, eid, venue.id, plan.devices, zone_ids, proj)
+    store_demo_roads(db=db, event_id=eid, centre=CENTRE, var_dir=var_dir or get_settings().var_dir, now=utcnow())
 
     node_ids: dict[str, int] = {}
     for n in plan.nodes:  # parents come first in the plan

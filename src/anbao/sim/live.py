@@ -80,6 +80,7 @@ from anbao.algorithms.crowdflow import FlowState, Slowdown, Surge, advance, init
 from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
 from anbao.sensing.service import ingest
+from anbao.sim.calls import DEMO_CALLS, Call, Calls
 from anbao.sim.layout import (
     COUNT_KINDS,
     DEFAULT_LEAD,
@@ -104,6 +105,7 @@ from anbao.sim.network import (
     build_network,
     depth,
 )
+from anbao.sim.patrol import Patrols
 from anbao.sim.scenario import (
     CrowdSurge,
     Dropout,
@@ -186,7 +188,7 @@ class Simulator:
     def __init__(self, sessions: sessionmaker[Session], event_id: int, *, speed: float = 10.0,
                  start: datetime | None = None, seed: int = 20261219, scenario: Scenario | None = None,
                  tick_sim_s: float = 30.0, max_catch_up_s: float | None = None, ambient_c: float = 12.0,
-                 source: str = "simulator") -> None:
+                 source: str = "simulator", calls: tuple[Call, ...] | None = None) -> None:
         if not (math.isfinite(speed) and speed > 0):
             raise Invalid(f"speed must be > 0, got {speed}")
         if not (math.isfinite(tick_sim_s) and tick_sim_s > 0):
@@ -223,6 +225,9 @@ class Simulator:
         self._last_real: datetime | None = None
         self._gate_sent: dict[str, tuple[int, int]] = {}
         self._prepare()
+        with sessions() as db:
+            self.patrols = Patrols(db, event_id, seed=seed)
+            self.calls = Calls(db, event_id, start_s, calls=DEMO_CALLS if calls is None else calls, seed=seed)
 
     # ----------------------------------------------------------------- static lookups
 
@@ -390,6 +395,8 @@ class Simulator:
         with self.sessions() as db:
             db.info["actor"] = f"system:{self.source}"
             outcome = ingest(db=db, event_id=self.event_id, items=items, source=self.source)
+            self.patrols.report(db, now, self.t_s)
+            self.calls.report(db, now, self.t_s)
             db.commit()
         if outcome.rejected:
             log.warning("simulator: %d readings rejected, first: %s", len(outcome.rejected), outcome.rejected[0])

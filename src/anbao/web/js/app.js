@@ -3,8 +3,13 @@
 import {boot, connLabel, showFatal} from "./boot.js";
 import {clock, el} from "./format.js";
 import {getLang, onLang, setLang, t} from "./i18n.js";
+import {Closures} from "./closures.js";
+import {CorridorCheck} from "./corridors.js";
+import {IncidentDrawer, IntakeForm} from "./dispatch.js";
 import {MapView} from "./mapview.js";
-import {renderFigures, renderIncidents, renderQueue, renderUnits, tickAges, WarningDrawer} from "./panels.js";
+import {api, AuthError} from "./api.js";
+import {renderFigures, renderIncidents, renderIncidentStats, renderQueue, renderUnits, tickAges, WarningDrawer} from "./panels.js";
+import {ReinforcePanel} from "./reinforce.js";
 import {Replay} from "./replay.js";
 import {currentUser, logout, onLogin} from "./session.js";
 import {RANK} from "./store.js";
@@ -76,10 +81,46 @@ async function main() {
       zonePanel.show(id);
     },
     onWarning: (id) => openWarning(id),
+    onIncident: (id) => openIncident(id),
   });
+  const incidentDrawer = new IncidentDrawer($("#idrawer"), store, mapView.incidentLayer, {toast: (text) => toast(text, "good")});
+  const intake = new IntakeForm($("#intake"), store, mapView, {toast: (text) => toast(text, "good"),
+    onCreated: (id) => openIncident(id)});
+  $("#incidents-panel .intake-open").addEventListener("click", () => {
+    incidentDrawer.close();
+    closeSideDrawers();
+    intake.open();
+  });
+  $("#incidents-panel .intake-open").hidden = !store.features.incidents;
+  const corridors = new CorridorCheck($("#cdrawer"), store, mapView);
+  const closures = new Closures($("#cdrawer .cl-editor"), store, mapView, {onSaved: () => corridors.open()});
+  $("#cdrawer .dw-close").addEventListener("click", () => closures.stop());
+  $("#incidents-panel .corridor-open").addEventListener("click", () => {
+    incidentDrawer.close();
+    intake.close();
+    closures.renderEditor();
+    corridors.open();
+  });
+  $("#incidents-panel .corridor-open").hidden = !store.features.incidents;
+
+  function closeSideDrawers() {
+    corridors.close();
+    closures.stop();
+  }
+
+  function openIncident(id) {
+    intake.close();
+    closeSideDrawers();
+    $("#drawer").hidden = true;
+    incidentDrawer.open(id);
+    mapView.incidentLayer.focus(id);
+  }
   const replay = new Replay($("#replay"), store, mapView);
 
   function openWarning(id, focus = false) {
+    incidentDrawer.close();
+    intake.close();
+    closeSideDrawers();
     selectedWarning = id;
     drawer.open(id, {focus});
     drawQueue();
@@ -90,7 +131,10 @@ async function main() {
     }
     mapView.flyToWarning(id);
   }
+  const reinforce = new ReinforcePanel($("#drawer .dw-reinf"), store, mapView.incidentLayer,
+    {toast: (text) => toast(text, "good")});
   $("#drawer").addEventListener("drawer", (ev) => {
+    reinforce.show(ev.detail.id ? store.warnings.get(ev.detail.id) : null);
     selectedWarning = ev.detail.id;
     drawQueue();
   });
@@ -112,25 +156,49 @@ async function main() {
     renderUnits($("#units-panel"), store, unitFilter, (f) => {
       unitFilter = f;
       drawUnits();
-    });
+    }, (id) => mapView.focusUnit(id));
   }
   function drawAll() {
     title();
     drawQueue();
     drawFigures();
     drawUnits();
-    renderIncidents($("#incidents"), store);
+    renderIncidents($("#incidents"), store, openIncident);
+    drawIncidentStats();
   }
 
   store.on("zones", drawFigures);
+  let statsTimer = null;
+  async function drawIncidentStats() {
+    if (!store.features.incidents) return;
+    try {
+      renderIncidentStats($("#incident-stats"), await api(store.url("/incident-stats")));
+    } catch (err) {
+      if (!(err instanceof AuthError)) console.warn("incident stats", err);
+    }
+  }
+  const toasted = new Set();
   store.on("incidents", ({incident}) => {
-    renderIncidents($("#incidents"), store);
-    toast(`${t("incidents.new")} · ${incident.type_zh || incident.type} ${incident.text || ""}`, "lv-red");
+    renderIncidents($("#incidents"), store, openIncident);
+    clearTimeout(statsTimer);
+    statsTimer = setTimeout(drawIncidentStats, 2000); // a burst of changes: one request
+    if (incident.status === "new" && !toasted.has(incident.id)) {
+      toasted.add(incident.id);
+      toast(`${t("incidents.new")} · ${incident.type_zh || incident.type} ${incident.text || ""}`, "lv-red");
+    }
   });
   store.on("tasks", drawFigures);
   store.on("units", () => {
     drawUnits();
     drawFigures();
+  });
+  let unitsTimer = null;
+  store.on("positions", () => { // positions stream in every few seconds per unit: redraw the list at most once a second
+    if (unitsTimer) return;
+    unitsTimer = setTimeout(() => {
+      unitsTimer = null;
+      drawUnits();
+    }, 1000);
   });
   store.on("warnings", ({fresh, rose, warning}) => {
     drawQueue();

@@ -20,10 +20,23 @@ function thresholdLines(th, big) {
   }));
 }
 
+/** Colour pieces by level; a level the rule leaves out (null) has no piece of its own. */
+function levelPieces(thresholds) {
+  const lvs = ["blue", "yellow", "orange", "red"].filter((lv) => thresholds[lv] != null);
+  if (!lvs.length) return [{gte: 0, color: "#c9d6e3"}];
+  const pieces = [{lt: thresholds[lvs[0]], color: "#c9d6e3"}];
+  lvs.forEach((lv, i) => {
+    const next = lvs[i + 1];
+    pieces.push(next ? {gte: thresholds[lv], lt: thresholds[next], color: LEVEL_COLORS[lv]}
+      : {gte: thresholds[lv], color: LEVEL_COLORS[lv]});
+  });
+  return pieces;
+}
+
 /** Two series over time: count (left axis, area) and density (right axis) with the level thresholds. */
 export function zoneTrendOption({times, count, density, thresholds, big = false}) {
   const fs = big ? 16 : 11;
-  const maxD = Math.max(thresholds.red ?? 5, ...density.filter((v) => v !== null)) * 1.08;
+  const maxD = Math.max(thresholds.red ?? thresholds.orange ?? 5, ...density.filter((v) => v !== null)) * 1.08;
   return {
     animation: false,
     backgroundColor: "transparent",
@@ -39,12 +52,7 @@ export function zoneTrendOption({times, count, density, thresholds, big = false}
         axisLabel: {...AXIS.axisLabel, fontSize: fs}, splitLine: {show: false}, min: 0, max: Math.ceil(maxD * 2) / 2},
     ],
     // the density line takes the level colour of each stretch (grey below blue)
-    visualMap: {show: false, seriesIndex: 1, dimension: 1, pieces: [
-      {lt: thresholds.blue, color: "#c9d6e3"},
-      {gte: thresholds.blue, lt: thresholds.yellow, color: LEVEL_COLORS.blue},
-      {gte: thresholds.yellow, lt: thresholds.orange, color: LEVEL_COLORS.yellow},
-      {gte: thresholds.orange, lt: thresholds.red, color: LEVEL_COLORS.orange},
-      {gte: thresholds.red, color: LEVEL_COLORS.red}]},
+    visualMap: {show: false, seriesIndex: 1, dimension: 1, pieces: levelPieces(thresholds)},
     series: [
       {name: t("chart.count"), type: "line", showSymbol: false, connectNulls: false, yAxisIndex: 0,
         data: times.map((x, i) => [x, count[i]]), lineStyle: {color: "#4f6f94", width: 1},

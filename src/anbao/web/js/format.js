@@ -15,16 +15,19 @@ export function density(v) {
   return v === null || v === undefined ? "—" : num(v, 2);
 }
 
-function fmt(opts) {
+/** An Intl.DateTimeFormat in the current language and the event's time zone, 24-hour clock. */
+export function timeFormat(opts) {
   return new Intl.DateTimeFormat(getLang(), {timeZone, hour12: false, ...opts});
 }
+const fmt = timeFormat;
 
 export function clock(d = new Date()) {
   return fmt({hour: "2-digit", minute: "2-digit", second: "2-digit"}).format(d);
 }
 
+/** Hours and minutes of a Date, ms or ISO string; "—" for none. */
 export function hm(d) {
-  return fmt({hour: "2-digit", minute: "2-digit"}).format(d);
+  return d || d === 0 ? fmt({hour: "2-digit", minute: "2-digit"}).format(new Date(d)) : "—";
 }
 
 export function dateTime(d) {

@@ -1,18 +1,26 @@
-// Message catalogs: every UI string lives in /i18n/<lang>.json (zh-CN first, English second).
-// t("key", {name: value}) fills {name} placeholders; data-i18n* attributes are filled by applyI18n().
+// Message catalogs: every UI string lives in <base>/<lang>.json (zh-CN first, English second); the base is
+// /i18n for the command map and the wall, /m/i18n for the mobile app (setCatalogBase). The language choice
+// is shared by all of them. t("key", {name: value}) fills {name} placeholders; data-i18n* attributes are
+// filled by applyI18n().
 
 export const LANGS = ["zh-CN", "en"];
 const STORE_KEY = "anbao.lang";
 let lang = LANGS.includes(localStorage.getItem(STORE_KEY)) ? localStorage.getItem(STORE_KEY) : "zh-CN";
 let catalog = {};
+let base = "/i18n";
 const listeners = new Set();
 
 export function getLang() {
   return lang;
 }
 
+/** Where the catalogs of this page live (before the first loadCatalog). */
+export function setCatalogBase(path) {
+  base = path.replace(/\/$/, "");
+}
+
 export async function loadCatalog(which = lang) {
-  const r = await fetch(`/i18n/${which}.json`, {cache: "no-cache"});
+  const r = await fetch(`${base}/${which}.json`, {cache: "no-cache"});
   if (!r.ok) throw new Error(`catalog ${which}: HTTP ${r.status}`);
   catalog = await r.json();
   lang = which;
@@ -54,9 +62,11 @@ export function applyI18n(root = document) {
   if (root === document && document.body.dataset.i18nDoctitle) document.title = t(document.body.dataset.i18nDoctitle);
 }
 
-/** Label of a vocabulary code from GET /meta/vocab, in the current language. */
-export function vocabLabel(vocab, table, code) {
+/** Label of a vocabulary code from GET /meta/vocab in the current language; else ``fallbackKey`` from the
+ * catalog (when given and present), else the code itself. */
+export function vocabLabel(vocab, table, code, fallbackKey) {
   const row = (vocab?.[table] || []).find((v) => v.code === code);
-  if (!row) return code ?? "";
-  return lang === "zh-CN" ? row.zh : row.en;
+  if (row) return lang === "zh-CN" ? row.zh : row.en;
+  if (fallbackKey && has(fallbackKey)) return t(fallbackKey);
+  return code ?? "";
 }

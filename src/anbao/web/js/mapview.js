@@ -2,10 +2,12 @@
 // cameras and sensors with health, open warnings. Works without tiles (a plain background fitted to
 // the venue) and with a configured XYZ tile URL, shifting WGS-84 data to GCJ-02 when the tiles need it.
 /* global L */
-import {wgs84ToGcj02} from "./gcj02.js";
+import {IncidentLayer} from "./dispatch.js";
+import {gcj02ToWgs84, wgs84ToGcj02} from "./gcj02.js";
 import {num, el, density as fmtDensity, minutes} from "./format.js";
 import {has, t, vocabLabel} from "./i18n.js";
-import {DENSITY_LEVELS, RANK} from "./store.js";
+import {RANK} from "./store.js";
+import {UnitLayer} from "./unitlayer.js";
 
 export const LEVEL_COLORS = {none: "#5d6978", blue: "#2f7df6", yellow: "#f5c518", orange: "#ff8a1c", red: "#f03a3a"};
 export const HEALTH_COLORS = {ok: "#2fc56b", stale: "#f5a623", silent: "#f03a3a", none: "#6b7785"};
@@ -15,7 +17,7 @@ const NONE_FILL = {road: "#4a525c", parking: "#59636f", stage: "#7a6a96", servic
 const GATE_LEVELS = {blue: 300, yellow: 600, orange: 1000, red: 2000};
 
 export class MapView {
-  constructor(element, store, {config, vocab, wall = false, onZone = () => {}, onWarning = () => {}}) {
+  constructor(element, store, {config, vocab, wall = false, onZone = () => {}, onWarning = () => {}, onIncident = () => {}}) {
     this.store = store;
     this.config = config || {};
     this.vocab = vocab;
@@ -55,12 +57,15 @@ export class MapView {
       warnings: L.layerGroup(),
       incidents: L.layerGroup(),
     };
+    this.units = new UnitLayer(this, store);
+    this.incidentLayer = new IncidentLayer(this, store, (id) => onIncident(id));
+    this.layers.units = this.units.layer;
     this.base = {plain: L.layerGroup()};
     if (this.config.tile_url) {
       this.base.tiles = L.tileLayer(this.config.tile_url, {maxZoom: 21, maxNativeZoom: 19, crossOrigin: true});
     }
     (this.base.tiles || this.base.plain).addTo(this.map);
-    for (const key of ["zones", "labels", "gates", "warnings", "incidents", ...(wall ? [] : ["sensors"])]) this.layers[key].addTo(this.map);
+    for (const key of ["zones", "labels", "gates", "warnings", "incidents", "units", ...(wall ? [] : ["sensors"])]) this.layers[key].addTo(this.map);
     this.containers = new Set([...store.zones.values()].map((z) => z.props.parent_id).filter((p) => p != null));
     this.fitVenue();
     this.draw();
@@ -72,9 +77,24 @@ export class MapView {
     this.buildControls();
     store.on("zones", ({ids}) => this.updateZones(ids));
     store.on("gates", ({ids}) => ids.forEach((id) => this.updateGate(id)));
+    store.on("posts", ({ids}) => ids.forEach((id) => this.updatePost(id)));
     store.on("devices", ({ids}) => ids.forEach((id) => this.updateDevice(id)));
     store.on("warnings", () => this.drawWarnings());
-    store.on("incidents", () => this.drawIncidents());
+  }
+
+  /** Centre a unit's newest position and show its card. */
+  focusUnit(id) {
+    const p = this.store.positions.get(id);
+    if (!p) return;
+    if (!this.map.hasLayer(this.layers.units)) this.layers.units.addTo(this.map);
+    this.map.setView(this.ll([p.lon, p.lat]), Math.max(this.map.getZoom(), this.store.map.crs === "local" ? 1 : 17), {animate: false});
+    this.units.show(id);
+  }
+
+  /** A LatLng of this map -> [lon, lat] WGS-84 (or [x, y] metres): the inverse of ll(). */
+  unll(latlng) {
+    if (this.store.map.crs === "local") return [latlng.lng, latlng.lat];
+    return this.gcj ? gcj02ToWgs84(latlng.lng, latlng.lat) : [latlng.lng, latlng.lat];
   }
 
   /** [lon, lat] (or [x, y] metres) -> LatLng on this map. */
@@ -113,7 +133,7 @@ export class MapView {
 
   draw() {
     this.containers = new Set([...this.store.zones.values()].map((z) => z.props.parent_id).filter((p) => p != null));
-    for (const group of Object.values(this.layers)) group.clearLayers();
+    for (const group of Object.values(this.layers)) if (group.clearLayers) group.clearLayers();
     this.zoneLayers.clear();
     this.labelMarkers.clear();
     for (const z of this.store.zones.values()) {
@@ -140,7 +160,7 @@ export class MapView {
     }
     for (const p of this.store.posts.values()) {
       const m = L.marker(this.ll(p.feature.geometry.coordinates), {pane: "postsPane", keyboard: false,
-        icon: L.divIcon({className: `post${p.props.critical ? " critical" : ""}`, iconSize: [10, 10]})});
+        icon: this.postIcon(p)});
       m.bindTooltip(() => this.postTip(p.id), {className: "tip", direction: "top", offset: [0, -6]});
       this.layers.posts.addLayer(m);
       this.postMarkers.set(p.id, m);
@@ -330,15 +350,9 @@ export class MapView {
   }
 
   drawIncidents() {
-    for (const i of this.store.incidents.values()) {
-      if (i.lon === null || i.lon === undefined || this.incidentMarkers.has(i.id)) continue;
-      const m = L.marker(this.ll([i.lon, i.lat]), {pane: "incidentsPane", keyboard: false,
-        icon: L.divIcon({className: "imark", html: "<b></b>", iconSize: [16, 16], iconAnchor: [8, 8]})});
-      m.bindTooltip(() => el("div", {}, el("div", {class: "tip-title"}, i.type_zh || i.type), el("div", {}, i.text || "")),
-        {className: "tip", direction: "top", offset: [0, -8]});
-      this.layers.incidents.addLayer(m);
-      this.incidentMarkers.set(i.id, m);
-    }
+    if (!this.incidentLayer) return;
+    this.incidentLayer.markers.clear(); // draw() emptied the layer group
+    this.incidentLayer.draw();
   }
 
   flyToWarning(id) {
@@ -372,12 +386,25 @@ export class MapView {
         : `${t("gate.queue")} ${num(g.queue)} ${t("unit.persons")} · ${t("gate.wait")} ${minutes(g.wait_s)}`));
   }
 
+  /** A square; ringed red when fewer officers are at the post than it needs. */
+  postIcon(p) {
+    const short = p.props.present !== null && p.props.present !== undefined && p.props.present < p.props.required;
+    return L.divIcon({className: `post${p.props.critical ? " critical" : ""}${short ? " short" : ""}`, iconSize: [10, 10]});
+  }
+
+  updatePost(id) {
+    const p = this.store.posts.get(id);
+    const m = this.postMarkers.get(id);
+    if (p && m) m.setIcon(this.postIcon(p));
+  }
+
   postTip(id) {
     const p = this.store.posts.get(id).props;
     return el("div", {},
       el("div", {class: "tip-title"}, p.name, p.critical ? el("span", {class: "chip crit"}, t("post.critical")) : ""),
       el("div", {}, vocabLabel(this.vocab, "police_type", p.police_type)),
-      el("div", {}, t("post.staffing", {present: p.present ?? "—", required: p.required})));
+      el("div", {}, t("post.staffing", {present: p.present ?? "—", required: p.required})),
+      p.units?.length ? el("div", {class: "muted"}, p.units.join(" · ")) : "");
   }
 
   deviceTip(id) {
@@ -407,7 +434,7 @@ export class MapView {
     if (this.base.tiles) base[t("map.base.tiles")] = this.base.tiles;
     const overlays = {};
     const keys = ["zones", "labels", "gates", "posts", "cameras", "sensors", "warnings"];
-    if (this.store.features.incidents) keys.push("incidents");
+    if (this.store.features.incidents) keys.push("incidents", "units");
     for (const key of keys) overlays[t(`layer.${key}`)] = this.layers[key];
     if (!this.wall) {
       this.layerControl = L.control.layers(base, overlays, {collapsed: false, position: "topright"}).addTo(this.map);
@@ -435,12 +462,16 @@ export class MapView {
         const box = el("div", {class: "legend"});
         const row = (color, label, cls = "sw") => el("div", {class: "lg-row"}, el("i", {class: cls, style: `background:${color}`}), label);
         box.append(el("div", {class: "lg-title"}, t("legend.density")));
-        for (const lv of ["red", "orange", "yellow", "blue", "none"]) {
-          const text = lv === "none" ? t("legend.none") : `${t(`level.${lv}`)} ≥ ${DENSITY_LEVELS[lv]} ${t("unit.density")}`;
+        const levels = this.store.densityLevels();
+        for (const lv of ["red", "orange", "yellow", "blue", "none"].filter((x) => x === "none" || levels[x] != null)) {
+          const text = lv === "none" ? t("legend.none") : `${t(`level.${lv}`)} ≥ ${levels[lv]} ${t("unit.density")}`;
           box.append(row(LEVEL_COLORS[lv], text));
         }
         box.append(el("div", {class: "lg-title"}, t("legend.health")));
         for (const h of ["ok", "stale", "silent", "none"]) box.append(row(HEALTH_COLORS[h], t(`health.${h}`), "dot"));
+        box.append(el("div", {class: "lg-title"}, t("legend.posts")));
+        box.append(el("div", {class: "lg-row"}, el("i", {class: "post lg-post"}), t("legend.post")),
+          el("div", {class: "lg-row"}, el("i", {class: "post short lg-post"}), t("legend.postShort")));
         return box;
       },
     });

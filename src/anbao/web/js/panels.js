@@ -239,7 +239,23 @@ export class WarningDrawer {
 
 // ------------------------------------------------------------------ incidents (接处警)
 
-export function renderIncidents(box, store) {
+/** 处置效能 above the incident list: median and p90 minutes from report to dispatch, arrival, resolution. */
+export function renderIncidentStats(box, stats) {
+  const all = stats?.all?.[0];
+  if (!all || !all.incidents) {
+    box.replaceChildren();
+    return;
+  }
+  const m = (f) => (f.p50_s === null ? "—" : `${num(f.p50_s / 60, 1)} / ${num(f.p90_s / 60, 1)}`);
+  box.replaceChildren(el("div", {class: "istats", title: t("istats.hint")},
+    el("span", {}, t("istats.count", {n: all.incidents, open: all.open})),
+    el("span", {}, t("istats.dispatch"), " ", el("b", {}, m(all.dispatch))),
+    el("span", {}, t("istats.arrival"), " ", el("b", {}, m(all.arrival))),
+    el("span", {}, t("istats.resolution"), " ", el("b", {}, m(all.resolution)))));
+}
+
+/** The incident list, newest first; clicking one calls onOpen(id). */
+export function renderIncidents(box, store, onOpen = () => {}) {
   const items = [...store.incidents.values()].sort((a, b) => new Date(b.reported_at) - new Date(a.reported_at));
   if (!items.length) {
     box.replaceChildren(el("div", {class: "empty"},
@@ -247,19 +263,21 @@ export function renderIncidents(box, store) {
       store.features.incidents ? null : el("div", {}, t("incidents.comesWith"))));
     return;
   }
-  box.replaceChildren(el("ul", {class: "incidents"}, items.slice(0, 50).map((i) => el("li", {class: `inc is-${i.status}`},
+  box.replaceChildren(el("ul", {class: "incidents"}, items.slice(0, 50).map((i) => el("li", {class: `inc is-${i.status}`,
+    dataset: {id: i.id}, onclick: () => onOpen(i.id)},
     el("div", {class: "wq-head"},
       el("span", {class: "chip inc-type"}, vocabLabel(store.vocab, "incident_type", i.type) || i.type_zh || i.type),
       el("span", {class: "wq-zone"}, store.zoneName(i.zone_id)),
       el("span", {class: "wq-age age", dataset: {since: i.reported_at}}, age(i.reported_at))),
     i.text ? el("div", {class: "wq-msg"}, i.text) : null,
-    el("div", {class: "wq-foot muted"}, has(`istatus.${i.status}`) ? t(`istatus.${i.status}`) : i.status,
+    el("div", {class: "wq-foot muted"}, vocabLabel(store.vocab, "incident_status", i.status),
       i.reported_by ? ` · ${i.reported_by}` : "")))));
 }
 
 // ------------------------------------------------------------------ units
 
-export function renderUnits(box, store, filter, setFilter) {
+/** The unit list; clicking a unit with a position calls onPick(unit id). */
+export function renderUnits(box, store, filter, setFilter, onPick = () => {}) {
   const counts = store.unitCounts();
   const chips = box.querySelector(".unit-filter");
   chips.replaceChildren(...["all", "available", "assigned", "busy", "off_duty"].map((s) =>
@@ -268,11 +286,18 @@ export function renderUnits(box, store, filter, setFilter) {
   const units = [...store.units.values()].filter((u) => filter === "all" || u.status === filter)
     .sort((a, b) => a.code.localeCompare(b.code));
   const tbody = box.querySelector("tbody");
-  tbody.replaceChildren(...units.map((u) => el("tr", {},
+  const fix = (u) => {
+    const p = store.positions.get(u.id);
+    return p ? el("span", {title: t("units.fixAgo", {age: age(p.at)})}, t("units.fixAgo", {age: age(p.at)}))
+      : el("span", {class: "muted"}, t("units.noFix"));
+  };
+  tbody.replaceChildren(...units.map((u) => el("tr", {class: store.positions.has(u.id) ? "pick" : "",
+    dataset: {unit: u.id}, onclick: () => store.positions.has(u.id) && onPick(u.id)},
     el("td", {class: "mono"}, u.call_sign),
     el("td", {}, u.name),
     el("td", {}, vocabLabel(store.vocab, "police_type", u.police_type)),
     el("td", {}, el("span", {class: `ustat us-${u.status}`}, vocabLabel(store.vocab, "unit_status", u.status))),
-    el("td", {class: "muted"}, store.nodes.get(u.command_node_id)?.name || ""))));
-  if (!units.length) tbody.append(el("tr", {}, el("td", {colspan: 5, class: "muted"}, t("units.none"))));
+    el("td", {class: "muted"}, store.nodes.get(u.command_node_id)?.name || ""),
+    el("td", {}, fix(u)))));
+  if (!units.length) tbody.append(el("tr", {}, el("td", {colspan: 6, class: "muted"}, t("units.none"))));
 }

@@ -1,6 +1,6 @@
 // The live picture of one event: map objects, zone states, warnings, tasks, units. Loaded over REST,
 // then kept current by the live stream. Views subscribe with on(topic, fn); topics: zones, gates,
-// devices, warnings, tasks, units, plans, snapshot.
+// posts, devices, warnings, tasks, units, positions, incidents, plans, snapshot.
 import {api} from "./api.js";
 
 export const LEVELS = ["none", "blue", "yellow", "orange", "red"];
@@ -22,10 +22,12 @@ export class Store {
     this.tasks = new Map(); // open tasks by id
     this.units = new Map();
     this.incidents = new Map(); // when the server has the incident module (接处警)
+    this.positions = new Map(); // unit id -> newest {unit_id, call_sign, lon, lat, accuracy_m, at}
     this.features = {};
     this.plans = new Map();
     this.nodes = new Map();
-    this.rules = {};
+    this.rules = {}; // the event-wide warning rules by kind
+    this.zoneRules = new Map(); // density rules of one zone kind
     this.listeners = new Map();
     this.lastStatus = 0;
     this.statusBusy = false;
@@ -53,7 +55,7 @@ export class Store {
       if (err?.name === "AuthError") throw err;
       return [];
     });
-    const [event, fc, states, warnings, tasks, units, plans, nodes, rules, incidents] = await Promise.all([
+    const [event, fc, states, warnings, tasks, units, plans, nodes, rules, incidents, positions] = await Promise.all([
       api(this.url("")),
       api(this.url("/map")),
       api(this.url("/zone-states")),
@@ -64,6 +66,7 @@ export class Store {
       optional(api(this.url("/command-nodes"), {query: {limit: 5000}})),
       optional(api(this.url("/warning-rules"))),
       this.features.incidents ? optional(api(this.url("/incidents"))) : Promise.resolve([]),
+      this.features.incidents ? optional(api(this.url("/unit-positions"))) : Promise.resolve([]),
     ]);
     this.event = event;
     this.map = fc;
@@ -84,9 +87,12 @@ export class Store {
     this.tasks = new Map(tasks.map((x) => [x.id, x]));
     this.units = new Map(units.map((u) => [u.id, u]));
     this.incidents = new Map(incidents.map((i) => [i.id, i]));
+    this.positions = new Map(positions.map((p) => [p.unit_id, p]));
     this.plans = new Map(plans.map((p) => [p.id, p]));
     this.nodes = new Map(nodes.map((n) => [n.id, n]));
-    this.rules = Object.fromEntries(rules.filter((r) => !r.zone_kind).map((r) => [r.kind, r]));
+    this.rules = Object.fromEntries(rules.filter((r) => !r.zone_kind && r.enabled !== false).map((r) => [r.kind, r]));
+    this.zoneRules = new Map(rules.filter((r) => r.zone_kind && r.kind === "density" && r.enabled !== false)
+      .map((r) => [r.zone_kind, r]));
     this.lastStatus = Date.now();
     this.loaded = true;
     const queued = this.pending;
@@ -142,14 +148,36 @@ export class Store {
     } else if (topic === "incident") {
       this.incidents.set(p.id, {...this.incidents.get(p.id), ...p});
       this.emit("incidents", {id: p.id, incident: p});
+    } else if (topic === "unit-position") {
+      const before = this.positions.get(p.unit_id);
+      if (!before || new Date(p.at) >= new Date(before.at)) {
+        this.positions.set(p.unit_id, p);
+        this.emit("positions", {id: p.unit_id});
+      }
+      this.refreshStatus(); // who is at which post
+    } else if (topic === "unit") {
+      const u = this.units.get(p.id);
+      if (u && u.status !== p.status) {
+        this.units.set(p.id, {...u, status: p.status});
+        this.emit("units", {id: p.id});
+      }
     } else if (topic === "plan-activation") {
       this.emit("plans", {activation: p});
     }
   }
 
-  /** Gate queues and device health (no live message carries gate queues): at most every 5 s. */
+  /** Post presence, gate queues and device health (no live message carries them): at most every 5 s; a call
+   * inside the 5 s is done once at their end (so the last change is never left out). */
   async refreshStatus(force = false) {
-    if (this.statusBusy || (!force && Date.now() - this.lastStatus < 5000)) return;
+    const wait = 5000 - (Date.now() - this.lastStatus);
+    if (!force && wait > 0) {
+      if (!this.statusLater) this.statusLater = setTimeout(() => {
+        this.statusLater = null;
+        this.refreshStatus();
+      }, wait);
+      return;
+    }
+    if (this.statusBusy) return;
     this.statusBusy = true;
     try {
       const st = await api(this.url("/map-status"));
@@ -163,6 +191,15 @@ export class Store {
           gates.push(g.gate_id);
         }
       }
+      const posts = [];
+      for (const x of st.posts || []) {
+        const post = this.posts.get(x.post_id);
+        if (post && (post.props.present !== x.present || String(post.props.units) !== String(x.units))) {
+          post.props.present = x.present;
+          post.props.units = x.units;
+          posts.push(x.post_id);
+        }
+      }
       const devices = [];
       for (const d of st.devices) {
         const dev = this.devices.get(d.device_id);
@@ -174,6 +211,7 @@ export class Store {
         if (dev) dev.value = d.value;
       }
       if (gates.length) this.emit("gates", {ids: gates});
+      if (posts.length) this.emit("posts", {ids: posts});
       if (devices.length) this.emit("devices", {ids: devices});
     } catch (err) {
       if (err?.name !== "AuthError") console.warn("map status", err);
@@ -240,6 +278,13 @@ export class Store {
   sortedWarnings() {
     return [...this.warnings.values()].sort((a, b) => (a.status === "active" ? 0 : 1) - (b.status === "active" ? 0 : 1)
       || RANK[b.level] - RANK[a.level] || new Date(b.changed_at) - new Date(a.changed_at));
+  }
+
+  /** The density levels (persons/m2) a zone of ``kind`` is coloured by: the event's density rule for that
+   * zone kind, else the event-wide one, else the defaults. A level the rule leaves out is null. */
+  densityLevels(kind = null) {
+    const r = (kind && this.zoneRules.get(kind)) || this.rules.density;
+    return r ? {blue: r.blue, yellow: r.yellow, orange: r.orange, red: r.red} : DENSITY_LEVELS;
   }
 
   zoneName(id) {

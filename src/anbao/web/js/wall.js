@@ -6,7 +6,6 @@ import {makeChart, busiestOption, peopleTrendOption} from "./charts.js";
 import {clock, dateLong} from "./format.js";
 import {getLang, onLang, setLang, t} from "./i18n.js";
 import {MapView} from "./mapview.js";
-import {DENSITY_LEVELS} from "./store.js";
 import {renderFigures, renderQueue, tickAges} from "./panels.js";
 
 const $ = (s) => document.querySelector(s);
@@ -37,7 +36,7 @@ async function main() {
   const bars = makeChart($("#busiest"));
   let series = null;
 
-  const thresholds = () => DENSITY_LEVELS;
+  const thresholds = () => store.densityLevels();
 
   function drawQueue() {
     const list = $("#queue");

@@ -4,7 +4,6 @@ import {api, AuthError} from "./api.js";
 import {el, num, density as fmtDensity} from "./format.js";
 import {t, vocabLabel} from "./i18n.js";
 import {makeChart, zoneTrendOption} from "./charts.js";
-import {DENSITY_LEVELS} from "./store.js";
 
 const STEADY = 0.02; // persons/m2 per minute below which a density counts as steady
 
@@ -36,7 +35,7 @@ export class ZonePanel {
   }
 
   thresholds() {
-    return DENSITY_LEVELS;
+    return this.store.densityLevels(this.store.zones.get(this.id)?.props.kind);
   }
 
   async show(id) {

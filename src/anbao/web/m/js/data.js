@@ -99,18 +99,20 @@ export class Model extends EventTarget {
     this.emit("event");
   }
 
-  /** My tasks, the open warnings and my reports. */
+  /** My tasks (my node's and my unit's: a dispatch 派警 names the unit), the open warnings and my reports. */
   async loadMine() {
     const node = this.myNode();
-    const [tasks, warnings, incidents] = await Promise.all([
-      node ? cachedGet(this.url("/tasks"), {command_node_id: node.id, open: "true"}) : Promise.resolve({data: [], fresh: true}),
+    const none = Promise.resolve({data: [], fresh: true});
+    const [tasks, unitTasks, warnings, incidents] = await Promise.all([
+      node ? cachedGet(this.url("/tasks"), {command_node_id: node.id, open: "true"}) : none,
+      this.unitId ? cachedGet(this.url("/tasks"), {unit_id: this.unitId, open: "true"}) : none,
       cachedGet(this.url("/warnings"), {status: "open"}),
       cachedGet(this.url("/incidents"), {limit: 200}).catch((err) => {
         if (err instanceof AuthError) throw err;
         return {data: this.incidents, fresh: false, error: err};
       }),
     ]);
-    this.tasks = new Map(this.track(tasks).map((x) => [x.id, x]));
+    this.tasks = new Map([...this.track(tasks), ...this.track(unitTasks)].map((x) => [x.id, x]));
     this.warnings = new Map(this.track(warnings).map((w) => [w.id, w]));
     this.incidents = this.track(incidents).filter((i) => this.isMine(i));
     this.emit("tasks");

@@ -1,55 +1,22 @@
-// Small helpers: DOM building, ids made on the phone, time formatting in the event's time zone.
-import {getLang, t} from "./i18n.js";
+// Small helpers of the mobile app: ids made on the phone, short time formats, vibration. DOM building,
+// numbers and the time zone are the command map's (/js/format.js).
+import {clock, timeFormat} from "/js/format.js";
+import {t} from "./i18n.js";
+
+export {el, hm, num, setTimeZone} from "/js/format.js";
+export {uuid} from "/js/uuid.js";
 
 export const $ = (s, root = document) => root.querySelector(s);
 export const $$ = (s, root = document) => [...root.querySelectorAll(s)];
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : String(c));
-  }
-  return node;
-}
-
-/** A random UUID (v4). crypto.randomUUID exists only on https/localhost; getRandomValues everywhere. */
-export function uuid() {
-  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-let timeZone = "Asia/Shanghai";
-export function setTimeZone(tz) {
-  timeZone = tz || timeZone;
-}
-
-function fmt(opts) {
-  return new Intl.DateTimeFormat(getLang(), {timeZone, hour12: false, ...opts});
-}
-
-export function hm(d) {
-  return d ? fmt({hour: "2-digit", minute: "2-digit"}).format(new Date(d)) : "—";
-}
-
+/** Hours, minutes and seconds; "—" for none. */
 export function hms(d) {
-  return d ? fmt({hour: "2-digit", minute: "2-digit", second: "2-digit"}).format(new Date(d)) : "—";
+  return d ? clock(new Date(d)) : "—";
 }
 
+/** Month, day, hours and minutes (no seconds on a phone); "—" for none. */
 export function dateTime(d) {
-  return d ? fmt({month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"}).format(new Date(d)) : "—";
+  return d ? timeFormat({month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"}).format(new Date(d)) : "—";
 }
 
 /** Elapsed time since ``since`` as "3分12秒前" / "3 min 12 s ago". */
@@ -60,11 +27,6 @@ export function ago(since, now = Date.now()) {
   if (m < 60) return t("dur.m", {m});
   const h = Math.floor(m / 60);
   return t("dur.hm", {h, m: m % 60});
-}
-
-export function num(v, digits = 0) {
-  if (v === null || v === undefined || Number.isNaN(v)) return "—";
-  return Number(v).toLocaleString(getLang(), {maximumFractionDigits: digits, minimumFractionDigits: digits});
 }
 
 /** Vibrate if the phone can (ignored elsewhere). */

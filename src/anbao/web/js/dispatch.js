@@ -1,0 +1,335 @@
+// 接处警 on the command map: incident markers coloured by status, the incident drawer (facts, status,
+// hand-over, recommended units with travel times and their paths on the map, units sent, matched plans,
+// the incident's log) and the intake form 接警登记 (place picked on the map). Dispatch is two clicks: the
+// incident, then 派警 on a recommended unit.
+/* global L */
+import {api, ApiError, AuthError} from "./api.js";
+import {age, dateTime, el, num} from "./format.js";
+import {t, vocabLabel} from "./i18n.js";
+import {uuid} from "./uuid.js";
+
+const STATUS_COLORS = {new: "#f03a3a", dispatched: "#ff8a1c", en_route: "#f5c518", on_scene: "#2f7df6",
+  resolved: "#2fc56b", closed: "#6b7785"};
+const ROUTE_COLORS = ["#4fd1c5", "#9f7aea", "#f6ad55", "#63b3ed", "#f687b3"];
+
+/** Incident markers and recommended-unit paths on the map. */
+export class IncidentLayer {
+  constructor(mapView, store, onOpen) {
+    this.view = mapView;
+    this.store = store;
+    this.onOpen = onOpen;
+    this.markers = new Map();
+    this.paths = L.layerGroup();
+    this.view.map.createPane("routesPane").style.zIndex = 645;
+    this.paths.addTo(this.view.map);
+    store.on("incidents", () => this.draw());
+    store.on("snapshot", () => this.draw());
+    this.draw();
+  }
+
+  icon(i) {
+    return L.divIcon({className: `imark is-${i.status}`, html: `<b style="background:${STATUS_COLORS[i.status] || "#f03a3a"}"></b>`,
+      iconSize: [16, 16], iconAnchor: [8, 8]});
+  }
+
+  draw() {
+    const group = this.view.layers.incidents;
+    for (const i of this.store.incidents.values()) {
+      if (i.lon === null || i.lon === undefined) continue;
+      let m = this.markers.get(i.id);
+      if (!m) {
+        m = L.marker(this.view.ll([i.lon, i.lat]), {pane: "incidentsPane", keyboard: false, icon: this.icon(i)});
+        m.bindTooltip(() => this.tip(i.id), {className: "tip", direction: "top", offset: [0, -8]});
+        m.on("click", (ev) => {
+          L.DomEvent.stopPropagation(ev);
+          this.onOpen(i.id);
+        });
+        group.addLayer(m);
+        this.markers.set(i.id, m);
+      } else {
+        m.setLatLng(this.view.ll([i.lon, i.lat]));
+        m.setIcon(this.icon(i));
+      }
+    }
+  }
+
+  tip(id) {
+    const i = this.store.incidents.get(id);
+    return el("div", {},
+      el("div", {class: "tip-title"}, vocabLabel(this.store.vocab, "incident_type", i.type) || i.type_zh),
+      el("div", {}, vocabLabel(this.store.vocab, "incident_status", i.status)), i.text ? el("div", {}, i.text) : "");
+  }
+
+  /** Paths of recommended units: [{coords: [[lon, lat], ...], highlight}] */
+  showPaths(paths) {
+    this.paths.clearLayers();
+    paths.forEach((p, k) => {
+      if (!p.coords?.length) return;
+      L.polyline(p.coords.map((c) => this.view.ll(c)), {pane: "routesPane", color: ROUTE_COLORS[k % ROUTE_COLORS.length],
+        weight: p.highlight ? 6 : 3.5, opacity: p.highlight ? 1 : 0.75, dashArray: p.straight ? "6 6" : null}).addTo(this.paths);
+    });
+  }
+
+  focus(id) {
+    const i = this.store.incidents.get(id);
+    if (i?.lon != null) this.view.map.setView(this.view.ll([i.lon, i.lat]), Math.max(this.view.map.getZoom(), 17), {animate: false});
+  }
+}
+
+/** The incident drawer: one incident at a time; reloads when the incident or its tasks change live. */
+export class IncidentDrawer {
+  constructor(root, store, layer, {toast}) {
+    this.root = root;
+    this.store = store;
+    this.layer = layer;
+    this.toast = toast;
+    this.id = null;
+    this.recs = [];
+    root.querySelector(".dw-close").addEventListener("click", () => this.close());
+    root.querySelector(".dw-locate").addEventListener("click", () => this.id && layer.focus(this.id));
+    store.on("incidents", ({id}) => id === this.id && this.load(false));
+    store.on("units", () => this.id && this.renderRecs());
+  }
+
+  async open(id) {
+    this.id = id;
+    this.root.hidden = false;
+    this.root.querySelector(".dw-title").textContent = `${t("inc.title")} #${id}`;
+    await this.load(true);
+  }
+
+  close() {
+    this.id = null;
+    this.root.hidden = true;
+    this.layer.showPaths([]);
+  }
+
+  async load(withRecs) {
+    const id = this.id;
+    try {
+      const [detail, log] = await Promise.all([
+        api(this.store.url(`/incidents/${id}`)), api(this.store.url(`/incidents/${id}/log`))]);
+      if (id !== this.id) return;
+      this.detail = detail;
+      this.log = log;
+      this.render();
+      if (withRecs || ["new", "dispatched", "en_route", "on_scene"].includes(detail.status)) await this.loadRecs();
+    } catch (err) {
+      if (err instanceof AuthError) return;
+      this.root.querySelector(".dw-body").replaceChildren(el("div", {class: "err"}, err.message));
+    }
+  }
+
+  async loadRecs() {
+    const box = this.root.querySelector(".inc-recs");
+    if (["resolved", "closed"].includes(this.detail.status)) {
+      this.recs = [];
+      box.replaceChildren();
+      this.layer.showPaths([]);
+      return;
+    }
+    box.replaceChildren(el("div", {class: "muted"}, t("inc.recLoading")));
+    try {
+      const lead = this.leadOnly ? this.detail.police_type : undefined;
+      const res = await api(this.store.url(`/incidents/${this.id}/recommendations`), {query: {k: 5, police_type: lead}});
+      this.recs = res.units || res.recommendations || [];
+      this.network = res.network;
+    } catch (err) {
+      if (err instanceof AuthError) return;
+      this.recs = [];
+      box.replaceChildren(el("div", {class: "err"}, t("inc.recFailed", {msg: err.message})));
+      return;
+    }
+    this.renderRecs();
+  }
+
+  renderRecs(highlight = null) {
+    const box = this.root.querySelector(".inc-recs");
+    if (!box || !this.detail) return;
+    const rows = this.recs.map((r, k) => {
+      const unitId = r.unit_id ?? r.id;
+      const u = this.store.units.get(unitId);
+      const free = !u || u.status === "available";
+      return el("li", {class: "rec", onmouseenter: () => this.paths(k), onmouseleave: () => this.paths(null)},
+        el("i", {class: "rec-sw", style: `background:${ROUTE_COLORS[k % ROUTE_COLORS.length]}`}),
+        el("b", {class: "mono"}, r.call_sign || u?.call_sign || `#${unitId}`),
+        el("span", {}, vocabLabel(this.store.vocab, "police_type", r.police_type || u?.police_type)),
+        el("span", {class: "muted"}, t(`mode.${r.mode || "foot"}`)),
+        el("span", {class: "rec-eta"}, t("inc.eta", {min: num((r.eta_s ?? 0) / 60, 1)})),
+        r.distance_m != null ? el("span", {class: "muted"}, `${num(r.distance_m)} m`) : "",
+        el("button", {type: "button", class: "btn primary small", disabled: !free, "data-unit": unitId,
+          onclick: () => this.assign(unitId, r.eta_s)}, free ? t("inc.send") : vocabLabel(this.store.vocab, "unit_status", u.status)));
+    });
+    const only = el("label", {class: "small muted"}, el("input", {type: "checkbox", class: "inc-lead-only",
+      checked: this.leadOnly || undefined, onchange: (ev) => {
+        this.leadOnly = ev.target.checked;
+        this.loadRecs();
+      }}), " ", t("inc.leadOnly", {type: vocabLabel(this.store.vocab, "police_type", this.detail.police_type)}));
+    box.replaceChildren(only,
+      this.network === "straight_line" ? el("div", {class: "muted small"}, t("inc.straight")) : "",
+      rows.length ? el("ul", {class: "recs"}, rows) : el("div", {class: "muted"}, t("inc.recNone")));
+    this.paths(highlight);
+  }
+
+  paths(highlight) {
+    this.layer.showPaths(this.recs.map((r, k) => ({coords: r.path?.coordinates || r.path || [], highlight: k === highlight,
+      straight: this.network === "straight_line" || r.route === "straight_line"})));
+  }
+
+  async act(fn, ok) {
+    const msg = this.root.querySelector(".dw-msg");
+    msg.textContent = "";
+    try {
+      await fn();
+      this.toast(ok);
+      await this.load(false);
+    } catch (err) {
+      if (err instanceof AuthError) return;
+      msg.textContent = err instanceof ApiError ? err.message : String(err);
+      msg.classList.add("err");
+    }
+  }
+
+  assign(unitId, etaS) {
+    return this.act(() => api(this.store.url(`/incidents/${this.id}/assignments`), {method: "POST",
+      body: {unit_id: unitId, eta_s: etaS ?? null}}), t("inc.sent"));
+  }
+
+  setStatus(status) {
+    const note = this.root.querySelector(".inc-note").value.trim();
+    return this.act(() => api(this.store.url(`/incidents/${this.id}/status`), {method: "POST", body: {status, note}}),
+      vocabLabel(this.store.vocab, "incident_status", status));
+  }
+
+  handover() {
+    const type = this.root.querySelector(".inc-handover select").value;
+    const note = this.root.querySelector(".inc-note").value.trim();
+    return this.act(() => api(this.store.url(`/incidents/${this.id}/handover`), {method: "POST",
+      body: {police_type: type, note}}), t("inc.handedOver"));
+  }
+
+  render() {
+    const d = this.detail;
+    const v = (table, code) => vocabLabel(this.store.vocab, table, code);
+    this.root.className = `drawer inc-drawer is-${d.status}`;
+    const row = (k, val) => el("div", {class: "fact"}, el("span", {class: "muted"}, k), el("span", {}, val));
+    const body = this.root.querySelector(".dw-body");
+    body.replaceChildren(
+      el("div", {class: "inc-head"}, el("span", {class: "chip inc-type"}, v("incident_type", d.type)),
+        el("span", {class: "chip"}, v("incident_grade", d.grade)),
+        el("span", {class: `chip ist is-${d.status}`}, v("incident_status", d.status))),
+      d.text ? el("p", {class: "inc-text"}, d.text) : "",
+      el("div", {class: "facts"},
+        row(t("inc.place"), this.store.zoneName(d.zone_id) || (d.lon != null ? `${num(d.lon, 5)}, ${num(d.lat, 5)}` : "—")),
+        row(t("inc.source"), `${v("incident_source", d.source)} · ${d.reported_by}`),
+        row(t("inc.reported"), t("inc.reportedAt", {time: dateTime(d.reported_at), age: age(d.reported_at)})),
+        row(t("inc.lead"), v("police_type", d.police_type))));
+    const actions = this.root.querySelector(".inc-actions");
+    actions.replaceChildren(...d.next_statuses.filter((s) => s !== "dispatched").map((s) =>
+      el("button", {type: "button", class: `btn small${s === "resolved" ? " primary" : ""}`, onclick: () => this.setStatus(s)},
+        v("incident_status", s))));
+    const sel = this.root.querySelector(".inc-handover select");
+    if (!sel.options.length) {
+      for (const p of this.store.vocab?.police_type || []) sel.append(el("option", {value: p.code}, v("police_type", p.code)));
+    }
+    sel.value = d.police_type;
+    this.root.querySelector(".inc-handover").hidden = d.status === "closed";
+    this.root.querySelector(".inc-assigned").replaceChildren(...(d.assignments.length ? d.assignments.map((a) =>
+      el("li", {}, el("b", {class: "mono"}, a.call_sign), " ", v("assignment_status", a.status),
+        el("span", {class: "muted"}, ` · ${dateTime(a.assigned_at)}`),
+        a.eta_s != null ? el("span", {class: "muted"}, ` · ${t("inc.eta", {min: num(a.eta_s / 60, 1)})}`) : ""))
+      : [el("li", {class: "muted"}, t("inc.noneSent"))]));
+    this.root.querySelector(".inc-plans").replaceChildren(...(d.plans.length ? d.plans.map((p) =>
+      el("li", {}, el("b", {}, `${p.code} ${p.name}`), p.activation_id ? el("span", {class: "chip ok"}, t("inc.started")) : "",
+        el("div", {class: "muted small"}, p.reason)))
+      : [el("li", {class: "muted"}, t("inc.noPlan"))]));
+    this.root.querySelector(".inc-log").replaceChildren(...this.log.map((e) =>
+      el("li", {}, el("span", {class: "mono muted"}, dateTime(e.at)), " ", e.text)));
+  }
+}
+
+/** 接警登记: a new incident from a call; the place is picked on the map. */
+export class IntakeForm {
+  constructor(root, store, mapView, {toast, onCreated}) {
+    this.root = root;
+    this.store = store;
+    this.view = mapView;
+    this.toast = toast;
+    this.onCreated = onCreated;
+    this.point = null;
+    this.marker = null;
+    const form = root.querySelector("form");
+    const fill = (name, table) => {
+      const sel = form.elements[name];
+      for (const o of store.vocab?.[table] || []) sel.append(el("option", {value: o.code}, vocabLabel(store.vocab, table, o.code)));
+    };
+    fill("type", "incident_type");
+    fill("grade", "incident_grade");
+    fill("source", "incident_source");
+    form.elements.source.value = "call_110";
+    root.querySelector(".dw-close").addEventListener("click", () => this.close());
+    root.querySelector(".pick").addEventListener("click", () => {
+      this.picking = true;
+      this.view.map.getContainer().classList.add("picking");
+      root.querySelector(".pick-msg").textContent = t("intake.clickMap");
+    });
+    this.view.map.on("preclick", (ev) => { // before the zone under the pointer takes the click
+      if (!this.picking) return;
+      this.picking = false;
+      this.view.map.getContainer().classList.remove("picking");
+      this.setPoint(ev.latlng);
+    });
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this.submit(form);
+    });
+  }
+
+  setPoint(latlng) {
+    const [lon, lat] = this.view.unll(latlng); // the map may be in GCJ-02 (Chinese tiles); the server stores WGS-84
+    this.point = [lon, lat];
+    if (this.marker) this.marker.remove();
+    this.marker = L.circleMarker(latlng, {radius: 7, color: "#fff", fillColor: "#f03a3a", fillOpacity: 0.9}).addTo(this.view.map);
+    this.root.querySelector(".pick-msg").textContent = `${num(lon, 5)}, ${num(lat, 5)}`;
+  }
+
+  open() {
+    this.root.hidden = false;
+    this.root.querySelector(".dw-msg").textContent = "";
+  }
+
+  close() {
+    this.root.hidden = true;
+    this.picking = false;
+    if (this.marker) this.marker.remove();
+    this.marker = null;
+    this.point = null;
+    this.root.querySelector(".pick-msg").textContent = "";
+  }
+
+  async submit(form) {
+    const msg = this.root.querySelector(".dw-msg");
+    msg.textContent = "";
+    msg.classList.remove("err");
+    const body = {client_key: uuid(), type: form.elements.type.value, grade: form.elements.grade.value,
+      source: form.elements.source.value, text: form.elements.text.value.trim()};
+    if (this.point) [body.lon, body.lat] = this.point;
+    if (!this.point) {
+      msg.textContent = t("intake.needPlace");
+      msg.classList.add("err");
+      return;
+    }
+    try {
+      const inc = await api(this.store.url("/incidents"), {method: "POST", body});
+      form.reset();
+      form.elements.source.value = "call_110";
+      this.close();
+      this.toast(t("intake.done", {id: inc.id}));
+      this.onCreated(inc.id);
+    } catch (err) {
+      if (err instanceof AuthError) return;
+      msg.textContent = err.message;
+      msg.classList.add("err");
+    }
+  }
+}

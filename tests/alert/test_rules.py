@@ -3,7 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from anbao.alert import rules
+from anbao.alert.models import WarningRule
+from anbao.core import crud
 from tests.alert.conftest import post, t0
 
 
@@ -148,3 +152,27 @@ def test_a_steadily_rising_density_raises_an_early_forecast_warning(client, ops)
     states = client.app.state.bus.since(f"event/{_eid}/zone-state", 0).messages
     slopes = [z["trend_per_min"] for m in states for z in m.payload["zones"] if z["code"] == "Z2"]
     assert slopes[-1] == pytest.approx(0.6, rel=0.05)
+
+
+def test_the_loser_of_a_race_for_the_defaults_uses_the_winners(client, ev, sessions, db_url, monkeypatch):
+    """The watcher commits the defaults between a request's plan check and its insert (seen in CI on PostgreSQL)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers: the second session would wait for the first, no race")
+    real, raced = crud.create_rows, []
+
+    def create_rows_after_the_winner(**kw):
+        if not raced:
+            raced.append(1)
+            with sessions() as winner:  # the other writer: runs to the end and commits first
+                assert rules.ensure_defaults(db=winner, event_id=ev)
+                winner.commit()
+        return real(**kw)
+
+    monkeypatch.setattr(crud, "create_rows", create_rows_after_the_winner)
+    with sessions() as loser:
+        book = rules.RuleBook.load(db=loser, event_id=ev)
+        assert raced and book.find("density", None) is not None
+        loser.commit()
+    with sessions() as check:
+        assert check.execute(select(func.count()).select_from(WarningRule).where(WarningRule.event_id == ev)
+                             ).scalar() == 6

@@ -98,7 +98,8 @@ def ensure_defaults(*, db: Session, event_id: int) -> bool:
     """Give an event without any rule the default rules (and the default plans they name).
 
     Two requests may find no rule at the same time (a page load and the watcher): the loser's insert
-    fails on the unique keys inside its savepoint and it goes on with the winner's rules.
+    fails on the unique keys inside its savepoint (IntegrityError), or its plan check finds the winner's
+    plans committed in between (Invalid: "already exists"), and it goes on with the winner's rules.
     """
     if db.execute(select(func.count()).select_from(WarningRule).where(WarningRule.event_id == event_id)).scalar():
         return False
@@ -110,7 +111,7 @@ def ensure_defaults(*, db: Session, event_id: int) -> bool:
                                    **{**r, "plans": {lv: c for lv, c in r["plans"].items() if c in known}})
                        for r in DEFAULT_RULES)
             db.flush()
-    except IntegrityError:
+    except (IntegrityError, Invalid):
         return False
     return True
 

@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	# JuPedSim without its GUI dependencies (pyside6, vtk: 1.2 GB); it needs only numpy, shapely, deprecated
+	$(BIN)/python -m pip install -q --no-deps jupedsim==1.4.2
 	touch $(STAMP)
 
 # front-end libraries (Leaflet, ECharts) from npm, exactly as locked; the app serves them, no CDN

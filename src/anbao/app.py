@@ -38,6 +38,7 @@ from anbao.live.ui_views import router as ui_router
 from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
 from anbao.plan.views import router as plan_router
+from anbao.risk.views import router as risk_router
 from anbao.review.views import router as review_router
 from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
 from anbao.sensing.views import router as sensing_router
@@ -146,8 +147,8 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
     for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
-                   alert_router, cap_router, plan_router, review_router, incident_router, dispatch_router, live_router,
-                   ui_router):
+                   alert_router, cap_router, plan_router, risk_router, review_router, incident_router, dispatch_router,
+                   live_router, ui_router):
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)

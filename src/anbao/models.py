@@ -8,14 +8,15 @@ from anbao.dispatch.models import RoadClosure, RoadNetwork
 from anbao.event.models import Event, EventSession
 from anbao.incident.models import Incident, IncidentPhoto, UnitPosition
 from anbao.org.models import CommandNode, Person, Unit
-from anbao.plan.models import PlanActivation, ResponsePlan, Task
+from anbao.plan.models import CapacitySetting, PlanActivation, PlanTemplate, ResponsePlan, Task
+from anbao.risk.models import Risk, RiskMatrix, RiskScore
 from anbao.review.models import TimelineEntry
 from anbao.sensing.models import DeadLetter, DeviceLatest, Reading
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 metadata = Base.metadata
 
-__all__ = ["AuditEntry", "AuditHead", "CommandNode", "DeadLetter", "Device", "DeviceLatest", "EarlyWarning", "Event",
-           "EventSession", "Gate", "Incident", "IncidentPhoto", "Person", "PlanActivation", "Post", "Reading",
-           "ResponsePlan", "RoadClosure", "RoadNetwork", "Task", "TimelineEntry", "Unit", "UnitPosition", "User",
+__all__ = ["AuditEntry", "AuditHead", "CapacitySetting", "CommandNode", "DeadLetter", "Device", "DeviceLatest", "EarlyWarning", "Event",
+           "EventSession", "Gate", "Incident", "IncidentPhoto", "Person", "PlanActivation", "PlanTemplate", "Post",
+           "Reading", "ResponsePlan", "Risk", "RiskMatrix", "RiskScore", "RoadClosure", "RoadNetwork", "Task", "TimelineEntry", "Unit", "UnitPosition", "User",
            "Venue", "WarningRule", "Zone", "metadata"]

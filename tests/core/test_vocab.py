@@ -10,7 +10,9 @@ from anbao.core import vocab
      (vocab.ZoneKind, vocab.ZONE_KINDS), (vocab.GateKind, vocab.GATE_KINDS),
      (vocab.DeviceKind, vocab.DEVICE_KINDS), (vocab.PoliceType, vocab.POLICE_TYPES),
      (vocab.UnitStatus, vocab.UNIT_STATUSES), (vocab.CommandLevel, vocab.COMMAND_LEVELS),
-     (vocab.IncidentStatus, vocab.INCIDENT_STATUSES), (vocab.AssignmentStatus, vocab.ASSIGNMENT_STATUSES)],
+     (vocab.IncidentStatus, vocab.INCIDENT_STATUSES), (vocab.AssignmentStatus, vocab.ASSIGNMENT_STATUSES),
+     (vocab.RiskCategory, vocab.RISK_CATEGORIES), (vocab.RiskSource, vocab.RISK_SOURCES),
+     (vocab.RiskLevel, vocab.RISK_LEVELS), (vocab.ApprovalAuthority, vocab.APPROVAL_AUTHORITIES)],
 )
 def test_every_code_has_labels_and_every_label_a_code(enum, labels):
     assert [e.value for e in enum] == list(labels)

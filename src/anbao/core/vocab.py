@@ -93,6 +93,25 @@ ASSIGNMENT_STATUSES: dict[str, tuple[str, str]] = {
     "assigned": ("已派", "Assigned"), "en_route": ("途中", "En route"), "on_scene": ("到场", "On scene"),
     "released": ("已撤回", "Released"), "cancelled": ("已取消", "Cancelled"),
 }
+RISK_CATEGORIES: dict[str, tuple[str, str]] = {
+    "stampede": ("人群踩踏", "Crowd crush"), "traffic": ("交通拥堵", "Traffic congestion"),
+    "terrorism": ("恐怖袭击", "Terrorist attack"), "fire": ("火灾", "Fire"), "health": ("公共卫生", "Public health"),
+    "weather": ("恶劣天气", "Severe weather"), "mass_incident": ("群体性事件", "Mass incident"),
+    "public_opinion": ("舆情", "Public opinion"), "equipment": ("设备/电力", "Equipment and power"),
+    "crime": ("治安犯罪", "Crime and disorder"), "structure": ("临建设施", "Temporary structures"),
+    "other": ("其他", "Other"),
+}
+RISK_SOURCES: dict[str, tuple[str, str]] = {
+    "inherent": ("活动固有", "Inherent to the event"), "external": ("外部环境", "External environment"),
+    "threat": ("威胁源", "Threat source"),
+}
+RISK_LEVELS: dict[str, tuple[str, str]] = {
+    "low": ("低", "Low"), "medium": ("中", "Medium"), "high": ("高", "High"), "extreme": ("极高", "Extreme"),
+}
+APPROVAL_AUTHORITIES: dict[str, tuple[str, str]] = {
+    "county": ("县级公安机关", "County-level police"), "city": ("设区的市级公安机关", "City-level police"),
+    "ministry": ("公安部", "Ministry of Public Security"),
+}
 WARNING_LEVELS: dict[str, tuple[str, str]] = {
     "blue": ("蓝色", "Blue"), "yellow": ("黄色", "Yellow"), "orange": ("橙色", "Orange"), "red": ("红色", "Red"),
 }
@@ -254,6 +273,40 @@ class AssignmentStatus(StrEnum):
     cancelled = "cancelled"  # 已取消
 
 
+class RiskCategory(StrEnum):
+    stampede = "stampede"  # 人群踩踏
+    traffic = "traffic"  # 交通拥堵
+    terrorism = "terrorism"  # 恐怖袭击
+    fire = "fire"  # 火灾
+    health = "health"  # 公共卫生
+    weather = "weather"  # 恶劣天气
+    mass_incident = "mass_incident"  # 群体性事件
+    public_opinion = "public_opinion"  # 舆情
+    equipment = "equipment"  # 设备/电力
+    crime = "crime"  # 治安犯罪
+    structure = "structure"  # 临建设施
+    other = "other"  # 其他
+
+
+class RiskSource(StrEnum):
+    inherent = "inherent"  # 活动固有
+    external = "external"  # 外部环境
+    threat = "threat"  # 威胁源
+
+
+class RiskLevel(StrEnum):
+    low = "low"  # 低
+    medium = "medium"  # 中
+    high = "high"  # 高
+    extreme = "extreme"  # 极高
+
+
+class ApprovalAuthority(StrEnum):
+    county = "county"  # 县级公安机关
+    city = "city"  # 设区的市级公安机关
+    ministry = "ministry"  # 公安部
+
+
 class WarningLevel(StrEnum):
     blue = "blue"  # 蓝色
     yellow = "yellow"  # 黄色
@@ -268,6 +321,8 @@ VOCABULARIES: dict[str, dict[str, tuple[str, str]]] = {
     "task_status": TASK_STATUSES, "rule_kind": RULE_KINDS, "warning_level": WARNING_LEVELS,
     "incident_type": INCIDENT_TYPES, "incident_grade": INCIDENT_GRADES, "incident_source": INCIDENT_SOURCES,
     "incident_status": INCIDENT_STATUSES, "assignment_status": ASSIGNMENT_STATUSES,
+    "risk_category": RISK_CATEGORIES, "risk_source": RISK_SOURCES, "risk_level": RISK_LEVELS,
+    "approval_authority": APPROVAL_AUTHORITIES,
 }
 
 SENSOR_KINDS = ("wifi_probe", "bluetooth", "video_count", "gate_counter", "gas", "smoke", "temperature")
@@ -299,3 +354,7 @@ IncidentGradeIn = Annotated[IncidentGrade, _alias(INCIDENT_GRADES)]
 IncidentSourceIn = Annotated[IncidentSource, _alias(INCIDENT_SOURCES)]
 IncidentStatusIn = Annotated[IncidentStatus, _alias(INCIDENT_STATUSES)]
 AssignmentStatusIn = Annotated[AssignmentStatus, _alias(ASSIGNMENT_STATUSES)]
+RiskCategoryIn = Annotated[RiskCategory, _alias(RISK_CATEGORIES)]
+RiskSourceIn = Annotated[RiskSource, _alias(RISK_SOURCES)]
+RiskLevelIn = Annotated[RiskLevel, _alias(RISK_LEVELS)]
+ApprovalAuthorityIn = Annotated[ApprovalAuthority, _alias(APPROVAL_AUTHORITIES)]

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from anbao.core.audit import Audited
@@ -25,6 +25,11 @@ class Event(Audited, Timestamps, Base):
     timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
     description: Mapped[str] = mapped_column(Text, default="")
     shared_agencies: Mapped[list[str]] = mapped_column(default=list)
+    # the permit (条例 Art. 12-13, 7): when the organiser applied, who approves, tickets issued
+    applied_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    approval_authority: Mapped[str] = mapped_column(String(20), default="")
+    cross_province: Mapped[bool] = mapped_column(default=False)
+    tickets_issued: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     sessions: Mapped[list[EventSession]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="EventSession.start",

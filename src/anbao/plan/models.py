@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from anbao.core.audit import Audited
@@ -30,6 +30,45 @@ class ResponsePlan(Audited, EventScoped, Timestamps, Base):
     # when the plan fits an incident: {"incident_types": [...], "min_grade": "...", "zone_kinds": [...],
     # "hours": [from_h, to_h]} (anbao.incident.matching); empty: never matched to incidents
     triggers: Mapped[Any] = mapped_column(JSONType, default=dict)
+    # the "1+N" plan elements (anbao.plan.schemas): units assigned (ids), equipment [{name, quantity, note}],
+    # outside partners [{name, role, contact}], map references {zones: [codes], routes: [{name, line}]},
+    # evacuation routes [{name, from_zones, exits, line, note}], the master plan's sections {item: text}
+    unit_ids: Mapped[Any] = mapped_column(JSONType, default=list)
+    equipment: Mapped[Any] = mapped_column(JSONType, default=list)
+    partners: Mapped[Any] = mapped_column(JSONType, default=list)
+    map_refs: Mapped[Any] = mapped_column(JSONType, default=dict)
+    evacuation_routes: Mapped[Any] = mapped_column(JSONType, default=list)
+    sections: Mapped[Any] = mapped_column(JSONType, default=dict)
+    template: Mapped[str] = mapped_column(String(40), default="")
+
+
+class PlanTemplate(Audited, Timestamps, Base):
+    """预案模板: an editable template of a master or special plan, shared by all events.
+
+    ``content`` holds the plan fields a new plan starts from (anbao.plan.schemas.TemplateContent).
+    """
+
+    __tablename__ = "plan_template"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    content: Mapped[Any] = mapped_column(JSONType, default=dict)
+    builtin: Mapped[bool] = mapped_column(default=False)
+
+
+class CapacitySetting(Audited, Timestamps, Base):
+    """容量核定参数 of an event: entry and evacuation times, holding density, safety factor per zone code."""
+
+    __tablename__ = "capacity_setting"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    entry_min: Mapped[float] = mapped_column(Float, default=60.0)
+    egress_min: Mapped[float] = mapped_column(Float, default=8.0)
+    emergency_min: Mapped[float] = mapped_column(Float, default=8.0)
+    density: Mapped[float] = mapped_column(Float, default=4.7)
+    safety_factors: Mapped[Any] = mapped_column(JSONType, default=dict)
 
 
 class PlanActivation(Audited, Base):

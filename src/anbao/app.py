@@ -38,8 +38,8 @@ from anbao.live.ui_views import router as ui_router
 from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
 from anbao.plan.views import router as plan_router
-from anbao.risk.views import router as risk_router
 from anbao.review.views import router as review_router
+from anbao.risk.views import router as risk_router
 from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
 from anbao.sensing.views import router as sensing_router
 from anbao.system.views import router as system_router

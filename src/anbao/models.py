@@ -9,14 +9,15 @@ from anbao.event.models import Event, EventSession
 from anbao.incident.models import Incident, IncidentPhoto, UnitPosition
 from anbao.org.models import CommandNode, Person, Unit
 from anbao.plan.models import CapacitySetting, PlanActivation, PlanTemplate, ResponsePlan, Task
-from anbao.risk.models import Risk, RiskMatrix, RiskScore
 from anbao.review.models import TimelineEntry
+from anbao.risk.models import Risk, RiskMatrix, RiskScore
 from anbao.sensing.models import DeadLetter, DeviceLatest, Reading
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 metadata = Base.metadata
 
-__all__ = ["AuditEntry", "AuditHead", "CapacitySetting", "CommandNode", "DeadLetter", "Device", "DeviceLatest", "EarlyWarning", "Event",
-           "EventSession", "Gate", "Incident", "IncidentPhoto", "Person", "PlanActivation", "PlanTemplate", "Post",
-           "Reading", "ResponsePlan", "Risk", "RiskMatrix", "RiskScore", "RoadClosure", "RoadNetwork", "Task", "TimelineEntry", "Unit", "UnitPosition", "User",
-           "Venue", "WarningRule", "Zone", "metadata"]
+__all__ = ["AuditEntry", "AuditHead", "CapacitySetting", "CommandNode", "DeadLetter", "Device", "DeviceLatest",
+           "EarlyWarning", "Event", "EventSession", "Gate", "Incident", "IncidentPhoto", "Person", "PlanActivation",
+           "PlanTemplate", "Post", "Reading", "ResponsePlan", "Risk", "RiskMatrix", "RiskScore", "RoadClosure",
+           "RoadNetwork", "Task", "TimelineEntry", "Unit", "UnitPosition", "User", "Venue", "WarningRule", "Zone",
+           "metadata"]

@@ -62,7 +62,8 @@ def test_experts_scores_give_the_median_cell_and_flag_disagreement(client, reg):
 def test_the_worst_risk_gives_the_zone_level(client, reg):
     url, h, zones = reg
     a = _risk(client, url, h, "R1", zone_ids=[zones["Z2"]])
-    b = _risk(client, url, h, "R2", name="内场火情", category="火灾", source="外部环境", zone_ids=[zones["Z2"], zones["Z1"]])
+    b = _risk(client, url, h, "R2", name="内场火情", category="火灾", source="外部环境",
+              zone_ids=[zones["Z2"], zones["Z1"]])
     _score(client, url, h, a["id"], "甲", 2, 2)
     _score(client, url, h, b["id"], "甲", 4, 4)
     zr = {z["code"]: z for z in client.get(f"{url}/zone-risks", headers=h).json()}

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from anbao.core.schemas import CODE_PATTERN, In, Out, Stamped, UTCTime
-from anbao.core.vocab import EventKindIn, EventStatusIn
+from anbao.core.vocab import ApprovalAuthorityIn, EventKindIn, EventStatusIn
 
 
 class SessionIn(In):
@@ -49,6 +50,11 @@ class EventCreate(In):
     description: str = Field(default="", max_length=5000)
     shared_agencies: list[str] = Field(default_factory=list, description="Partner agencies that may see it")
     sessions: list[SessionIn] = Field(default_factory=list, description="场次")
+    applied_on: date | None = Field(default=None, description="申请日期: when the organiser applied for the permit "
+                                    "(Art. 13: at least 20 days before the event)")
+    approval_authority: ApprovalAuthorityIn | None = Field(default=None, description="审批机关 level (Art. 12)")
+    cross_province: bool = Field(default=False, description="跨省、自治区、直辖市举办 (approved by the Ministry)")
+    tickets_issued: int | None = Field(default=None, ge=0, le=10_000_000, description="已售（发）票数 (Art. 7)")
 
     _tz = field_validator("timezone")(_zone)
 
@@ -64,6 +70,10 @@ class EventUpdate(In):
     description: str | None = Field(default=None, max_length=5000)
     shared_agencies: list[str] | None = None
     sessions: list[SessionIn] | None = Field(default=None, description="Replaces all sessions")
+    applied_on: date | None = None
+    approval_authority: ApprovalAuthorityIn | None = None
+    cross_province: bool | None = None
+    tickets_issued: int | None = Field(default=None, ge=0, le=10_000_000)
 
     _tz = field_validator("timezone")(_zone)
 
@@ -78,6 +88,10 @@ class EventOut(Stamped):
     approved_attendance: int | None
     status: str
     timezone: str
+    applied_on: date | None = None
+    approval_authority: str = ""
+    cross_province: bool = False
+    tickets_issued: int | None = None
     description: str
     shared_agencies: list[str]
     sessions: list[SessionOut]

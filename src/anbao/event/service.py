@@ -40,6 +40,7 @@ def create(*, db: Session, data: EventCreate) -> Event:
     if get_by_code(db=db, code=data.code) is not None:
         raise Invalid(f"event code {data.code!r} already exists", loc=["body", "code"])
     fields = data.model_dump(exclude={"sessions"})
+    fields["approval_authority"] = fields["approval_authority"] or ""
     event = Event(**fields, sessions=_sessions(data.sessions))
     db.add(event)
     db.flush()
@@ -49,9 +50,9 @@ def create(*, db: Session, data: EventCreate) -> Event:
 def update(*, db: Session, event: Event, data: EventUpdate) -> Event:
     fields = data.model_dump(exclude_unset=True, exclude={"sessions"})
     for key, value in fields.items():
-        if value is None and key not in ("approved_attendance",):
+        if value is None and key not in ("approved_attendance", "applied_on", "tickets_issued", "approval_authority"):
             raise Invalid(f"{key} cannot be null", loc=["body", key])
-        setattr(event, key, value)
+        setattr(event, key, "" if key == "approval_authority" and value is None else value)
     if data.sessions is not None:
         event.sessions = _sessions(data.sessions)
     db.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,18 +15,22 @@ from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import PlanKindIn, TaskStatusIn
 from anbao.deps import DB, EventDep, require
-from anbao.plan import service
+from anbao.plan import service, templates
 from anbao.plan.models import Task
 from anbao.plan.schemas import (
     ActivateIn,
     ActivationOut,
     ActivationResult,
+    FromTemplate,
     PlanCreate,
     PlanOut,
     PlanUpdate,
     TaskCreate,
     TaskOut,
     TaskStatusChange,
+    TemplateIn,
+    TemplateOut,
+    TemplateUpdate,
 )
 from anbao.routing import ListQuery, resource_router
 
@@ -34,6 +38,7 @@ TAG = "预案 plans"
 Reader = Annotated[Principal, Depends(require(Perm.event_read))]
 Handler = Annotated[Principal, Depends(require(Perm.warning_handle))]
 Worker = Annotated[Principal, Depends(require(Perm.task_update))]
+Planner = Annotated[Principal, Depends(require(Perm.plan_write))]
 
 
 class PlanFilter(ListQuery):
@@ -114,3 +119,39 @@ def task(event: EventDep, task_id: int, db: DB, principal: Reader) -> Any:
 def task_status(event: EventDep, task_id: int, body: TaskStatusChange, db: DB, principal: Worker) -> Any:
     return service.set_status(db=db, task=_task(db, event.id, task_id), status=body.status, by=principal.actor,
                               note=body.note, now=utcnow())
+
+
+@router.get("/plan-templates", response_model=list[TemplateOut], tags=[TAG],
+            summary="Plan templates 预案模板: the master plan and the special plans (built in and added)")
+def list_templates(db: DB, principal: Reader) -> Any:
+    return templates.list_templates(db=db)
+
+
+@router.get("/plan-templates/{code}", response_model=TemplateOut, tags=[TAG], summary="One plan template")
+def get_template(code: str, db: DB, principal: Reader) -> Any:
+    return templates.get(db=db, code=code)
+
+
+@router.post("/plan-templates", response_model=TemplateOut, status_code=status.HTTP_201_CREATED, tags=[TAG],
+             summary="Add a template (unknown fields are refused with 422)")
+def create_template(body: TemplateIn, db: DB, principal: Planner) -> Any:
+    return templates.create(db=db, code=body.code, content=body.content.model_dump(mode="json"))
+
+
+@router.put("/plan-templates/{code}", response_model=TemplateOut, tags=[TAG], summary="Edit a template")
+def update_template(code: str, body: TemplateUpdate, db: DB, principal: Planner) -> Any:
+    return templates.update(db=db, row=templates.get(db=db, code=code), content=body.content.model_dump(mode="json"))
+
+
+@router.delete("/plan-templates/{code}", status_code=status.HTTP_204_NO_CONTENT, tags=[TAG],
+               summary="Delete an added template (built-in ones are edited, not deleted: 409)")
+def delete_template(code: str, db: DB, principal: Planner) -> Response:
+    templates.delete(db=db, row=templates.get(db=db, code=code))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/events/{event_id}/plans/from-template", response_model=PlanOut, status_code=status.HTTP_201_CREATED,
+             tags=[TAG], summary="Start a plan of the event from a template (总体方案 or 专项预案)")
+def plan_from_template(event: EventDep, body: FromTemplate, db: DB, principal: Planner) -> Any:
+    return templates.instantiate(db=db, event_id=event.id, template=templates.get(db=db, code=body.template),
+                                 code=body.code, name=body.name)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from anbao.config import Settings, get_settings
 from anbao.core.errors import AnBaoError
 from anbao.dispatch.cli import app as roads_app
+from anbao.plan import cli as plan_cli
 
 app = typer.Typer(help="AnBao 安保: command platform for police security of large public events.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -35,8 +36,11 @@ audit_app = typer.Typer(help="Audit log 审计", no_args_is_help=True)
 events_app = typer.Typer(help="Events 活动", no_args_is_help=True)
 sim_app = typer.Typer(help="Simulation and replay 仿真", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (import_app, "import"), (export_app, "export"), (users_app, "users"),
-                  (audit_app, "audit"), (events_app, "events"), (sim_app, "sim"), (roads_app, "roads")):
+                  (audit_app, "audit"), (events_app, "events"), (sim_app, "sim"), (roads_app, "roads"),
+                  (plan_cli.app, "plan")):
     app.add_typer(sub, name=name)
+
+app.command("capacity")(plan_cli.capacity)
 
 M = TypeVar("M", bound=BaseModel)
 out = Console()

@@ -15,12 +15,16 @@ from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import PlanKindIn, TaskStatusIn
 from anbao.deps import DB, EventDep, require
-from anbao.plan import service, templates
+from anbao.plan import capacity, regulation, service, templates
 from anbao.plan.models import Task
 from anbao.plan.schemas import (
     ActivateIn,
     ActivationOut,
     ActivationResult,
+    CapacityOut,
+    CapacitySettingsIn,
+    CapacitySettingsOut,
+    CheckOut,
     FromTemplate,
     PlanCreate,
     PlanOut,
@@ -155,3 +159,29 @@ def delete_template(code: str, db: DB, principal: Planner) -> Response:
 def plan_from_template(event: EventDep, body: FromTemplate, db: DB, principal: Planner) -> Any:
     return templates.instantiate(db=db, event_id=event.id, template=templates.get(db=db, code=body.template),
                                  code=body.code, name=body.name)
+
+
+@router.get("/events/{event_id}/capacity", response_model=CapacityOut, tags=[TAG],
+            summary="Safe capacity 容量核定 of every zone and of the venue (Green Guide), with the working")
+def get_capacity(event: EventDep, db: DB, principal: Reader) -> Any:
+    return capacity.compute(db=db, event_id=event.id)
+
+
+@router.get("/events/{event_id}/capacity-settings", response_model=CapacitySettingsOut, tags=[TAG],
+            summary="Times, density and safety factors used by the capacity calculation")
+def get_capacity_settings(event: EventDep, db: DB, principal: Reader) -> Any:
+    return capacity.settings(db=db, event_id=event.id)
+
+
+@router.put("/events/{event_id}/capacity-settings", response_model=CapacitySettingsOut, tags=[TAG],
+            summary="Set the capacity parameters (unknown zone codes are refused)")
+def put_capacity_settings(event: EventDep, body: CapacitySettingsIn, db: DB, principal: Planner) -> Any:
+    return capacity.save_settings(db=db, event_id=event.id, data=body.model_dump())
+
+
+@router.get("/events/{event_id}/plan-check", response_model=CheckOut, tags=[TAG],
+            summary="Regulation checks 合规检查 (条例 Art. 6, 7, 12, 13, 18), each finding citing its article")
+def plan_check(event: EventDep, db: DB, principal: Reader) -> Any:
+    findings = regulation.run(db=db, event_id=event.id)
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in regulation.SEVERITIES}
+    return {"ok": counts["error"] == 0, "counts": counts, "findings": findings}

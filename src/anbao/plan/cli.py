@@ -1,0 +1,53 @@
+"""``anbao plan check|export``, ``anbao capacity`` and ``anbao evacuate``: planning from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Security plans 安保方案: regulation checks and documents", no_args_is_help=True)
+
+
+def _line(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+@app.command("check")
+def check(event: Annotated[int, typer.Option("--event", help="Event id")]) -> None:
+    """Regulation checks 合规检查: one JSON line per finding, citing its article; exit 1 if any is an error."""
+    from anbao import cli as base
+    from anbao.plan import regulation
+
+    with base.session() as db:
+        base._event_or_fail(db, event)
+        findings = regulation.run(db=db, event_id=event)
+    for f in findings:
+        _line(asdict(f))
+    errors = sum(1 for f in findings if f.severity == "error")
+    base.err.print(f"{len(findings)} findings, {errors} errors 项错误", highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+def capacity(event: Annotated[int, typer.Option("--event", help="Event id")]) -> None:
+    """Safe capacity 容量核定 (Green Guide): one JSON line per zone, then one for the venue (code VENUE)."""
+    from anbao import cli as base
+    from anbao.plan import capacity as service
+
+    with base.session() as db:
+        base._event_or_fail(db, event)
+        result = service.compute(db=db, event_id=event)
+    keys = ("code", "name", "holding", "entry", "exit", "emergency", "safe_capacity", "limiting", "limiting_zh",
+            "evacuation_min", "error", "steps")
+    for z in result["zones"]:
+        _line({"scope": "zone", **{k: z[k] for k in keys}, "kind": z["kind"], "declared": z["declared"]})
+    v = result["venue"]
+    _line({"scope": "venue", **{k: v[k] for k in keys}, "exits": [e["code"] for e in v["exits"]],
+           "entries": [e["code"] for e in v["entries"]], "expected_attendance": v["expected_attendance"],
+           "approved_attendance": v["approved_attendance"]})
+
+

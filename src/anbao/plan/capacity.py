@@ -7,7 +7,7 @@ zones are nodes, gates and shared boundaries are links with a flow capacity. The
   its exits are its links towards the outside (to a zone fewer steps away from the outermost zones,
   counted over the links): each gate on such a link with its
   width (82 persons/m/min on the level, 66 on stairs), and an open boundary as the width that passes the
-  same flow; its entries are the gates on its links from the outside, with their lanes (a zone that can
+  same flow (a link the network guessed between zones that do not touch is no exit); its entries are the gates on its links from the outside, with their lanes (a zone that can
   also be entered over an open boundary has no entry limit). Circulation
   zones (环廊, 安检区, 通道...) hold nobody for this purpose and show their exits only. A zone that holds
   people and has no link outwards is an error naming the zone.
@@ -187,7 +187,7 @@ def compute(*, db: Session, event_id: int) -> dict[str, Any]:
         name = row.name if row is not None else z.code
         mine = far.get(z.code, never)
         exits = [e for lk in network.links if lk.source == z.code and far.get(lk.target, never) < mine
-                 for e in _exits(lk, gates)]
+                 and lk.kind != "nearest" for e in _exits(lk, gates)]
         ways_in = [lk for lk in network.links if lk.target == z.code and far.get(lk.source, never) < mine]
         open_in = any(lk.capacity_pps is None or not lk.gates or "open" in lk.kind for lk in ways_in)
         entries = [] if open_in else [e for lk in ways_in for e in _entries(lk, gates)]

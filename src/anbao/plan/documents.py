@@ -22,6 +22,7 @@ become "\\n", a line break); a character XML cannot hold is refused with :class:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import math
@@ -62,6 +63,7 @@ TITLE_PT = 22.0  # 二号
 TABLE_PT, TABLE_SMALL_PT = 14.0, 12.0  # 四号, 小四
 FOOTER_PT = 14.0  # 四号
 MARK_PT = 36.0  # 发文机关标志, 小初
+CELL_PAD = 2 * Pt(5.4) + Pt(2)  # a table cell's left and right margins (108 twips each) and a little
 
 # -- fonts ---------------------------------------------------------------------------------------------
 LATIN = "Times New Roman"
@@ -333,6 +335,7 @@ class _Writer:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.d = docx.Document()
+        self._ids: dict[str, str] = {}
         self.section = self.d.sections[0]
         self._page()
         self.width = Length(self.section.page_width or 0) - MARGIN_LEFT - MARGIN_RIGHT
@@ -452,10 +455,17 @@ class _Writer:
             _run(p, " —", SONG, latin=SONG)
 
     # .. paragraphs
+    def _style_id(self, name: str) -> str:
+        if name not in self._ids:
+            self._ids[name] = _style(self.d, name).style_id
+        return self._ids[name]
+
     def _para(self, text: str, east_asia: str = FANGSONG, *, style: str = "Normal",
               align: WD_ALIGN_PARAGRAPH | None = None, size: float | None = None, bold: bool | None = None,
               color: RGBColor | None = None) -> Paragraph:
-        p = self.d.add_paragraph(style=_style(self.d, style))
+        p = self.d.add_paragraph()
+        if style != "Normal":  # by id: python-docx's lookup by style object walks all the styles each time
+            p._p.get_or_add_pPr().style = self._style_id(style)
         if align is not None:
             p.alignment = align
         _run(p, text, east_asia, size=size, bold=bold, color=color)
@@ -543,17 +553,21 @@ class _Writer:
         tr_pr = header._tr.get_or_add_trPr()
         _put(tr_pr, _el("w:cantSplit"), _TRPR)
         _put(tr_pr, _el("w:tblHeader"), _TRPR)
-        cell_style = _style(d, "Table Text")
-        pad = 2 * Pt(5.4) + Pt(2)  # cell margins and a little
-        centred = [all(_lines_em(row[i]) * Pt(size) + pad <= widths[i] for row in t.rows) for i in range(n)]
+        cell_style = self._style_id("Table Text")
+        centred = [all(_lines_em(row[i]) * Pt(size) + CELL_PAD <= widths[i] for row in t.rows) for i in range(n)]
         for cell, text, width in zip(header.cells, t.columns, widths, strict=True):
             cell.width = width
             _cell(cell, text, cell_style, size, bold=True, centre=True)
-        for values in t.rows:
-            row = table.add_row()
-            for i, (cell, text) in enumerate(zip(row.cells, values, strict=True)):
+        if t.rows:  # the first body row is built cell by cell, the others are copies of it with their text
+            first = table.add_row()
+            for i, (cell, text) in enumerate(zip(first.cells, t.rows[0], strict=True)):
                 _cell(cell, text, cell_style, size, bold=None, centre=centred[i])
-        d.add_paragraph(style=_style(d, "Normal"))  # a blank line; it also keeps two tables apart
+            for values in t.rows[1:]:
+                tr = copy.deepcopy(first._tr)
+                for tc, text in zip(tr.findall(qn("w:tc")), values, strict=True):
+                    tc.find(f"{qn('w:p')}/{qn('w:r')}").text = _clean(text)
+                table._tbl.append(tr)
+        d.add_paragraph()  # a blank line; it also keeps two tables apart
 
     def _closing(self) -> None:
         """附件说明, then the issuer's signature and the date (GB/T 9704-2012 §7.3.4, §7.3.5.2)."""
@@ -570,7 +584,9 @@ class _Writer:
         signed = doc.issuer.strip()
         date = chinese_date(doc.date) if doc.date else ""
         s, w = max((text_width_em(x) for x in signed.splitlines()), default=0.0), text_width_em(date)
-        if signed and date and w + 2 > s:  # the date is longer: it stays 2 characters off the right edge
+        if not (signed and date):  # either alone stays 2 characters off the right edge
+            sign_right = date_right = 2.0
+        elif w + 2 > s:  # the date is the longer: it stays 2 characters off the right edge
             sign_right, date_right = 4 + w - s, 2.0
         else:  # the signature is 2 characters off the right edge; the date starts 2 characters further right
             sign_right, date_right = 2.0, s - w
@@ -627,11 +643,10 @@ def _run(p: Paragraph, text: str, east_asia: str, *, latin: str = LATIN, size: f
     return run
 
 
-def _cell(cell: _Cell, text: str, style: ParagraphStyle, size: float, *, bold: bool | None,
-          centre: bool) -> None:
+def _cell(cell: _Cell, text: str, style_id: str, size: float, *, bold: bool | None, centre: bool) -> None:
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     p = cell.paragraphs[0]
-    p.style = style
+    p._p.get_or_add_pPr().style = style_id
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER if centre else WD_ALIGN_PARAGRAPH.JUSTIFY
     _run(p, text, FANGSONG, size=size, bold=bold)
 
@@ -643,8 +658,7 @@ def _lines_em(text: str) -> float:
 def _fit_widths(t: Table, size: float, total: Length | int) -> list[Length]:
     """Column widths that fill the type area: each column its longest line if all fit, otherwise the
     short columns keep theirs and the long ones share the rest equally."""
-    em, pad = Pt(size), 2 * Pt(5.4) + Pt(2)
-    wanted = [max(2.0, _lines_em(t.columns[i]), *(_lines_em(r[i]) for r in t.rows)) * em + pad
+    wanted = [max(2.0, _lines_em(t.columns[i]), *(_lines_em(r[i]) for r in t.rows)) * Pt(size) + CELL_PAD
               for i in range(len(t.columns))]
     if sum(wanted) <= total:
         widths = [w * total / sum(wanted) for w in wanted]

@@ -91,9 +91,9 @@ def test_art2_small_events_are_out_of_scope():
 def test_api_and_command_line(client, login, anbao):
     h = login("planner")
     ev = client.post("/api/v1/events", json={
-        "code": "REG", "name": "合规", "kind": "concert", "expected_attendance": 6000, "approval_authority": "县级公安机关",
-        "applied_on": "2026-04-20", "sessions": [{"start": "2026-05-01T19:00:00+08:00",
-                                                   "end": "2026-05-01T22:00:00+08:00"}]}, headers=h).json()
+        "code": "REG", "name": "合规", "kind": "concert", "expected_attendance": 6000,
+        "approval_authority": "县级公安机关", "applied_on": "2026-04-20",
+        "sessions": [{"start": "2026-05-01T19:00:00+08:00", "end": "2026-05-01T22:00:00+08:00"}]}, headers=h).json()
     url = f"/api/v1/events/{ev['id']}"
     out = client.get(f"{url}/plan-check", headers=h).json()
     found = {f["code"]: f for f in out["findings"]}

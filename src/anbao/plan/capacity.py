@@ -3,14 +3,14 @@
 The venue is read as the crowd-flow network the simulator uses (:func:`anbao.sim.network.build_network`):
 zones are nodes, gates and shared boundaries are links with a flow capacity. Then:
 
-* **a zone** holds its seats (看台: seated capacity) or its standing area (内场站席, 广场: area x density x S);
-  its exits are its links towards the outside (to a zone fewer steps away from the outermost zones,
-  counted over the links): each gate on such a link with its
-  width (82 persons/m/min on the level, 66 on stairs), and an open boundary as the width that passes the
-  same flow (a link the network guessed between zones that do not touch is no exit); its entries are the gates on its links from the outside, with their lanes (a zone that can
-  also be entered over an open boundary has no entry limit). Circulation
-  zones (环廊, 安检区, 通道...) hold nobody for this purpose and show their exits only. A zone that holds
-  people and has no link outwards is an error naming the zone.
+* **a zone** holds its seats (看台: seated capacity) or its standing area (内场站席, 广场: area x density x S).
+  Its exits are its links towards the outside (to a zone fewer links away from the outermost zones):
+  each gate on such a link with its width (82 persons/m/min on the level, 66 on stairs), and an open
+  boundary as the width that passes the same flow; a link the network only guessed between zones that
+  do not touch is no exit. Its entries are the gates on its links from the outside, with their lanes
+  (a zone that can also be entered over an open boundary has no entry limit). Circulation zones (环廊,
+  安检区, 通道...) hold nobody for this purpose and show their exits only. A zone that holds people and
+  has no way out is an error naming the zone.
 * **the venue** holds what its seat and standing zones hold; its exit capacity is the bottleneck on
   the way from those zones to the outermost zones (the minimum cut of a maximum flow over the links, so
   that exits in series are not added up), its entry capacity the bottleneck on the way in. The gates

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -51,3 +52,30 @@ def capacity(event: Annotated[int, typer.Option("--event", help="Event id")]) ->
            "approved_attendance": v["approved_attendance"]})
 
 
+
+
+@app.command("export")
+def export(event: Annotated[int, typer.Option("--event", help="Event id")],
+           out: Annotated[Path, typer.Option("--out", help="Directory for the DOCX files (created if missing)")],
+           ) -> None:
+    """Planning documents 方案文书 as DOCX: work plan, special plans, risk report, assignment list; prints the paths."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from anbao import cli as base
+    from anbao.plan import export as service
+
+    if out.exists() and not out.is_dir():
+        base.fail(f"{out}: not a directory")
+    with base.session() as db:
+        base._event_or_fail(db, event)
+        docs = service.documents(db=db, event_id=event)
+        out.mkdir(parents=True, exist_ok=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      console=base.err, transient=True) as progress:
+            task = progress.add_task("导出 exporting", total=len(docs))
+            for d in docs:
+                progress.update(task, description=f"导出 {d.title}")
+                path = out / f"{d.name}.docx"
+                path.write_bytes(service.render(d.build()))
+                _line({"file": str(path), "name": d.name, "title": d.title})
+                progress.advance(task)

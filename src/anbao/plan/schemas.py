@@ -324,3 +324,9 @@ class CheckOut(Out):
     ok: bool = Field(description="No finding is an error")
     counts: dict[str, int] = Field(description="Findings per severity")
     findings: list[FindingOut]
+
+
+class DocumentOut(Out):
+    name: str = Field(description="work-plan | plan-CODE | risk-report | assignments")
+    title: str
+    url: str

@@ -15,7 +15,7 @@ from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import PlanKindIn, TaskStatusIn
 from anbao.deps import DB, EventDep, require
-from anbao.plan import capacity, regulation, service, templates
+from anbao.plan import capacity, export, regulation, service, templates
 from anbao.plan.models import Task
 from anbao.plan.schemas import (
     ActivateIn,
@@ -25,6 +25,7 @@ from anbao.plan.schemas import (
     CapacitySettingsIn,
     CapacitySettingsOut,
     CheckOut,
+    DocumentOut,
     FromTemplate,
     PlanCreate,
     PlanOut,
@@ -185,3 +186,22 @@ def plan_check(event: EventDep, db: DB, principal: Reader) -> Any:
     findings = regulation.run(db=db, event_id=event.id)
     counts = {s: sum(1 for f in findings if f.severity == s) for s in regulation.SEVERITIES}
     return {"ok": counts["error"] == 0, "counts": counts, "findings": findings}
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@router.get("/events/{event_id}/plan-documents", response_model=list[DocumentOut], tags=[TAG],
+            summary="The planning documents 方案文书 that can be downloaded as DOCX")
+def plan_documents(event: EventDep, db: DB, principal: Reader) -> Any:
+    return [{"name": d.name, "title": d.title, "url": f"/api/v1/events/{event.id}/plan-documents/{d.name}.docx"}
+            for d in export.documents(db=db, event_id=event.id)]
+
+
+@router.get("/events/{event_id}/plan-documents/{name}.docx", tags=[TAG], response_class=Response,
+            responses={200: {"content": {DOCX: {}}}},
+            summary="One planning document as DOCX (work-plan, plan-CODE, risk-report, assignments)")
+def plan_document(event: EventDep, name: str, db: DB, principal: Reader) -> Response:
+    body = export.render_one(db=db, event_id=event.id, name=name)
+    return Response(body, media_type=DOCX,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{event.code}-{name}.docx"})

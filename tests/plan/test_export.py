@@ -35,9 +35,10 @@ def planned(client, login):
     assert client.patch(f"{url}/plans/{master['id']}", json={"sections": sections}, headers=h).status_code == 200
     assert client.post(f"{url}/plans/from-template", json={"template": "TPL-YL", "code": "YL"},
                        headers=h).status_code == 201
-    r = client.post(f"{url}/risks", json={"code": "R1", "name": "散场拥挤踩踏", "category": "人群踩踏",
-                                          "source": "活动固有", "controls": [{"measure": "分批散场", "owner": "场馆方"}],
-                                          "residual_likelihood": 2, "residual_impact": 3}, headers=h).json()
+    r = client.post(f"{url}/risks", json={
+        "code": "R1", "name": "散场拥挤踩踏", "category": "人群踩踏", "source": "活动固有",
+        "controls": [{"measure": "分批散场", "owner": "场馆方"}], "residual_likelihood": 2, "residual_impact": 3},
+        headers=h).json()
     for expert, li, im in (("甲", 4, 5), ("乙", 2, 4), ("丙", 1, 5)):
         client.post(f"{url}/risks/{r['id']}/scores", json={"expert": expert, "likelihood": li, "impact": im},
                     headers=h)

@@ -41,6 +41,7 @@ for sub, name in ((db_app, "db"), (import_app, "import"), (export_app, "export")
     app.add_typer(sub, name=name)
 
 app.command("capacity")(plan_cli.capacity)
+app.command("evacuate")(plan_cli.evacuate)
 
 M = TypeVar("M", bound=BaseModel)
 out = Console()

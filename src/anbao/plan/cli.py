@@ -79,3 +79,38 @@ def export(event: Annotated[int, typer.Option("--event", help="Event id")],
                 path.write_bytes(service.render(d.build()))
                 _line({"file": str(path), "name": d.name, "title": d.title})
                 progress.advance(task)
+
+
+def evacuate(event: Annotated[int, typer.Option("--event", help="Event id")],
+             zone: Annotated[str | None, typer.Option("--zone", help="Zone code (default: the whole venue)")] = None,
+             model: Annotated[str, typer.Option("--model", help="macro | jupedsim")] = "macro",
+             people: Annotated[int | None, typer.Option(help="People to evacuate (default: expected attendance)")]
+             = None,
+             agents: Annotated[int | None, typer.Option(help="JuPedSim agents (default: up to 1,000)")] = None,
+             max_s: Annotated[float | None, typer.Option("--max-s", help="Time cap, seconds")] = None,
+             heatmap: Annotated[Path | None, typer.Option(help="Write the JuPedSim density heat-map PNG here")] = None,
+             ) -> None:
+    """Evacuation simulation 疏散推演: one JSON line with clearance_s, the flow per exit and the zones.
+
+    Exit 1 when the run hit its time cap (the partial result is printed with a warning).
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from anbao import cli as base
+    from anbao.plan import evacuation as service
+
+    with base.session() as db:
+        base._event_or_fail(db, event)
+        job = service.prepare(db=db, event_id=event, model=model, zone=zone, people=people, agents=agents,
+                              max_s=max_s)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=base.err, transient=True) as bar:
+        task = bar.add_task(f"疏散推演 {model} {zone or '全场'}", total=1.0)
+        result, png = service.run(job, progress=lambda p: bar.update(task, completed=p))
+    if heatmap is not None and png is not None:
+        heatmap.write_bytes(png)
+        result["heatmap_file"] = str(heatmap)
+    _line(result)
+    if not result["finished"]:
+        base.err.print(result["warning"], highlight=False)
+        raise typer.Exit(1)

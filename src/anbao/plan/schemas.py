@@ -330,3 +330,24 @@ class DocumentOut(Out):
     name: str = Field(description="work-plan | plan-CODE | risk-report | assignments")
     title: str
     url: str
+
+
+class EvacuationIn(In):
+    model: Literal["macro", "jupedsim"] = Field(default="macro",
+                                                description="macro: zones as a flow network (the venue or one "
+                                                "zone); jupedsim: agents in one zone")
+    zone: str | None = Field(default=None, pattern=CODE_PATTERN, description="Zone code (empty: the whole venue)")
+    people: int | None = Field(default=None, ge=0, le=1_000_000,
+                               description="People to evacuate (default: the expected attendance, or the zone's share)")
+    agents: int | None = Field(default=None, ge=1, le=5000, description="JuPedSim agents (default: up to 1,000)")
+    max_s: float | None = Field(default=None, gt=0, le=7200, description="Time cap, seconds (partial result after)")
+
+
+class EvacuationRunOut(Out):
+    id: str
+    status: str = Field(description="running | done | failed")
+    progress: float
+    model: str
+    zone: str | None
+    result: dict[str, Any] | None = Field(default=None, description="clearance_s, exits, zones, series, capacity...")
+    error: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import PlanKindIn, TaskStatusIn
 from anbao.deps import DB, EventDep, require
-from anbao.plan import capacity, export, regulation, service, templates
+from anbao.plan import capacity, evacuation, export, flows, regulation, service, templates
 from anbao.plan.models import Task
 from anbao.plan.schemas import (
     ActivateIn,
@@ -26,6 +26,8 @@ from anbao.plan.schemas import (
     CapacitySettingsOut,
     CheckOut,
     DocumentOut,
+    EvacuationIn,
+    EvacuationRunOut,
     FromTemplate,
     PlanCreate,
     PlanOut,
@@ -205,3 +207,47 @@ def plan_document(event: EventDep, name: str, db: DB, principal: Reader) -> Resp
     body = export.render_one(db=db, event_id=event.id, name=name)
     return Response(body, media_type=DOCX,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{event.code}-{name}.docx"})
+
+
+def _runs(request: Request) -> flows.Runs:
+    runs = getattr(request.app.state, "evacuation_runs", None)
+    if runs is None:
+        runs = request.app.state.evacuation_runs = flows.Runs()
+    return runs
+
+
+@router.post("/events/{event_id}/evacuation-runs", response_model=EvacuationRunOut,
+             status_code=status.HTTP_202_ACCEPTED, tags=[TAG],
+             summary="Start an evacuation simulation 疏散推演 (macro: venue or zone; jupedsim: one zone); poll it")
+def start_evacuation(event: EventDep, body: EvacuationIn, request: Request, db: DB, principal: Reader) -> Any:
+    job = evacuation.prepare(db=db, event_id=event.id, model=body.model, zone=body.zone, people=body.people,
+                             agents=body.agents, max_s=body.max_s)
+    runs = _runs(request)
+    run = runs.start(event.id, job)
+    if job.model == "macro":
+        runs.wait(run, 5.0)  # seconds at most: the answer usually comes with the request
+    return run.view()
+
+
+def _run(request: Request, event_id: int, run_id: str) -> flows.Run:
+    run = _runs(request).get(event_id, run_id)
+    if run is None:
+        raise NotFound(f"evacuation run {run_id} not found in event {event_id} (runs are kept in memory)")
+    return run
+
+
+@router.get("/events/{event_id}/evacuation-runs/{run_id}", response_model=EvacuationRunOut, tags=[TAG],
+            summary="An evacuation run: progress, then the result (clearance time, flow per exit, zones)")
+def get_evacuation(event: EventDep, run_id: str, request: Request, principal: Reader) -> Any:
+    return _run(request, event.id, run_id).view()
+
+
+@router.get("/events/{event_id}/evacuation-runs/{run_id}/heatmap.png", tags=[TAG], response_class=Response,
+            responses={200: {"content": {"image/png": {}}}},
+            summary="Highest density per cell over a JuPedSim run (PNG heat-map)")
+def evacuation_heatmap(event: EventDep, run_id: str, request: Request, principal: Reader) -> Response:
+    run = _run(request, event.id, run_id)
+    if run.png is None:
+        raise NotFound(f"evacuation run {run_id} has no heat-map (" + ("still running" if run.status == "running"
+                                                                       else "macro model runs have none") + ")")
+    return Response(run.png, media_type="image/png")

@@ -103,8 +103,9 @@ DEFAULT_TRIGGERS: dict[str, dict[str, Any]] = {
 
 
 def ensure_defaults(*, db: Session, event_id: int) -> list[ResponsePlan]:
-    """Create the default plans when the event has no plan at all; return what was created."""
-    if db.execute(select(func.count()).select_from(ResponsePlan).where(ResponsePlan.event_id == event_id)).scalar():
+    """Create the default special plans when the event has none (a master plan alone does not count)."""
+    if db.execute(select(func.count()).select_from(ResponsePlan).where(ResponsePlan.event_id == event_id,
+                                                                        ResponsePlan.kind != "master")).scalar():
         return []
     nodes = dict(db.execute(select(CommandNode.code, CommandNode.id).where(CommandNode.event_id == event_id)).all())
     hq = db.execute(select(CommandNode.id).where(CommandNode.event_id == event_id, CommandNode.level == "hq")

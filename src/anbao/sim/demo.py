@@ -18,7 +18,7 @@ import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +41,7 @@ from anbao.org import service as org
 from anbao.org.models import CommandNode, Person, Unit
 from anbao.org.schemas import CommandNodeCreate, PersonCreate, UnitCreate
 from anbao.sim.people import NodeSpec, PersonSpec, UnitSpec, plan_nodes, plan_people, plan_units
+from anbao.sim.planning import load_planning
 from anbao.sim.roads import store_demo_roads
 from anbao.sim.site import PointSpec, ZoneSpec, plan_devices, plan_gates, plan_posts, plan_zones
 from anbao.venue import service as venues
@@ -94,6 +95,7 @@ def _event() -> EventCreate:
     return EventCreate.model_validate(dict(
         code=DEMO_CODE, name="2026 星河巡回演唱会（杭州站）", kind="concert",
         organiser="杭州星河文化演艺有限公司", expected_attendance=50_000, approved_attendance=52_000,
+        applied_on=date(2026, 11, 10), approval_authority="city", tickets_issued=49_600,
         status="preparing", timezone="Asia/Shanghai",
         description=("体育场演唱会，两场，每场预计 5 万人（内场站席约 1 万人，看台座席约 4.1 万人）。"
                      "舞台设于南端，南看台封闭。观众主要经地铁6号线奥体中心站及公交、停车场到达，"
@@ -221,4 +223,5 @@ def load_demo(*, db: Session, var_dir: Path | None = None) -> DemoSummary:
     _create_many(db, org.PERSONS, PersonCreate, eid, (
         {"unit_id": unit_ids[p.unit], "name": p.name, "badge_no": p.badge_no, "role": p.role,
          "phone": p.phone, "skills": p.skills} for p in plan.people))
+    load_planning(db=db, event_id=eid)
     return demo_summary(db=db, event_id=eid, created=True)

@@ -293,14 +293,13 @@ def test_deterministic_with_a_fixed_seed(sessions: sessionmaker[Session], demo_e
     assert a == b and a != c
 
 
-def test_a_tick_is_fast(sessions: sessionmaker[Session], demo_event: int) -> None:
+def test_ticks_report_their_cost_and_who_reports(sessions: sessionmaker[Session], demo_event: int) -> None:
+    """The figures a tick gives; how fast ticks are is measured by bench/sim_tick.py, not here."""
     sim = Simulator(sessions, demo_event, speed=10, seed=1)
     now = utcnow() - timedelta(seconds=120)
-    ticks = [sim.tick(now + timedelta(seconds=3 * i)) for i in range(20)]
+    ticks = [sim.tick(now + timedelta(seconds=3 * i)) for i in range(5)]
     assert len(sim.reporting) >= 80 and "UAV-001" not in sim.reporting and len(sim.network.nodes) >= 40
-    median = statistics.median(t.total_ms for t in ticks)
-    assert median < 100, f"median tick {median:.1f} ms"
-    assert statistics.median(t.model_ms for t in ticks) < 20
+    assert all(0 < t.model_ms <= t.total_ms for t in ticks)
 
 
 def test_run_in_a_thread_and_as_a_task(sessions: sessionmaker[Session], demo_event: int) -> None:

@@ -116,7 +116,7 @@ def _area(code: str, name: str, kind: str, zone: Zone | None, area_m2: float, s:
                     safety_factor=float((s.safety_factors or {}).get(code, 1.0)), density=s.density)
 
 
-def _cut(network: Network, sources: set[str], sinks: set[str], *, inward: bool | None) -> tuple[float, list[Link]]:
+def _cut(network: Network, sources: set[str], sinks: set[str]) -> tuple[float, list[Link]]:
     """Maximum flow (persons/s) from ``sources`` to ``sinks`` over the links, and the links of the minimum cut."""
     codes = [n.code for n in network.nodes]
     index = {c: i for i, c in enumerate(codes)}
@@ -200,10 +200,7 @@ def compute(*, db: Session, event_id: int) -> dict[str, Any]:
             if (area.seats or area.standing_m2) and not exits:
                 raise cap.CapacityError(f"zone {z.code} ({name}) has no exit: no gate or open boundary leads "
                                         "out of it; add an exit or draw the zone so that it touches its neighbours")
-            result = cap.capacity(area, times)
-            if not area.exits and exits:
-                result = _open_only(result)
-            item.update(_result(result))
+            item.update(_result(cap.capacity(area, times)))
             areas[z.code] = area
         except cap.CapacityError as exc:
             item.update({"holding": None, "entry": None, "exit": None, "emergency": None, "safe_capacity": None,
@@ -218,19 +215,14 @@ def compute(*, db: Session, event_id: int) -> dict[str, Any]:
             "zones": zones_out, "venue": venue}
 
 
-def _open_only(result: cap.Capacity) -> cap.Capacity:
-    """A zone whose ways out are all unbounded open links: no exit figure limits it."""
-    return cap.Capacity(**{**asdict(result), "steps": (*result.steps, "出口均为开放连接，不计出口通行能力限制")})
-
-
 def _venue(db: Session, event_id: int, network: Network, depths: dict[str, int], outermost: int,
            sites: dict[str, Any], gates: dict[str, Any], areas: dict[str, cap.Area], times: cap.Times
            ) -> dict[str, Any]:
     event = db.get(Event, event_id)
     held = {c: a for c, a in areas.items() if sites[c].kind in DESTINATION_KINDS}
     outside = {c for c, d in depths.items() if d == outermost}
-    out_pps, out_cut = _cut(network, set(held), outside, inward=False)
-    in_pps, in_cut = _cut(network, outside, set(held), inward=True)
+    out_pps, out_cut = _cut(network, set(held), outside)
+    in_pps, in_cut = _cut(network, outside, set(held))
     exits = [e for lk in out_cut for e in _exits(lk, gates)]
     entries = [e for lk in in_cut for e in _entries(lk, gates)]
     base: dict[str, Any] = {"code": "VENUE", "name": "场馆", "exits": exits, "entries": entries,

@@ -37,7 +37,7 @@ from anbao.core.errors import Invalid
 from anbao.event.models import Event
 from anbao.plan import capacity
 from anbao.sim.layout import load_site
-from anbao.sim.network import FENCED_KINDS, build_network
+from anbao.sim.network import FENCED_KINDS, build_network, depth
 from anbao.venue.models import Zone
 
 MODELS = ("macro", "jupedsim")
@@ -107,7 +107,7 @@ def prepare(*, db: Session, event_id: int, model: str = "macro", zone: str | Non
         raise Invalid(f"zone {zone} ({names.get(zone, zone)}) is not a public zone of the venue network "
                       "(staff areas and zones that contain others are left out)", loc=["body", "zone"])
     total = people if people is not None else (event.expected_attendance if event else 0) or site.attendance
-    weights = {c: w for c, w in network.destinations.items()}
+    weights = dict(network.destinations)
     wsum = sum(weights.values()) or 1.0
     share = {c: total * w / wsum for c, w in weights.items()}
     links = [lk for lk in network.links if lk.kind != "nearest"]
@@ -121,8 +121,8 @@ def prepare(*, db: Session, event_id: int, model: str = "macro", zone: str | Non
                        for x in _split(lk, lk.target if lk.target in inside else None))
         max_s = max_s or 3600.0
     else:
-        far = capacity.steps_out(network, {c for c in nodes if c not in
-                                           {n for n in nodes if _inside(sites[n].kind, sites[n].ring)}})
+        depths = {c: depth(sites[c]) for c in nodes}
+        far = capacity.steps_out(network, {c for c, d in depths.items() if d == min(depths.values())})
         never = len(nodes) + 1
         mine = far.get(zone, never)
         own = [lk for lk in links if lk.source == zone and far.get(lk.target, never) < mine]

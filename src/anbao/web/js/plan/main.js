@@ -1,0 +1,182 @@
+// The planning page 事前规划 at /plan/: risk register and matrix, the "1+N" plans, regulation checks,
+// capacity, evacuation runs and the planning documents, one tab each. Same login, catalogs, top bar and
+// event choice as the command map; no live stream (planning data changes by the planners' hands).
+// Planners (and commanders, admins) edit; every other role reads.
+import {showFatal} from "../boot.js";
+import {el, setTimeZone} from "../format.js";
+import {applyI18n, getLang, loadCatalog, onLang, setLang, t} from "../i18n.js";
+import {currentUser, ensureSession, installLogin, logout, onLogin} from "../session.js";
+import {CapacityTab} from "./capacity.js";
+import {CheckTab} from "./check.js";
+import {DocsTab} from "./docs.js";
+import {EvacTab} from "./evac.js";
+import {api, AuthError, withLogin} from "./http.js";
+import {PlansTab} from "./plans.js";
+import {RiskTab} from "./risk.js";
+import {toast} from "./ui.js";
+
+const $ = (s) => document.querySelector(s);
+const TABS = ["risk", "plans", "check", "capacity", "evac", "docs"];
+const EDITORS = new Set(["admin", "commander", "planner"]); // roles with plan:write
+
+function pickEvent(events) {
+  const wanted = Number(new URLSearchParams(location.search).get("event"));
+  if (wanted && events.some((e) => e.id === wanted)) return wanted;
+  const last = Number(localStorage.getItem("anbao.event"));
+  if (last && events.some((e) => e.id === last)) return last;
+  const active = events.find((e) => e.status === "active");
+  return (active || events[0])?.id ?? null;
+}
+
+function markLang() {
+  for (const b of document.querySelectorAll(".topbar [data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
+}
+
+/** What every tab needs: the event, its zones, gates, units and command nodes, the vocabularies. */
+class Context {
+  constructor({eventId, vocab, events}) {
+    this.eventId = eventId;
+    this.vocab = vocab;
+    this.events = events;
+    this.event = events.find((e) => e.id === eventId);
+    this.toast = toast;
+    this.listeners = new Map();
+  }
+
+  url(path) {
+    return `/events/${this.eventId}${path}`;
+  }
+
+  get canEdit() {
+    return EDITORS.has(currentUser()?.role);
+  }
+
+  async loadBase() {
+    const [event, zones, gates, units, nodes] = await Promise.all([
+      api(this.url("")), api(this.url("/zones"), {query: {limit: 5000}}), api(this.url("/gates"), {query: {limit: 5000}}),
+      api(this.url("/units"), {query: {limit: 5000}}), api(this.url("/command-nodes"), {query: {limit: 5000}})]);
+    this.event = event;
+    this.zones = zones.sort((a, b) => a.ring - b.ring || a.code.localeCompare(b.code));
+    this.gates = gates.sort((a, b) => a.code.localeCompare(b.code));
+    this.units = units.sort((a, b) => a.police_type.localeCompare(b.police_type) || a.code.localeCompare(b.code));
+    this.nodes = nodes;
+    this.zoneById = new Map(zones.map((z) => [z.id, z]));
+    this.zoneByCode = new Map(zones.map((z) => [z.code, z]));
+    this.nodeById = new Map(nodes.map((n) => [n.id, n]));
+  }
+
+  /** Something a tab changed that others show (e.g. "plans" for the regulation check). */
+  changed(what) {
+    for (const fn of this.listeners.get(what) || []) fn();
+  }
+
+  on(what, fn) {
+    if (!this.listeners.has(what)) this.listeners.set(what, new Set());
+    this.listeners.get(what).add(fn);
+  }
+}
+
+async function main() {
+  for (const b of document.querySelectorAll(".topbar [data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
+  $("#logout").addEventListener("click", () => logout());
+  await loadCatalog();
+  applyI18n();
+  installLogin();
+  await ensureSession();
+  const [config, vocab, events] = await withLogin(() => Promise.all([api("/ui-config"), api("/meta/vocab"), api("/events")]));
+  setTimeZone(config.timezone);
+  const eventId = pickEvent(events);
+  if (eventId === null) {
+    showFatal(t("common.noEvents"));
+    return;
+  }
+  localStorage.setItem("anbao.event", String(eventId));
+  const ctx = new Context({eventId, vocab, events});
+  await withLogin(() => ctx.loadBase());
+
+  const showUser = () => {
+    const u = currentUser();
+    $("#user").textContent = u ? `${u.username} · ${t(`role.${u.role}`)}` : "";
+    document.body.classList.toggle("read-only", !ctx.canEdit);
+    $("#readonly").hidden = ctx.canEdit;
+  };
+  const title = () => {
+    $("#event-name").textContent = ctx.event?.name || "";
+  };
+  title();
+  showUser();
+  markLang();
+  if (events.length > 1) {
+    const sel = $("#event-select");
+    sel.replaceChildren(...events.map((e) => el("option", {value: e.id, selected: e.id === eventId}, e.name)));
+    sel.hidden = false;
+    sel.addEventListener("change", () => {
+      localStorage.setItem("anbao.event", sel.value);
+      location.search = `?event=${sel.value}${location.hash}`;
+    });
+  }
+
+  const tabs = {
+    risk: new RiskTab(ctx), plans: new PlansTab(ctx), check: new CheckTab(ctx),
+    capacity: new CapacityTab(ctx), evac: new EvacTab(ctx), docs: new DocsTab(ctx),
+  };
+  let current = null;
+  async function open(name, {push = true} = {}) {
+    if (!TABS.includes(name)) name = "risk";
+    if (current === name) return;
+    if (current && tabs[current].leave && !(await tabs[current].leave())) {
+      history.replaceState(null, "", `#${current}`); // stay, and say so in the address
+      return;
+    }
+    current = name;
+    for (const b of document.querySelectorAll("#tabs [data-tab]")) {
+      b.classList.toggle("on", b.dataset.tab === name);
+      b.setAttribute("aria-selected", String(b.dataset.tab === name));
+    }
+    for (const p of document.querySelectorAll(".pane")) p.hidden = p.dataset.pane !== name;
+    if (push && location.hash !== `#${name}`) history.replaceState(null, "", `#${name}`);
+    document.body.dataset.tab = name;
+    try {
+      await withLogin(() => tabs[name].show());
+    } catch (err) {
+      console.error(err);
+      toast(t("error.load", {detail: err.message || String(err)}), "lv-red");
+    }
+  }
+  for (const b of document.querySelectorAll("#tabs [data-tab]")) b.addEventListener("click", () => open(b.dataset.tab));
+  window.addEventListener("hashchange", () => open(location.hash.slice(1), {push: false}));
+  window.addEventListener("beforeunload", (ev) => {
+    if (tabs.plans.dirty) ev.preventDefault();
+  });
+
+  // a field marked by a refused change loses its mark as soon as it is edited
+  const unmark = (ev) => {
+    const box = ev.target.closest?.(".invalid");
+    if (!box) return;
+    box.classList.remove("invalid");
+    const msg = box.querySelector(":scope > .fmsg");
+    if (msg) msg.textContent = "";
+  };
+  document.addEventListener("input", unmark);
+  document.addEventListener("change", unmark);
+
+  onLang(() => {
+    markLang();
+    showUser();
+    for (const tab of Object.values(tabs)) tab.relabel?.();
+  });
+  onLogin(() => {
+    showUser();
+    if (current) tabs[current].show().catch((err) => !(err instanceof AuthError) && console.warn(err));
+  });
+  document.body.classList.remove("booting");
+  window.anbao = {ctx, tabs}; // for the browser tests and the console
+  await open(location.hash.slice(1) || "risk", {push: true});
+  tabs.check.badge().catch(() => {}); // the number of errors on the tab from the start
+  document.body.dataset.ready = "1";
+}
+
+main().catch((err) => {
+  console.error(err);
+  showFatal(t("error.start", {detail: err.message || String(err)}), () => location.reload());
+});

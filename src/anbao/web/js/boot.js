@@ -26,7 +26,8 @@ export function showFatal(message, retry) {
   box.hidden = false;
 }
 
-async function withLogin(fn) {
+/** Runs ``fn`` again after a new login whenever the login has expired. */
+export async function withLogin(fn) {
   for (;;) {
     try {
       return await fn();
@@ -37,7 +38,8 @@ async function withLogin(fn) {
   }
 }
 
-function pickEvent(events) {
+/** The event to show: ?event=, else the last one viewed, else the active one, else the first. */
+export function pickEvent(events) {
   const wanted = Number(new URLSearchParams(location.search).get("event"));
   if (wanted && events.some((e) => e.id === wanted)) return wanted;
   const last = Number(localStorage.getItem("anbao.event"));
@@ -47,7 +49,11 @@ function pickEvent(events) {
 }
 
 /** Resolves with {config, vocab, events, store, live} once the first snapshot is in. */
-export async function boot({onState}) {
+/**
+ * What every page does first: messages, login, then {config, vocab, events, eventId} with the time zone
+ * set and the chosen event remembered; null (and a message) when there is no event.
+ */
+export async function startPage() {
   await loadCatalog();
   applyI18n();
   installLogin();
@@ -60,6 +66,13 @@ export async function boot({onState}) {
     return null;
   }
   localStorage.setItem("anbao.event", String(eventId));
+  return {config, vocab, events, eventId};
+}
+
+export async function boot({onState}) {
+  const start = await startPage();
+  if (start === null) return null;
+  const {config, vocab, events, eventId} = start;
   const store = new Store(eventId);
   store.vocab = vocab;
   store.features = config.features || {};

@@ -5,7 +5,7 @@
 // token and handed over as object URLs, since a plain <a href> would carry no token.
 import {api, ApiError, AuthError, detailText, getToken} from "../api.js";
 import {has, t} from "../i18n.js";
-import {expire, login} from "../session.js";
+import {expire} from "../session.js";
 
 export {api, ApiError, AuthError};
 
@@ -32,17 +32,6 @@ export async function send(path, {method = "POST", body} = {}) {
   return data;
 }
 
-/** Runs ``fn`` again after a new login whenever the login has expired (reads on opening a tab). */
-export async function withLogin(fn) {
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
-      await login("expired");
-    }
-  }
-}
 
 async function authorised(url) {
   const r = await fetch(url, {headers: {Authorization: `Bearer ${getToken()}`}});

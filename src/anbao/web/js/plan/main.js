@@ -2,15 +2,15 @@
 // capacity, evacuation runs and the planning documents, one tab each. Same login, catalogs, top bar and
 // event choice as the command map; no live stream (planning data changes by the planners' hands).
 // Planners (and commanders, admins) edit; every other role reads.
-import {showFatal} from "../boot.js";
-import {el, setTimeZone} from "../format.js";
-import {applyI18n, getLang, loadCatalog, onLang, setLang, t} from "../i18n.js";
-import {currentUser, ensureSession, installLogin, logout, onLogin} from "../session.js";
+import {showFatal, startPage, withLogin} from "../boot.js";
+import {el} from "../format.js";
+import {getLang, onLang, setLang, t} from "../i18n.js";
+import {currentUser, logout, onLogin} from "../session.js";
 import {CapacityTab} from "./capacity.js";
 import {CheckTab} from "./check.js";
 import {DocsTab} from "./docs.js";
 import {EvacTab} from "./evac.js";
-import {api, AuthError, withLogin} from "./http.js";
+import {api, AuthError} from "./http.js";
 import {PlansTab} from "./plans.js";
 import {RiskTab} from "./risk.js";
 import {toast} from "./ui.js";
@@ -19,14 +19,6 @@ const $ = (s) => document.querySelector(s);
 const TABS = ["risk", "plans", "check", "capacity", "evac", "docs"];
 const EDITORS = new Set(["admin", "commander", "planner"]); // roles with plan:write
 
-function pickEvent(events) {
-  const wanted = Number(new URLSearchParams(location.search).get("event"));
-  if (wanted && events.some((e) => e.id === wanted)) return wanted;
-  const last = Number(localStorage.getItem("anbao.event"));
-  if (last && events.some((e) => e.id === last)) return last;
-  const active = events.find((e) => e.status === "active");
-  return (active || events[0])?.id ?? null;
-}
 
 function markLang() {
   for (const b of document.querySelectorAll(".topbar [data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
@@ -79,18 +71,9 @@ class Context {
 async function main() {
   for (const b of document.querySelectorAll(".topbar [data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
   $("#logout").addEventListener("click", () => logout());
-  await loadCatalog();
-  applyI18n();
-  installLogin();
-  await ensureSession();
-  const [config, vocab, events] = await withLogin(() => Promise.all([api("/ui-config"), api("/meta/vocab"), api("/events")]));
-  setTimeZone(config.timezone);
-  const eventId = pickEvent(events);
-  if (eventId === null) {
-    showFatal(t("common.noEvents"));
-    return;
-  }
-  localStorage.setItem("anbao.event", String(eventId));
+  const start = await startPage();
+  if (start === null) return;
+  const {vocab, events, eventId} = start;
   const ctx = new Context({eventId, vocab, events});
   await withLogin(() => ctx.loadBase());
 

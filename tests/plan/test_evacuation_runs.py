@@ -89,6 +89,14 @@ def test_bad_runs_are_refused_at_once(client, ev, body, status, fragment):
     assert r.status_code == status and fragment in r.text, r.text
 
 
+def test_only_planners_start_runs_and_readers_follow_them(client, ev, login):
+    url, h, _ = ev()
+    analyst = login("analyst")
+    assert client.post(f"{url}/evacuation-runs", json={}, headers=analyst).status_code == 403
+    run = client.post(f"{url}/evacuation-runs", json={}, headers=h).json()
+    assert client.get(f"{url}/evacuation-runs/{run['id']}", headers=analyst).status_code == 200
+
+
 def test_unknown_runs_are_404(client, ev):
     url, h, _ = ev()
     assert client.get(f"{url}/evacuation-runs/abc", headers=h).status_code == 404

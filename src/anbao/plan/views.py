@@ -219,7 +219,7 @@ def _runs(request: Request) -> flows.Runs:
 @router.post("/events/{event_id}/evacuation-runs", response_model=EvacuationRunOut,
              status_code=status.HTTP_202_ACCEPTED, tags=[TAG],
              summary="Start an evacuation simulation 疏散推演 (macro: venue or zone; jupedsim: one zone); poll it")
-def start_evacuation(event: EventDep, body: EvacuationIn, request: Request, db: DB, principal: Reader) -> Any:
+def start_evacuation(event: EventDep, body: EvacuationIn, request: Request, db: DB, principal: Planner) -> Any:
     job = evacuation.prepare(db=db, event_id=event.id, model=body.model, zone=body.zone, people=body.people,
                              agents=body.agents, max_s=body.max_s)
     runs = _runs(request)

@@ -152,7 +152,8 @@ def prepare(*, db: Session, event_id: int, model: str = "macro", zone: str | Non
     assert zone is not None
     n_agents = agents if agents is not None else int(min(DEFAULT_AGENTS, round(enodes[0].population)))
     if not 1 <= n_agents <= MAX_AGENTS:
-        raise Invalid(f"agents must be between 1 and {MAX_AGENTS}, got {n_agents}", loc=["body", "agents"])
+        why = " (nobody is expected in this zone: give the number of agents)" if agents is None else ""
+        raise Invalid(f"agents must be between 1 and {MAX_AGENTS}, got {n_agents}{why}", loc=["body", "agents"])
     scene = _scene(zone, names.get(zone, zone), sites, site.gates, own, n_agents)
     exits_flow = sum(pedsim.exit_width(poly) for _, poly in scene.exits) * capacity.LEVEL_PPS_PER_M
     return Job("jupedsim", zone, names, enodes, elinks, scene, exits_flow, max_s)

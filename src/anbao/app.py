@@ -37,6 +37,7 @@ from anbao.incident.views import router as incident_router
 from anbao.live.ui_views import router as ui_router
 from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
+from anbao.plan.flows import Runs
 from anbao.plan.views import router as plan_router
 from anbao.review.views import router as review_router
 from anbao.risk.views import router as risk_router
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
         try:
             yield
         finally:
+            app.state.evacuation_runs.shutdown()  # queued runs are dropped; a running one ends at its time cap
             if consumer is not None:
                 await asyncio.to_thread(consumer.stop)
             for t in (task, sim_task):
@@ -143,6 +145,7 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
     app.state.watcher = Watcher(app.state.sessions, app.state.bus, settings.evaluate_interval_s)
     app.state.ingest_listeners = [app.state.watcher.poke]
+    app.state.evacuation_runs = Runs()
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])

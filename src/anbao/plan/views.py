@@ -210,9 +210,7 @@ def plan_document(event: EventDep, name: str, db: DB, principal: Reader) -> Resp
 
 
 def _runs(request: Request) -> flows.Runs:
-    runs = getattr(request.app.state, "evacuation_runs", None)
-    if runs is None:
-        runs = request.app.state.evacuation_runs = flows.Runs()
+    runs: flows.Runs = request.app.state.evacuation_runs  # made with the app (anbao.app.create_app)
     return runs
 
 

@@ -14,7 +14,7 @@ GOOD = Facts(expected_attendance=20_000, approved_attendance=20_000, tickets_iss
              approval_authority="city", applied_on=date(2026, 4, 1),
              first_session=datetime(2026, 5, 1, 11, 0, tzinfo=UTC), timezone="Asia/Shanghai",
              master_sections=FULL, plan_kinds=frozenset({"master", "fire", "evacuation"}), units=10, persons=80,
-             posts=30, buffer_zones=2, checkpoints=4, parking_zones=1, venues_with_address=1, safe_capacity=25_000)
+             posts=30, buffer_zones=2, checkpoints=4, parking_zones=1, venues=1, safe_capacity=25_000)
 
 
 def by_code(facts):

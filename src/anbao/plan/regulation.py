@@ -73,7 +73,7 @@ class Facts:
     buffer_zones: int
     checkpoints: int
     parking_zones: int
-    venues_with_address: int
+    venues: int
     safe_capacity: int | None
     capacity_error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -87,8 +87,8 @@ def _records(f: Facts) -> dict[str, str | None]:
     """For each Art. 6 item, what in the records covers it (None: nothing)."""
     kinds = f.plan_kinds
     return {
-        "overview": f"活动场次与场地已录入（{f.venues_with_address} 个场地有地址）"
-        if f.first_session is not None and f.venues_with_address else None,
+        "overview": f"已录入 {f.venues} 个场地和活动场次"
+        if f.first_session is not None and f.venues else None,
         "staffing": f"已编组 {f.units} 个执勤单元、{f.persons} 名人员" if f.units else None,
         "fire": "已制定消防安全专项预案" if "fire" in kinds else None,
         "capacity": f"场馆安全容量 {f.safe_capacity} 人，预计 {f.expected_attendance} 人"
@@ -228,7 +228,7 @@ def facts(*, db: Session, event_id: int) -> Facts:
         checkpoints=_count(db, select(func.count()).select_from(Gate).where(Gate.event_id == event_id,
                                                                              Gate.kind == "checkpoint")),
         parking_zones=_count(db, zone_count.where(Zone.kind == "parking")),
-        venues_with_address=_count(db, select(func.count()).select_from(Venue).where(Venue.event_id == event_id)),
+        venues=_count(db, select(func.count()).select_from(Venue).where(Venue.event_id == event_id)),
         safe_capacity=safe_capacity, capacity_error=cap_error)
 
 

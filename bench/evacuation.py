@@ -32,7 +32,7 @@ from anbao.algorithms.corridor import (
     compare_corridor,
     room_case,
 )
-from anbao.algorithms.crowdnet import width_capacity
+from anbao.algorithms.corridor import stadium_network as stadium
 from anbao.algorithms.evacuation import EvacLink, EvacNode, EvacResult, evacuate
 from anbao.algorithms.pedsim import simulate
 from anbao.algorithms.trajectories import load_trajectories
@@ -41,31 +41,6 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "pedestrian"
 RUNS = {"uo-180-180-120": (300, 1099), "uo-180-180-180": (400, 1284)}
 
 
-def stadium(people: float) -> tuple[list[EvacNode], list[EvacLink]]:
-    """41 zones, 118 links: stands -> concourse (vomitory stairs) -> plazas (stairs) -> roads (gates) -> safe."""
-    nodes = [EvacNode(f"S{s + 1:02d}", people * 0.8 / 16, 900.0, 30.0) for s in range(16)]
-    nodes.append(EvacNode("F", people * 0.2, 7000.0, 60.0))
-    nodes += [EvacNode(f"C{c + 1}", 0.0, 1500.0, 70.0) for c in range(8)]
-    nodes += [EvacNode(f"P{p + 1}", 0.0, 4000.0, 40.0) for p in range(8)]
-    nodes += [EvacNode(f"R{r + 1}", 0.0, 6000.0, 80.0) for r in range(8)]
-    links = []
-    for s in range(16):
-        code = f"S{s + 1:02d}"
-        links.append(EvacLink(code, f"C{s // 2 + 1}", width_capacity(2.4, stair=True), 8.0, f"V{s + 1:02d}a"))
-        links.append(EvacLink(code, f"C{(s + 1) // 2 % 8 + 1}", width_capacity(1.8, stair=True), 8.0, f"V{s + 1:02d}b"))
-        links.append(EvacLink(code, f"S{(s + 1) % 16 + 1:02d}", width_capacity(1.2)))
-        links.append(EvacLink(code, f"S{(s - 1) % 16 + 1:02d}", width_capacity(1.2)))
-    links += [EvacLink("F", f"C{k + 1}", width_capacity(4.0), 25.0, f"T{k + 1}") for k in (0, 2, 4, 6)]
-    links += [EvacLink("F", None, width_capacity(5.0), 40.0, f"EF{k}") for k in (1, 2)]
-    for c in range(8):
-        links.append(EvacLink(f"C{c + 1}", f"C{(c + 1) % 8 + 1}", None))
-        links.append(EvacLink(f"C{c + 1}", f"C{(c - 1) % 8 + 1}", None))
-        links.append(EvacLink(f"C{c + 1}", f"P{c + 1}", width_capacity(8.0, stair=True), 10.0, f"ST{c + 1}"))
-    for p in range(8):
-        links.append(EvacLink(f"P{p + 1}", f"R{p + 1}", width_capacity(6.0), name=f"G{p + 1}a"))
-        links.append(EvacLink(f"P{p + 1}", f"R{(p + 1) % 8 + 1}", width_capacity(4.0), name=f"G{p + 1}b"))
-        links.append(EvacLink(f"R{p + 1}", None, None, name=f"OUT{p + 1}"))
-    return nodes, links
 
 
 def _timed(nodes: list[EvacNode], links: list[EvacLink], dt_s: float, repeat: int) -> tuple[float, EvacResult]:

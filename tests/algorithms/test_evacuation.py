@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from anbao.algorithms.corridor import stadium_network as stadium
 from anbao.algorithms.crowdnet import width_capacity
 from anbao.algorithms.evacuation import (
     EvacLink,
@@ -21,38 +22,6 @@ from anbao.algorithms.evacuation import (
     critical_density,
     evacuate,
 )
-
-
-def stadium(people: float = 50_000.0) -> tuple[list[EvacNode], list[EvacLink]]:
-    """A venue-like network: 16 stands, a pitch, 8 concourse segments, 8 gate plazas, 8 roads outside.
-
-    41 zones and 118 links: vomitories (stairs) from each stand to two concourse segments, aisles between
-    neighbouring stands, pitch tunnels and two pitch emergency exits, the concourse ring (open), stairs
-    down to the plazas, two gates per plaza onto the roads, the roads open to safety.
-    """
-    nodes = [EvacNode(f"S{s + 1:02d}", people * 0.8 / 16, 900.0, 30.0) for s in range(16)]
-    nodes.append(EvacNode("F", people * 0.2, 7000.0, 60.0))
-    nodes += [EvacNode(f"C{c + 1}", 0.0, 1500.0, 70.0) for c in range(8)]
-    nodes += [EvacNode(f"P{p + 1}", 0.0, 4000.0, 40.0) for p in range(8)]
-    nodes += [EvacNode(f"R{r + 1}", 0.0, 6000.0, 80.0) for r in range(8)]
-    links = []
-    for s in range(16):
-        code = f"S{s + 1:02d}"
-        links.append(EvacLink(code, f"C{s // 2 + 1}", width_capacity(2.4, stair=True), 8.0, f"V{s + 1:02d}a"))
-        links.append(EvacLink(code, f"C{(s + 1) // 2 % 8 + 1}", width_capacity(1.8, stair=True), 8.0, f"V{s + 1:02d}b"))
-        links.append(EvacLink(code, f"S{(s + 1) % 16 + 1:02d}", width_capacity(1.2)))
-        links.append(EvacLink(code, f"S{(s - 1) % 16 + 1:02d}", width_capacity(1.2)))
-    links += [EvacLink("F", f"C{k + 1}", width_capacity(4.0), 25.0, f"T{k + 1}") for k in (0, 2, 4, 6)]
-    links += [EvacLink("F", None, width_capacity(5.0), 40.0, f"EF{k}") for k in (1, 2)]
-    for c in range(8):
-        links.append(EvacLink(f"C{c + 1}", f"C{(c + 1) % 8 + 1}", None))
-        links.append(EvacLink(f"C{c + 1}", f"C{(c - 1) % 8 + 1}", None))
-        links.append(EvacLink(f"C{c + 1}", f"P{c + 1}", width_capacity(8.0, stair=True), 10.0, f"ST{c + 1}"))
-    for p in range(8):
-        links.append(EvacLink(f"P{p + 1}", f"R{p + 1}", width_capacity(6.0), name=f"G{p + 1}a"))
-        links.append(EvacLink(f"P{p + 1}", f"R{(p + 1) % 8 + 1}", width_capacity(4.0), name=f"G{p + 1}b"))
-        links.append(EvacLink(f"R{p + 1}", None, None, name=f"OUT{p + 1}"))
-    return nodes, links
 
 
 def room(people: float = 600.0, capacity: float = 2.0, length: float = 10.0) -> tuple[list[EvacNode], list[EvacLink]]:

@@ -19,7 +19,7 @@ from anbao.core import crud
 from anbao.core.errors import Conflict, Invalid, NotFound
 from anbao.org.models import CommandNode
 from anbao.plan import service
-from anbao.plan.defaults import DEFAULT_PLANS, DEFAULT_TRIGGERS, Step, _s
+from anbao.plan.defaults import DEFAULT_PLANS, DEFAULT_TRIGGERS, Step, step
 from anbao.plan.models import PlanTemplate, ResponsePlan
 from anbao.plan.schemas import TO_FILL, TemplateContent
 
@@ -49,31 +49,31 @@ MASTER_SECTIONS = {
 EXTRA_SPECIALS: tuple[tuple[str, str, str, str, str, list[Step]], ...] = (
     ("TPL-JTSD", "交通疏导专项预案", "traffic", "G-JTGL",
      "散场高峰或周边道路拥堵时启动：分时分流、公交接驳、管制。", [
-        _s("启动周边道路交通管制，封闭临时管制路段", "G-JTGL", 10),
-        _s("协调地铁、公交加开班次并延时运营", "G-JTGL", 15),
-        _s("停车场出口分批放行，引导车辆绕行", "D-ROAD", 10),
-        _s("现场广播与电子屏发布交通提示", "G-ZHXT", 5),
+        step("启动周边道路交通管制，封闭临时管制路段", "G-JTGL", 10),
+        step("协调地铁、公交加开班次并延时运营", "G-JTGL", 15),
+        step("停车场出口分批放行，引导车辆绕行", "D-ROAD", 10),
+        step("现场广播与电子屏发布交通提示", "G-ZHXT", 5),
     ]),
     ("TPL-FKFB", "反恐防暴专项预案", "counter_terror", "G-YJCT",
      "发现暴力恐怖袭击或重大威胁时启动：处置、封控、救援。", [
-        _s("特警突击队前出处置，控制嫌疑人", "D-QRF", 3),
-        _s("封控现场周边出入口，防止次生袭击", "G-XCAB", 5),
-        _s("组织受威胁区域人员疏散", "G-XCAB", 5),
-        _s("医疗救护组在安全区域集结待命", "G-YJCT", 10),
-        _s("统一口径，舆情组发布权威信息", "D-CYBER", 30),
+        step("特警突击队前出处置，控制嫌疑人", "D-QRF", 3),
+        step("封控现场周边出入口，防止次生袭击", "G-XCAB", 5),
+        step("组织受威胁区域人员疏散", "G-XCAB", 5),
+        step("医疗救护组在安全区域集结待命", "G-YJCT", 10),
+        step("统一口径，舆情组发布权威信息", "D-CYBER", 30),
     ]),
     ("TPL-YQ", "舆情应对专项预案", "public_opinion", "D-CYBER",
      "网络出现与活动有关的负面舆情或谣言时启动：研判、核实、发布。", [
-        _s("网安组研判舆情热度与来源", "D-CYBER", 15),
-        _s("现场核实有关情况并报告指挥部", "G-XCAB", 20),
-        _s("按指挥部审定口径发布情况通报", "G-ZHXT", 60),
+        step("网安组研判舆情热度与来源", "D-CYBER", 15),
+        step("现场核实有关情况并报告指挥部", "G-XCAB", 20),
+        step("按指挥部审定口径发布情况通报", "G-ZHXT", 60),
     ]),
     ("TPL-EQTQ", "恶劣天气专项预案", "weather", "G-HQBZ",
      "暴雨、雷电、大风、高温等预警发布时启动：加固、避险、视情停演。", [
-        _s("检查并加固舞台、灯架、广告牌等临建设施", "G-HQBZ", 30),
-        _s("雷电大风时暂停演出，引导观众至避险区域", "G-ZHXT", 5),
-        _s("高温时增设饮水点与医疗点", "G-YJCT", 30),
-        _s("视情启动人群疏散预案", "G-YJCT", 10),
+        step("检查并加固舞台、灯架、广告牌等临建设施", "G-HQBZ", 30),
+        step("雷电大风时暂停演出，引导观众至避险区域", "G-ZHXT", 5),
+        step("高温时增设饮水点与医疗点", "G-YJCT", 30),
+        step("视情启动人群疏散预案", "G-YJCT", 10),
     ]),
 )
 

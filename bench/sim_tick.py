@@ -20,7 +20,7 @@ from pathlib import Path
 from anbao.core.db import make_engine, make_sessionmaker, transaction
 from anbao.core.migrate import upgrade
 from anbao.core.time import utcnow
-from anbao.sim.demo import load_demo
+from anbao.demo.build import load_demo
 from anbao.sim.live import Simulator
 
 

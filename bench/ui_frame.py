@@ -116,7 +116,7 @@ def _serve(var: Path) -> tuple[str, Any, threading.Thread]:
     from anbao.config import Settings
     from anbao.core.db import make_engine, make_sessionmaker, transaction
     from anbao.core.migrate import upgrade
-    from anbao.sim.demo import load_demo
+    from anbao.demo.build import load_demo
 
     settings = Settings(database_url=f"sqlite:///{var / 'anbao.db'}", var_dir=var,
                         secret_key="bench-secret-key-0123456789abcdef0123")

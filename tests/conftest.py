@@ -174,7 +174,7 @@ def anbao(db_url: str, sessions: sessionmaker[Session], tmp_path: Path,
     """Run the ``anbao`` command line against the test database: ``anbao("events", "list", input=None)``."""
     from typer.testing import CliRunner
 
-    from anbao import cli
+    from anbao.cli import main as cli
     from anbao.config import get_settings
 
     monkeypatch.setenv("ANBAO_DATABASE_URL", db_url)

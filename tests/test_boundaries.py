@@ -7,7 +7,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "anbao"
 DOMAINS = {"event", "venue", "org", "account", "risk", "plan", "sensing", "alert", "incident", "dispatch",
            "checkpoint", "opinion", "drill", "review", "system"}
 WEB_OR_DB = ("fastapi", "starlette", "sqlalchemy", "alembic", "psycopg", "uvicorn", "anbao.core.db",
-             "anbao.deps", "anbao.app", "paho", "aiomqtt", "websockets")
+             "anbao.api.deps", "anbao.app", "paho", "aiomqtt", "websockets")
 
 
 def _imports(path: Path) -> list[str]:

@@ -23,6 +23,7 @@ from anbao.account.views import router as account_router
 from anbao.alert.cap_views import router as cap_router
 from anbao.alert.flows import Watcher
 from anbao.alert.views import router as alert_router
+from anbao.api.deps import reject_unknown_query
 from anbao.config import Settings, get_settings
 from anbao.core.auth import LoginRateLimiter
 from anbao.core.bus import InProcessBus
@@ -30,14 +31,13 @@ from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.errors import AnBaoError
 from anbao.core.mqtt import SharedConsumer
 from anbao.core.time import NaiveDatetimeError
-from anbao.deps import reject_unknown_query
+from anbao.crowd.flows import Runs
 from anbao.dispatch.views import router as dispatch_router
 from anbao.event.views import router as event_router
 from anbao.incident.views import router as incident_router
 from anbao.live.ui_views import router as ui_router
 from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
-from anbao.plan.flows import Runs
 from anbao.plan.views import router as plan_router
 from anbao.review.views import router as review_router
 from anbao.risk.views import router as risk_router

@@ -19,9 +19,9 @@ from starlette.routing import Mount
 
 from anbao.alert import cap, cap_import, cap_views, service
 from anbao.alert.models import EarlyWarning
+from anbao.api.deps import reject_unknown_query
 from anbao.app import create_app
 from anbao.core.errors import Conflict, Invalid, NotFound
-from anbao.deps import reject_unknown_query
 from anbao.venue.models import Zone
 from tests.factories_cli import small_collection
 

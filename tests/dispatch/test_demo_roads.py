@@ -10,12 +10,12 @@ import pytest
 from shapely.geometry import shape
 
 from anbao.algorithms.routing import NO_CLOSURES, Mode, boundary_nodes, corridor_check, snap
+from anbao.demo.build import CENTRE, _Projector, build_plan, load_demo
+from anbao.demo.roads import demo_roads
 from anbao.dispatch.roadnet import load_geojson
 from anbao.dispatch.service import distance_m, zone_point
 from anbao.incident.models import UnitPosition
 from anbao.org.models import Unit
-from anbao.sim.demo import CENTRE, _Projector, build_plan, load_demo
-from anbao.sim.roads import demo_roads
 from anbao.venue.models import Post, Zone
 from tests.alert.conftest import Headers
 from tests.dispatch.conftest import now

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from shapely.geometry import Point, shape
 
-from anbao.live import history, mapdata
+from anbao.crowd import history
+from anbao.live import mapdata
 from anbao.live.ui_views import router as ui_router
 from tests.factories_cli import LAT, LON, small_collection
 from tests.test_permissions import _has_permission_check, _walk

@@ -9,7 +9,7 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml.ns import qn
 
-from anbao.plan.documents import (
+from anbao.documents.writer import (
     Document,
     DocumentError,
     Section,

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from anbao.core import crud
 from anbao.core.db import transaction
-from anbao.sensing import service, state
+from anbao.crowd import state
+from anbao.sensing import service
 from anbao.sensing.models import DeviceLatest
 from anbao.venue import service as venues
 from anbao.venue.models import Device

@@ -37,7 +37,7 @@ def _free_port() -> int:
 def _serve(db_url: str, var_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANBAO_") or k.startswith("ANBAO_TEST_")}
     env.update(ANBAO_DATABASE_URL=db_url, ANBAO_VAR_DIR=str(var_dir), ANBAO_SECRET_KEY="k" * 32)
-    proc = subprocess.Popen([sys.executable, "-c", "from anbao.cli import main; main()", "serve", "--host",
+    proc = subprocess.Popen([sys.executable, "-c", "from anbao.cli.main import main; main()", "serve", "--host",
                              "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60

@@ -21,11 +21,11 @@ from anbao.core import crud
 from anbao.core.audit import AuditEntry, verify
 from anbao.core.geo import LocalProjection
 from anbao.core.vocab import POLICE_TYPES, SENSOR_KINDS, ZONE_KINDS
+from anbao.demo.build import CENTRE, DEMO_CODE, DemoSummary, build_plan, demo_summary, load_demo
 from anbao.event import service as events
 from anbao.event.models import Event
 from anbao.event.schemas import EventCreate
 from anbao.org import service as org
-from anbao.sim.demo import CENTRE, DEMO_CODE, DemoSummary, build_plan, demo_summary, load_demo
 from anbao.venue import service as venues
 from anbao.venue.flows import export_venue, import_venue
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from anbao.algorithms.crowdflow import Slowdown, Surge, advance, initial_state, lanes_capacity
 from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
+from anbao.crowd.state import zone_states
+from anbao.demo.build import build_plan, load_demo
 from anbao.event import service as events
 from anbao.sensing.models import Reading
-from anbao.sensing.state import zone_states
-from anbao.sim.demo import build_plan, load_demo
 from anbao.sim.live import (
     CrowdSurge,
     Dropout,
@@ -36,8 +36,8 @@ from anbao.sim.live import (
     run,
     run_async,
 )
-from anbao.sim.network import add_incidents
 from anbao.venue.models import Device
+from anbao.venue.network import add_incidents
 
 # --------------------------------------------------------------------------- the demo venue as a network
 

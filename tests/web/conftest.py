@@ -76,7 +76,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from anbao.config import Settings
     from anbao.core.db import make_engine, make_sessionmaker, transaction
     from anbao.core.migrate import upgrade
-    from anbao.sim.demo import load_demo
+    from anbao.demo.build import load_demo
 
     var: Path = tmp_path_factory.mktemp("web")
     settings = Settings(database_url=f"sqlite:///{var / 'anbao.db'}", var_dir=var,

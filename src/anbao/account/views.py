@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request, status
 
 from anbao.account import service
 from anbao.account.schemas import LoginIn, TokenOut, UserCreate, UserOut, UserUpdate
+from anbao.api.deps import DB, current_principal, require
 from anbao.core import audit
 from anbao.core.auth import Perm, Principal, Role, issue_token
 from anbao.core.errors import NotFound, TooManyRequests, Unauthorized
-from anbao.deps import DB, current_principal, require
 
 router = APIRouter(tags=["账号 accounts"])
 Admin = Annotated[Principal, Depends(require(Perm.user_admin))]

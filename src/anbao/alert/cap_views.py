@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from anbao.alert import cap, cap_import, service
 from anbao.alert.schemas import WarningOut
+from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import AnBaoError
 from anbao.core.time import utcnow
-from anbao.deps import DB, EventDep, require
 
 router = APIRouter(tags=["预警 warnings"])
 Writer = Annotated[Principal, Depends(require(Perm.sensing_write))]

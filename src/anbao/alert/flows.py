@@ -2,7 +2,7 @@
 
 One pass (:func:`evaluate`) for one event:
 
-1. **Density** per zone: the fused zone state (:mod:`anbao.sensing.state`) against the density
+1. **Density** per zone: the fused zone state (:mod:`anbao.crowd.state`) against the density
    rule of the zone's kind. While a zone's density rises, the straight-line forecast 2 minutes ahead
    over the last 3 minutes of passes (:func:`anbao.algorithms.density.forecast`) can raise a level
    early; the warning is then marked ``forecast`` and its message gives the expected density.
@@ -45,10 +45,10 @@ from anbao.core import outbox
 from anbao.core.bus import InProcessBus
 from anbao.core.errors import Conflict
 from anbao.core.time import utcnow
+from anbao.crowd import state as sensing
+from anbao.crowd.state import LEVEL_CODES, zone_states
 from anbao.plan import service as plans
-from anbao.sensing import state as sensing
 from anbao.sensing.models import DeviceLatest
-from anbao.sensing.state import LEVEL_CODES, zone_states
 from anbao.venue.models import Zone
 
 log = logging.getLogger("anbao.alert")

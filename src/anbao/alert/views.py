@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Query, Response
 from anbao.alert import cap, rules, service
 from anbao.alert.models import EarlyWarning
 from anbao.alert.schemas import CommentIn, RuleCreate, RuleOut, RuleUpdate, WarningOut
+from anbao.api.deps import DB, EventDep, require
+from anbao.api.routing import resource_router
 from anbao.core import crud
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import RuleKindIn
-from anbao.deps import DB, EventDep, require
-from anbao.routing import resource_router
 from anbao.venue.models import Venue, Zone
 
 router = APIRouter(tags=["预警 warnings"])

@@ -1,5 +1,5 @@
 """Authentication and authorisation machinery: roles, permissions, password hashes, tokens,
-login rate limiting. Deny by default: a route is reachable only through :func:`anbao.deps.require`.
+login rate limiting. Deny by default: a route is reachable only through :func:`anbao.api.deps.require`.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from anbao.algorithms.routing import Mode
+from anbao.api.deps import DB, EventDep, require
+from anbao.api.routing import ListQuery, resource_router
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import Invalid, NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import POLICE_TYPES
-from anbao.deps import DB, EventDep, require
 from anbao.dispatch import recommend, service
 from anbao.dispatch.models import RoadNetwork
 from anbao.dispatch.schemas import (
@@ -27,7 +28,6 @@ from anbao.dispatch.schemas import (
     RoadNetworkOut,
 )
 from anbao.incident.models import Incident
-from anbao.routing import ListQuery, resource_router
 from anbao.venue.models import Zone
 
 router = APIRouter(tags=["智慧调度 dispatch"])

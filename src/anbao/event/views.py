@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
+from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
-from anbao.deps import DB, EventDep, require
 from anbao.event import service
 from anbao.event.schemas import EventCreate, EventOut, EventUpdate
 

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, Field
 
+from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import Invalid, NotFound
 from anbao.core.schemas import Out
 from anbao.core.time import utcnow
 from anbao.core.vocab import INCIDENT_TYPES
-from anbao.deps import DB, EventDep, require
 from anbao.incident import lifecycle, service, stats
 from anbao.incident.models import Assignment, Incident, IncidentPhoto
 from anbao.incident.schemas import (

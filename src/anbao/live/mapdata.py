@@ -35,9 +35,9 @@ from shapely.ops import polylabel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from anbao.crowd.state import DeviceReading, latest
 from anbao.incident.service import latest_positions
 from anbao.org.models import Person
-from anbao.sensing.state import DeviceReading, latest
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 OK_S, STALE_S = 60.0, 120.0

@@ -11,13 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, Field
 
+from anbao.api.deps import DB, EventDep, require
 from anbao.core import crud
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import Invalid, NotFound
 from anbao.core.schemas import Out, UTCTime
 from anbao.core.time import utcnow
-from anbao.deps import DB, EventDep, require
-from anbao.live import history, mapdata
+from anbao.crowd import history
+from anbao.live import mapdata
 from anbao.sensing import flows as sensing_flows
 from anbao.venue import service as venues
 

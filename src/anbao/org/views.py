@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
+from anbao.api.deps import DB, EventDep, require
+from anbao.api.routing import ListQuery, resource_router
 from anbao.core.auth import Perm, Principal
 from anbao.core.vocab import CommandLevelIn, PoliceTypeIn, UnitStatusIn
-from anbao.deps import DB, EventDep, require
 from anbao.org import service
 from anbao.org.schemas import (
     CommandNodeCreate,
@@ -22,7 +23,6 @@ from anbao.org.schemas import (
     UnitOut,
     UnitUpdate,
 )
-from anbao.routing import ListQuery, resource_router
 
 TAG = "组织 organisation"
 

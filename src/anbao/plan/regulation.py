@@ -13,7 +13,7 @@ Each finding cites its article and says what is wrong and what to do. Checked:
   is a warning.
 * **Art. 13** the application at least 20 days before the event (the first session's local date).
 * **Art. 7 and 18** tickets within the approved attendance, and neither above the venue's safe capacity
-  (the Green Guide calculation of :mod:`anbao.plan.capacity`).
+  (the Green Guide calculation of :mod:`anbao.crowd.capacity`).
 
 :func:`check` is pure (a :class:`Facts` in, findings out); :func:`facts` reads them from the database.
 """
@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from anbao.core.errors import AnBaoError, NotFound
 from anbao.core.vocab import APPROVAL_AUTHORITIES
+from anbao.crowd import capacity
 from anbao.event.models import Event
 from anbao.org.models import Person, Unit
-from anbao.plan import capacity
 from anbao.plan.models import ResponsePlan
 from anbao.plan.schemas import ART6_ITEMS, TO_FILL
 from anbao.venue.models import Gate, Post, Venue, Zone

@@ -8,14 +8,17 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from anbao.api.deps import DB, EventDep, require
+from anbao.api.routing import ListQuery, resource_router
 from anbao.core import crud
 from anbao.core.auth import Perm, Principal
 from anbao.core.db import Base
 from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import PlanKindIn, TaskStatusIn
-from anbao.deps import DB, EventDep, require
-from anbao.plan import capacity, evacuation, export, flows, regulation, service, templates
+from anbao.crowd import capacity, evacuation, flows
+from anbao.documents import plans as export
+from anbao.plan import regulation, service, templates
 from anbao.plan.models import Task
 from anbao.plan.schemas import (
     ActivateIn,
@@ -39,7 +42,6 @@ from anbao.plan.schemas import (
     TemplateOut,
     TemplateUpdate,
 )
-from anbao.routing import ListQuery, resource_router
 
 TAG = "预案 plans"
 Reader = Annotated[Principal, Depends(require(Perm.event_read))]

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
+from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
-from anbao.deps import DB, EventDep, require
 from anbao.review import service
 from anbao.review.schemas import TimelineOut
 

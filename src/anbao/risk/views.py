@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from anbao.api.deps import DB, EventDep, require
 from anbao.core import crud
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import RiskCategoryIn, RiskLevelIn
-from anbao.deps import DB, EventDep, require
 from anbao.risk import service
 from anbao.risk.models import Risk, RiskScore
 from anbao.risk.schemas import MatrixIn, MatrixOut, RiskCreate, RiskOut, RiskUpdate, ScoreIn, ScoreOut, ZoneRiskOut

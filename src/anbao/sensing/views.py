@@ -12,12 +12,13 @@ from pydantic import AwareDatetime, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import AnBaoError
 from anbao.core.schemas import Out, UTCTime
 from anbao.core.time import utcnow
-from anbao.deps import DB, EventDep, require
-from anbao.sensing import dynamics, flows, gb28181, service, state
+from anbao.crowd import dynamics, state
+from anbao.sensing import flows, gb28181, service
 from anbao.sensing.schemas import DeadLetterOut, IngestResult, ReadingIn, ReadingOut
 
 log = logging.getLogger("anbao.ingest")

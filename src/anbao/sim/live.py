@@ -1,7 +1,7 @@
 """The live simulator: a crowd-flow model of an event's venue that feeds readings through the real ingest.
 
 :class:`Simulator` reads the event's zones, gates and devices from the database, builds the
-network of :mod:`anbao.algorithms.crowdflow` with :func:`~anbao.sim.network.build_network`, and on every :meth:`tick
+network of :mod:`anbao.algorithms.crowdflow` with :func:`~anbao.venue.network.build_network`, and on every :meth:`tick
 <Simulator.tick>` advances the model and posts one reading per device through
 :func:`anbao.sensing.service.ingest` (one transaction per tick), exactly as real sensors do.
 
@@ -25,8 +25,8 @@ One tick advances the scenario clock by ``speed`` x the real seconds since the p
 not jump an hour). :func:`run` ticks every ``tick_sim_s / speed`` real seconds (30 simulated
 seconds by default, clamped to 0.5-20 real seconds so that readings never go stale).
 
-The venue's network comes from :func:`anbao.sim.network.build_network` (its docstring gives the
-heuristic), the site from :func:`anbao.sim.layout.load_site`, the scripted incidents from
+The venue's network comes from :func:`anbao.venue.network.build_network` (its docstring gives the
+heuristic), the site from :func:`anbao.venue.layout.load_site`, the scripted incidents from
 :mod:`anbao.sim.scenario`.
 
 Sensor readings per tick
@@ -81,7 +81,18 @@ from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
 from anbao.sensing.service import ingest
 from anbao.sim.calls import DEMO_CALLS, Call, Calls
-from anbao.sim.layout import (
+from anbao.sim.patrol import Patrols
+from anbao.sim.scenario import (
+    CrowdSurge,
+    Dropout,
+    GasLeak,
+    Scenario,
+    ScreeningSlowdown,
+    SmokeFault,
+    default_scenario,
+    screening_slowdown,
+)
+from anbao.venue.layout import (
     COUNT_KINDS,
     DEFAULT_LEAD,
     DESTINATION_KINDS,
@@ -94,7 +105,7 @@ from anbao.sim.layout import (
     counts_people,
     load_site,
 )
-from anbao.sim.network import (
+from anbao.venue.network import (
     FENCED_KINDS,
     KIND_RANK,
     MIN_SHARED_M,
@@ -104,17 +115,6 @@ from anbao.sim.network import (
     add_incidents,
     build_network,
     depth,
-)
-from anbao.sim.patrol import Patrols
-from anbao.sim.scenario import (
-    CrowdSurge,
-    Dropout,
-    GasLeak,
-    Scenario,
-    ScreeningSlowdown,
-    SmokeFault,
-    default_scenario,
-    screening_slowdown,
 )
 
 __all__ = [

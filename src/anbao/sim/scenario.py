@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 
 from anbao.algorithms.crowdflow import Network
-from anbao.sim.layout import DeviceSite, GateSite, ZoneSite, counts_people
+from anbao.venue.layout import DeviceSite, GateSite, ZoneSite, counts_people
 
 
 @dataclass(frozen=True)

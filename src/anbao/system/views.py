@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select, text
 
 from anbao import __version__
+from anbao.api.deps import DB, require
 from anbao.core import audit
 from anbao.core.auth import ROLE_LABELS, Perm, Principal
 from anbao.core.schemas import Out, UTCTime
 from anbao.core.vocab import VOCABULARIES
-from anbao.deps import DB, require
 
 router = APIRouter(tags=["系统 system"])
 Auditor = Annotated[Principal, Depends(require(Perm.audit_read))]

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from anbao.api.deps import DB, EventDep, require
+from anbao.api.routing import ListQuery, resource_router
 from anbao.core.auth import Perm, Principal
 from anbao.core.vocab import DeviceKindIn, GateKindIn, ZoneKindIn
-from anbao.deps import DB, EventDep, require
-from anbao.routing import ListQuery, resource_router
 from anbao.venue import flows, service
 from anbao.venue.schemas import (
     DeviceCreate,

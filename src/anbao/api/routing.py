@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from anbao.api.deps import DB, EventDep, require
 from anbao.core import audit, crud
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import NotFound
 from anbao.core.schemas import In
-from anbao.deps import DB, EventDep, require
 
 Visible = Callable[[Session, Any, str | None], bool]
 

@@ -5,26 +5,30 @@ Exit codes: 0 success, 1 a check failed (audit verify), 2 bad input (one-line re
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session
 
-from anbao.config import Settings, get_settings
+from anbao.cli import plan as plan_cli
+from anbao.cli.common import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    database,
+    err,
+    event_or_fail,
+    fail,
+    load_settings,
+    out,
+    parse,
+    read_json,
+    session,
+)
+from anbao.cli.dispatch import app as roads_app
 from anbao.core.errors import AnBaoError
-from anbao.dispatch.cli import app as roads_app
-from anbao.plan import cli as plan_cli
 
 app = typer.Typer(help="AnBao 安保: command platform for police security of large public events.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -43,90 +47,19 @@ for sub, name in ((db_app, "db"), (import_app, "import"), (export_app, "export")
 app.command("capacity")(plan_cli.capacity)
 app.command("evacuate")(plan_cli.evacuate)
 
-M = TypeVar("M", bound=BaseModel)
-out = Console()
-err = Console(stderr=True)
-
-DEMO_USER = "demo"
-DEMO_PASSWORD = "anbao-demo-2026"
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One line on stderr, then exit (2 = bad input)."""
-    err.print(f"anbao: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _first_error(exc: ValidationError) -> str:
-    e = exc.errors()[0]
-    where = ".".join(str(p) for p in e["loc"])
-    msg = str(e["msg"]).removeprefix("Value error, ")
-    return f"{where}: {msg}" if where else msg
-
-
-def _parse(schema: type[M], data: dict[str, Any]) -> M:
-    """Validate command-line input; the first problem ends the command with exit 2 and one line."""
-    try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        fail(_first_error(exc))
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        fail(f"bad configuration: ANBAO_{_first_error(exc).upper().split(':')[0]}:{_first_error(exc).split(':', 1)[1]}")
-    except ValueError as exc:
-        fail(f"bad configuration: {exc}")
-
-
-@contextmanager
-def database() -> Iterator[Engine]:
-    """The configured database with its schema upgraded; bad URLs, unreachable servers and domain
-    errors end the command with exit 2 and one line."""
-    from anbao.core.db import make_engine
-    from anbao.core.migrate import upgrade
-
-    try:
-        engine = make_engine(_settings().database_url)
-    except ArgumentError as exc:
-        fail(f"bad ANBAO_DATABASE_URL: {exc}")
-    try:
-        upgrade(engine)
-        yield engine
-    except AnBaoError as exc:
-        where = ".".join(str(p) for p in exc.loc if p != "body")
-        fail(f"{exc.message}" + (f" (at {where})" if where and where not in exc.message else ""))
-    except OperationalError as exc:
-        fail(f"database unavailable ({engine.url.render_as_string(hide_password=True)}): "
-             f"{str(exc.orig).strip().splitlines()[0]}")
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def session() -> Iterator[Session]:
-    """A committed-on-success session on the configured database, schema upgraded first."""
-    from anbao.core.db import make_sessionmaker, transaction
-
-    with database() as engine, transaction(make_sessionmaker(engine), actor=f"cli:{getpass.getuser()}") as db:
-        yield db
-
-
 def _serve(host: str, port: int, simulate: tuple[int, float] | None = None) -> None:
     import uvicorn
 
     from anbao.app import create_app
 
-    uvicorn.run(create_app(_settings(), simulate=simulate), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(load_settings(), simulate=simulate), host=host, port=port, log_level="info")
 
 
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Listen address (ANBAO_HOST)")] = None,
           port: Annotated[int | None, typer.Option(help="Port (ANBAO_PORT)")] = None) -> None:
     """Upgrade the database and serve the app 启动服务."""
-    settings = _settings()
+    settings = load_settings()
     with session():
         pass
     _serve(host or settings.host, port or settings.port)
@@ -141,9 +74,9 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
     """Load the demo event once (idempotent) and serve it 演示."""
     from anbao.account import service as accounts
     from anbao.account.schemas import UserCreate
-    from anbao.sim.demo import load_demo
+    from anbao.demo.build import load_demo
 
-    settings = _settings()
+    settings = load_settings()
     with session() as db:
         summary = load_demo(db=db)
         if accounts.get_by_username(db=db, username=DEMO_USER) is None:
@@ -179,7 +112,7 @@ def worker(group: Annotated[str, typer.Option(help="Shared-subscription group; w
     from anbao.core.mqtt import SharedConsumer
     from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
 
-    settings = _settings()
+    settings = load_settings()
     if not settings.mqtt_url:
         fail("ANBAO_MQTT_URL is not set; e.g. export ANBAO_MQTT_URL=mqtt://127.0.0.1:1883")
     stats: dict[str, int] = {}
@@ -218,7 +151,7 @@ def simulate(event: Annotated[int, typer.Option("--event", help="Event id")],
     with database() as engine:
         sessions = make_sessionmaker(engine)
         with sessions() as db:
-            _event_or_fail(db, event)
+            event_or_fail(db, event)
         stop = threading.Event()
         if minutes is not None:
             threading.Timer(minutes * 60, stop.set).start()
@@ -262,11 +195,11 @@ def sim_trajectories(file: Annotated[Path, typer.Argument(help="Trajectory file:
         fail(f"{file}: no such file")
     try:
         traj = tr.load_trajectories(file, unit=unit, fps=fps)
-        zones = tr.zone_polygons_from_geojson(_read_json(zone_geojson))
+        zones = tr.zone_polygons_from_geojson(read_json(zone_geojson))
         counts = tr.count_per_zone(traj, zones, step_s=1.0)
     except ValueError as exc:
         fail(str(exc))
-    fc = _read_json(zone_geojson)
+    fc = read_json(zone_geojson)
     cameras = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": list(zones[c].centroid.coords[0])},
                 "properties": {"kind": "video_count", "code": f"CAM-{c}"[:40], "name": f"俯视相机 {c}", "zone": c}}
                for c in zones]
@@ -286,7 +219,7 @@ def sim_trajectories(file: Annotated[Path, typer.Argument(help="Trajectory file:
             event = existing.id if existing else events.create(db=db, data=EventCreate(
                 code=code, name=f"轨迹回放 {file.name}", kind="other")).id
         else:
-            _event_or_fail(db, event)
+            event_or_fail(db, event)
         venue_flows.import_venue(db=db, event_id=event, collection=collection)
         base = utcnow() - timedelta(seconds=max((c.time_s for c in counts), default=0) + 60)
         items = [{"sensor": f"CAM-{c.zone}"[:40], "at": (base + timedelta(seconds=c.time_s)).isoformat(),
@@ -309,33 +242,15 @@ def db_upgrade() -> None:
         out.print(f"database at revision {current(engine)}")
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        fail(f"{path}: no such file")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"{path}: not valid JSON: {exc}")
-
-
-def _event_or_fail(db: Session, event_id: int) -> Any:
-    from anbao.event import service as events
-
-    event = events.get(db=db, event_id=event_id)
-    if event is None:
-        fail(f"event {event_id} not found")
-    return event
-
-
 @import_app.command("venue")
 def import_venue(file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection")],
                  event: Annotated[int, typer.Option("--event", help="Event id")]) -> None:
     """Import a venue (zones, gates, exits, posts, devices) from GeoJSON; all or nothing."""
     from anbao.venue.flows import import_venue as do_import
 
-    collection = _read_json(file)
+    collection = read_json(file)
     with session() as db:
-        _event_or_fail(db, event)
+        event_or_fail(db, event)
         result = do_import(db=db, event_id=event, collection=collection)
     sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
 
@@ -350,7 +265,7 @@ def export_venue(event: Annotated[int, typer.Option("--event", help="Event id")]
     from anbao.venue.flows import export_venue as do_export
 
     with session() as db:
-        _event_or_fail(db, event)
+        event_or_fail(db, event)
         venues = crud.list_rows(db=db, kind=service.VENUES, event_id=event)
         chosen = [v for v in venues if venue is None or v.code == venue]
         if not chosen:
@@ -380,7 +295,7 @@ def users_add(username: Annotated[str, typer.Argument(help="Login name")],
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    data = _parse(UserCreate, {"username": username, "password": password, "role": role, "agency": agency,
+    data = parse(UserCreate, {"username": username, "password": password, "role": role, "agency": agency,
                                "display_name": display_name})
     with session() as db:
         user = accounts.create(db=db, data=data)
@@ -423,7 +338,7 @@ def events_add(code: Annotated[str, typer.Option(help="Unique short code, e.g. H
                             "shared_agencies": share or []}
     if start or end:
         body["sessions"] = [{"label": label, "start": start, "end": end}]
-    data = _parse(EventCreate, body)
+    data = parse(EventCreate, body)
     with session() as db:
         event = events.create(db=db, data=data)
         out.print(f"event {event.id} {event.code} created")
@@ -457,7 +372,7 @@ def timeline(event: Annotated[int, typer.Option("--event", help="Event id")],
     from anbao.review.schemas import TimelineOut
 
     with session() as db:
-        _event_or_fail(db, event)
+        event_or_fail(db, event)
         rows = [TimelineOut.model_validate(e) for e in review.entries(db=db, event_id=event, kind=kind, limit=100_000)]
     if as_json:
         for r in rows:

@@ -1,7 +1,7 @@
 """Evacuation of an event's venue 疏散推演: the macroscopic model for the venue or one zone, JuPedSim for
 the detail of one zone (anbao.algorithms.evacuation and anbao.algorithms.pedsim).
 
-The venue is read as the same flow network as the capacity calculation (:mod:`anbao.plan.capacity`).
+The venue is read as the same flow network as the capacity calculation (:mod:`anbao.crowd.capacity`).
 **Inside** are the zones of the core ring and the fenced zones of the buffer ring (环廊, 安检区,
 出入口区); everything else (广场, roads, stops, car parks) is **safe**: a person is out when they pass
 a link from inside to a safe zone. Each gate on such a link is its own exit (its share of the link's
@@ -34,11 +34,11 @@ from anbao.algorithms import evacuation as macro
 from anbao.algorithms import pedsim
 from anbao.algorithms.crowdnet import Link, Network
 from anbao.core.errors import Invalid
+from anbao.crowd import capacity
 from anbao.event.models import Event
-from anbao.plan import capacity
-from anbao.sim.layout import load_site
-from anbao.sim.network import FENCED_KINDS, build_network, depth
+from anbao.venue.layout import load_site
 from anbao.venue.models import Zone
+from anbao.venue.network import FENCED_KINDS, build_network, depth
 
 MODELS = ("macro", "jupedsim")
 #: JuPedSim agents by default at most (CollisionFreeSpeedModel ~200k agent-steps/s on 2 cores)

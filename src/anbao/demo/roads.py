@@ -1,7 +1,7 @@
 """The demo venue's road and walkway network, as GeoJSON lines (illustrative, not surveyed).
 
 Drawn in local metres around the stadium centre (x east, y north; the same frame as
-:mod:`anbao.sim.site`) and converted to WGS84:
+:mod:`anbao.demo.site`) and converted to WGS84:
 
 - the named roads of the site plan: 闻涛路 along the river (y = 470, primary, 50 km/h), 飞虹路
   (x = 485, primary, 50), 博奥路 (y = -455, secondary, 40), 丹枫路 (x = -510, secondary, 40), running
@@ -37,9 +37,9 @@ from shapely.geometry import LineString, MultiPoint, Point
 from sqlalchemy.orm import Session
 
 from anbao.core.geo import LocalProjection
+from anbao.demo.site import BOWL, FIELD, PLAZA, RING_ROAD, UPPER
 from anbao.dispatch import service as dispatch
 from anbao.dispatch.models import RoadNetwork
-from anbao.sim.site import BOWL, FIELD, PLAZA, RING_ROAD, UPPER
 
 STEP_M = 50.0
 EDGE = 800.0

@@ -20,11 +20,11 @@ def _line(obj: Any) -> None:
 @app.command("check")
 def check(event: Annotated[int, typer.Option("--event", help="Event id")]) -> None:
     """Regulation checks 合规检查: one JSON line per finding, citing its article; exit 1 if any is an error."""
-    from anbao import cli as base
+    from anbao.cli import common as base
     from anbao.plan import regulation
 
     with base.session() as db:
-        base._event_or_fail(db, event)
+        base.event_or_fail(db, event)
         findings = regulation.run(db=db, event_id=event)
     for f in findings:
         _line(asdict(f))
@@ -36,11 +36,11 @@ def check(event: Annotated[int, typer.Option("--event", help="Event id")]) -> No
 
 def capacity(event: Annotated[int, typer.Option("--event", help="Event id")]) -> None:
     """Safe capacity 容量核定 (Green Guide): one JSON line per zone, then one for the venue (code VENUE)."""
-    from anbao import cli as base
-    from anbao.plan import capacity as service
+    from anbao.cli import common as base
+    from anbao.crowd import capacity as service
 
     with base.session() as db:
-        base._event_or_fail(db, event)
+        base.event_or_fail(db, event)
         result = service.compute(db=db, event_id=event)
     keys = ("code", "name", "holding", "entry", "exit", "emergency", "safe_capacity", "limiting", "limiting_zh",
             "evacuation_min", "error", "steps")
@@ -61,13 +61,13 @@ def export(event: Annotated[int, typer.Option("--event", help="Event id")],
     """Planning documents 方案文书 as DOCX: work plan, special plans, risk report, assignment list; prints the paths."""
     from rich.progress import BarColumn, Progress, TextColumn
 
-    from anbao import cli as base
-    from anbao.plan import export as service
+    from anbao.cli import common as base
+    from anbao.documents import plans as service
 
     if out.exists() and not out.is_dir():
         base.fail(f"{out}: not a directory")
     with base.session() as db:
-        base._event_or_fail(db, event)
+        base.event_or_fail(db, event)
         docs = service.documents(db=db, event_id=event)
         out.mkdir(parents=True, exist_ok=True)
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -96,11 +96,11 @@ def evacuate(event: Annotated[int, typer.Option("--event", help="Event id")],
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from anbao import cli as base
-    from anbao.plan import evacuation as service
+    from anbao.cli import common as base
+    from anbao.crowd import evacuation as service
 
     with base.session() as db:
-        base._event_or_fail(db, event)
+        base.event_or_fail(db, event)
         job = service.prepare(db=db, event_id=event, model=model, zone=zone, people=people, agents=agents,
                               max_s=max_s)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),

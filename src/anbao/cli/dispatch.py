@@ -20,17 +20,17 @@ def import_roads(file: Annotated[Path, typer.Argument(help="OpenStreetMap .osm /
     """Import a road or walkway network into an event 导入路网; prints the import report as JSON."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from anbao import cli as base
+    from anbao.cli import common as base
     from anbao.core.time import utcnow
     from anbao.dispatch import service
     from anbao.dispatch.schemas import RoadNetworkOut
 
     if not file.is_file():
         base.fail(f"{file}: no such file")
-    settings = base._settings()
+    settings = base.load_settings()
     with base.session() as db, Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                                          console=base.err, transient=True) as progress:
-        base._event_or_fail(db, event)
+        base.event_or_fail(db, event)
         task = progress.add_task(f"读取 reading {file.name}", total=None)
 
         def on_progress(ways: int) -> None:
@@ -46,14 +46,14 @@ def import_roads(file: Annotated[Path, typer.Argument(help="OpenStreetMap .osm /
 @app.command("check")
 def check(event: Annotated[int, typer.Option("--event", help="Event id")]) -> None:
     """Emergency corridors 应急通道检查: one JSON line per zone (not ok first); exit 1 if any is unreachable."""
-    from anbao import cli as base
+    from anbao.cli import common as base
     from anbao.core.errors import Conflict
     from anbao.core.time import utcnow
     from anbao.dispatch import service
 
-    settings = base._settings()
+    settings = base.load_settings()
     with base.session() as db:
-        base._event_or_fail(db, event)
+        base.event_or_fail(db, event)
         try:
             result = service.corridors(db=db, event_id=event, var_dir=settings.var_dir, now=utcnow())
         except Conflict as exc:

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, SensorSample, fuse
 from anbao.algorithms.levels import DEFAULT_DENSITY, Thresholds, classify
+from anbao.crowd.state import COUNTING_KINDS
 from anbao.sensing.models import Reading
-from anbao.sensing.state import COUNTING_KINDS
 from anbao.venue.models import Device, Zone
 
 LEVELS = ("none", "blue", "yellow", "orange", "red")
@@ -125,7 +125,7 @@ def zone_history(*, db: Session, event_id: int, since: datetime, until: datetime
     """Zone states from ``since`` to ``until`` every ``step_s`` seconds (the last step is ``until``).
 
     ``thresholds``: one set for all zones or a set per zone kind (key ``""`` for the rest), as in
-    :func:`anbao.sensing.state.zone_states`.
+    :func:`anbao.crowd.state.zone_states`.
     """
     config = config or FusionConfig()
     by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}

@@ -1,6 +1,6 @@
 """Safe capacity of an event's zones and venue 容量核定, by the Green Guide method (anbao.algorithms.capacity).
 
-The venue is read as the crowd-flow network the simulator uses (:func:`anbao.sim.network.build_network`):
+The venue is read as the crowd-flow network the simulator uses (:func:`anbao.venue.network.build_network`):
 zones are nodes, gates and shared boundaries are links with a flow capacity. Then:
 
 * **a zone** holds its seats (看台: seated capacity) or its standing area (内场站席, 广场: area x density x S).
@@ -37,9 +37,9 @@ from anbao.algorithms.crowdnet import Link, Network
 from anbao.core.errors import Invalid
 from anbao.event.models import Event
 from anbao.plan.models import CapacitySetting
-from anbao.sim.layout import DESTINATION_KINDS, Site, load_site
-from anbao.sim.network import build_network, depth
+from anbao.venue.layout import DESTINATION_KINDS, Site, load_site
 from anbao.venue.models import Zone
+from anbao.venue.network import build_network, depth
 
 #: zones whose standing area holds people (seats come from the seated capacity)
 STANDING_KINDS = frozenset({"standing", "plaza"})

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from anbao.alert import rules
 from anbao.core import crud
 from anbao.core.time import utcnow
-from anbao.plan import capacity, service, templates
+from anbao.crowd import capacity
+from anbao.plan import service, templates
 from anbao.risk import service as risks
 from anbao.venue.models import Zone
 

@@ -35,15 +35,15 @@ from anbao.core import crud
 from anbao.core.geo import LocalProjection
 from anbao.core.time import utcnow
 from anbao.core.vocab import SENSOR_KINDS
+from anbao.demo.people import NodeSpec, PersonSpec, UnitSpec, plan_nodes, plan_people, plan_units
+from anbao.demo.planning import load_planning
+from anbao.demo.roads import store_demo_roads
+from anbao.demo.site import PointSpec, ZoneSpec, plan_devices, plan_gates, plan_posts, plan_zones
 from anbao.event import service as events
 from anbao.event.schemas import EventCreate
 from anbao.org import service as org
 from anbao.org.models import CommandNode, Person, Unit
 from anbao.org.schemas import CommandNodeCreate, PersonCreate, UnitCreate
-from anbao.sim.people import NodeSpec, PersonSpec, UnitSpec, plan_nodes, plan_people, plan_units
-from anbao.sim.planning import load_planning
-from anbao.sim.roads import store_demo_roads
-from anbao.sim.site import PointSpec, ZoneSpec, plan_devices, plan_gates, plan_posts, plan_zones
 from anbao.venue import service as venues
 from anbao.venue.models import Device, Gate, Post, Zone
 from anbao.venue.schemas import DeviceCreate, GateCreate, PostCreate, VenueCreate, ZoneCreate
@@ -184,7 +184,7 @@ def _points(db: Session, kind: crud.Kind, schema: type[BaseModel], event_id: int
 def load_demo(*, db: Session, var_dir: Path | None = None) -> DemoSummary:
     """Create the demo event once; if :data:`DEMO_CODE` exists, write nothing and report it.
 
-    The demo road network (:mod:`anbao.sim.roads`) is stored under ``var_dir`` (default: the
+    The demo road network (:mod:`anbao.demo.roads`) is stored under ``var_dir`` (default: the
     configured state directory). Does not commit: the caller owns the transaction.
     """
     existing = events.get_by_code(db=db, code=DEMO_CODE)

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from anbao.plan import evacuation
+from anbao.crowd import evacuation
 
 KEEP = 20
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from anbao.sim.site import QUADRANTS, SIDES, SKILLS
+from anbao.demo.site import QUADRANTS, SIDES, SKILLS
 
 #: the eight working groups of the headquarters 指挥部工作组
 HQ_GROUPS = ("综合协调组", "现场安保组", "交通管理组", "治安巡逻组",

@@ -1,7 +1,7 @@
 """Planning documents as DOCX 方案文书: the security work plan, each special plan, the risk assessment
 report and the ICS-style assignment list per command node (ICS 204), written from the record.
 
-The layout is the official-document writer's (:mod:`anbao.plan.documents`); this module only decides
+The layout is the official-document writer's (:mod:`anbao.documents.writer`); this module only decides
 what goes in. The work plan follows the nine items of Art. 6: the planner's text for an item first,
 then what the record says about it (units, the capacity calculation, zones, checkpoints, plans).
 Personal data stays out: units are counted, people are not named.
@@ -38,10 +38,11 @@ from anbao.core.vocab import (
     WARNING_LEVELS,
     ZONE_KINDS,
 )
+from anbao.crowd import capacity
+from anbao.documents.writer import Document, Section, Table, render
 from anbao.event.models import Event
 from anbao.org.models import CommandNode, Person, Unit
-from anbao.plan import capacity, regulation
-from anbao.plan.documents import Document, Section, Table, render
+from anbao.plan import regulation
 from anbao.plan.models import ResponsePlan
 from anbao.plan.schemas import ART6_ITEMS, TO_FILL
 from anbao.risk import service as risks

@@ -52,7 +52,7 @@ from anbao.algorithms.crowdflow import (
     width_capacity,
 )
 from anbao.core.errors import Invalid
-from anbao.sim.layout import DESTINATION_KINDS, STAFF_KINDS, GateSite, ZoneSite
+from anbao.venue.layout import DESTINATION_KINDS, STAFF_KINDS, GateSite, ZoneSite
 
 #: zones behind a fence: entered from below only through their gates when they have gates
 FENCED_KINDS = frozenset({"screening", "concourse", "entrance"})

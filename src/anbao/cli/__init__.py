@@ -1,0 +1,1 @@
+"""The ``anbao`` command: :mod:`anbao.cli.main` holds the app; one module per command group."""

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from anbao import wiring
 from anbao.account import service as accounts
 from anbao.account.schemas import UserCreate
 from anbao.app import create_app
@@ -25,6 +26,9 @@ from anbao.config import Settings
 from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.migrate import upgrade
 from anbao.models import metadata
+
+# the capabilities react to each other as in the app (a warning starts plans, a task moves an assignment)
+wiring.connect()
 
 PG_URL = os.environ.get("ANBAO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b.strip() for b in os.environ.get("ANBAO_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import IntegrityError
 
-from anbao import __version__
+from anbao import __version__, wiring
 from anbao.account.views import router as account_router
 from anbao.alert.cap_views import router as cap_router
 from anbao.alert.flows import Watcher
@@ -32,13 +32,16 @@ from anbao.core.errors import AnBaoError
 from anbao.core.mqtt import SharedConsumer
 from anbao.core.time import NaiveDatetimeError
 from anbao.crowd.flows import Runs
+from anbao.crowd.views import router as crowd_router
 from anbao.dispatch.views import router as dispatch_router
+from anbao.documents.views import router as documents_router
 from anbao.event.views import router as event_router
 from anbao.incident.views import router as incident_router
 from anbao.live.ui_views import router as ui_router
 from anbao.live.views import router as live_router
 from anbao.org.views import router as org_router
 from anbao.plan.views import router as plan_router
+from anbao.response.views import router as response_router
 from anbao.review.views import router as review_router
 from anbao.risk.views import router as risk_router
 from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
     """The app. ``simulate=(event_id, speed)`` also runs the live simulator (the demo does)."""
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    wiring.connect()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,7 +123,7 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
         consumer = None
         if settings.mqtt_url:
             consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER,
-                                      make_handler(app.state.sessions, on_stored=app.state.watcher.poke))
+                                      make_handler(app.state.sessions))
             await asyncio.to_thread(consumer.start)
         try:
             yield
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
                     t.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await t
+            app.state.watcher.close()
             engine.dispose()
 
     app = FastAPI(title="AnBao 安保 API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
@@ -144,13 +149,15 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
     app.state.signing_key = settings.signing_key()
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
     app.state.watcher = Watcher(app.state.sessions, app.state.bus, settings.evaluate_interval_s)
-    app.state.ingest_listeners = [app.state.watcher.poke]
+    #: callables told after commit that an event got readings over HTTP (the watcher hears them on the bus)
+    app.state.ingest_listeners = []
     app.state.evacuation_runs = Runs()
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
     for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
-                   alert_router, cap_router, plan_router, risk_router, review_router, incident_router, dispatch_router,
+                   alert_router, cap_router, plan_router, response_router, crowd_router, documents_router,
+                   risk_router, review_router, incident_router, dispatch_router,
                    live_router, ui_router):
         api.include_router(router)
     app.include_router(api)

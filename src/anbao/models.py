@@ -4,12 +4,14 @@ from anbao.account.models import User
 from anbao.alert.models import EarlyWarning, WarningRule
 from anbao.core.audit import AuditEntry, AuditHead
 from anbao.core.db import Base
+from anbao.core.timeline import TimelineEntry
+from anbao.crowd.models import CapacitySetting
 from anbao.dispatch.models import RoadClosure, RoadNetwork
 from anbao.event.models import Event, EventSession
 from anbao.incident.models import Incident, IncidentPhoto, UnitPosition
 from anbao.org.models import CommandNode, Person, Unit
-from anbao.plan.models import CapacitySetting, PlanActivation, PlanTemplate, ResponsePlan, Task
-from anbao.review.models import TimelineEntry
+from anbao.plan.models import PlanTemplate, ResponsePlan
+from anbao.response.models import PlanActivation, Task
 from anbao.risk.models import Risk, RiskMatrix, RiskScore
 from anbao.sensing.models import DeadLetter, DeviceLatest, Reading
 from anbao.venue.models import Device, Gate, Post, Venue, Zone

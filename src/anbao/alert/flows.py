@@ -11,15 +11,18 @@ One pass (:func:`evaluate`) for one event:
    (seconds, compared in minutes). **Device silence** per device that has reported: seconds since
    its newest reading reached the server.
 3. Each watched quantity has a :class:`LevelTracker` (hysteresis, hold time); a transition raises,
-   moves or releases the one open warning of its key (deduplication). A rise activates, once per
-   warning, the plan the rule names for every level reached (:func:`anbao.plan.service.activate`).
+   moves or releases the one open warning of its key (deduplication). Each step is a typed change
+   (:mod:`anbao.core.events`) carrying the cause id of the reading batch behind it; a rise is handled
+   by the response package, which starts the plans the rule names
+   (:func:`anbao.response.service.start_warning_plans`).
 4. Active warnings nobody acknowledged within the rule's ``escalate_after_min`` go one step up the
    command tree (:func:`anbao.alert.service.escalate`).
 5. Zone states and sensor health go out as compact deltas, at most every ``state_every_s``
    (500 ms); warnings, plan activations and tasks go out at once when the pass commits.
 
 :class:`Watcher` keeps the trackers between passes. It runs a pass every ``interval_s`` and at once
-when :meth:`Watcher.poke` says new readings are stored (passes at least ``min_gap_s`` = 100 ms apart,
+when a :class:`~anbao.core.events.ReadingsStored` change arrives on the bus (any door: HTTP, MQTT,
+GB/T 28181, the simulator) (passes at least ``min_gap_s`` = 100 ms apart,
 so that a stream of ingest batches does not keep the SQLite write lock busy with passes).
 """
 
@@ -38,16 +41,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anbao.alert import rules, service
-from anbao.alert.models import EarlyWarning, WarningRule
+from anbao.alert.models import WarningRule
 from anbao.algorithms.density import forecast, trend
 from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transition
-from anbao.core import outbox
-from anbao.core.bus import InProcessBus
-from anbao.core.errors import Conflict
+from anbao.core import events, outbox
+from anbao.core.bus import Bus
 from anbao.core.time import utcnow
 from anbao.crowd import state as sensing
 from anbao.crowd.state import LEVEL_CODES, zone_states
-from anbao.plan import service as plans
 from anbao.sensing.models import DeviceLatest
 from anbao.venue.models import Zone
 
@@ -71,6 +72,25 @@ class Watch:
     history: dict[tuple[int, int], deque[tuple[float, float]]] = field(default_factory=dict)
     trend_window_s: float = 180.0
     horizon_s: float = 120.0
+    #: the newest stored-readings change per (event, device) and (event, zone): what a warning
+    #: about that device or zone was caused by (:meth:`heard`)
+    device_causes: dict[tuple[int, int], events.ReadingsStored] = field(default_factory=dict)
+    zone_causes: dict[tuple[int, int], events.ReadingsStored] = field(default_factory=dict)
+
+    def heard(self, change: events.ReadingsStored) -> None:
+        """Remember a committed batch as the cause of what its devices and zones lead to."""
+        for device_id in change.device_ids:
+            self.device_causes[(change.event_id, device_id)] = change
+        for zone_id in change.zone_ids:
+            self.zone_causes[(change.event_id, zone_id)] = change
+
+    def cause_of(self, event_id: int, obs: Observation) -> events.ReadingsStored | None:
+        """The batch behind an observation (its device's, else its zone's), if one was heard."""
+        if obs.kind == "device_silence":
+            return None  # silence is caused by the clock, not by a batch
+        if obs.device_id is not None:
+            return self.device_causes.get((event_id, obs.device_id))
+        return self.zone_causes.get((event_id, obs.zone_id)) if obs.zone_id is not None else None
 
     def remember(self, event_id: int, zone_id: int, at: float,
                  density: float | None) -> tuple[float | None, float | None]:
@@ -188,25 +208,6 @@ def _push_states(db: Session, event_id: int, now: datetime, watch: Watch, zones:
         outbox.post(db, f"event/{event_id}/sensor-health", {"at": now.isoformat(), "devices": health})
 
 
-def _activate_plans(db: Session, event_id: int, w: EarlyWarning, rule: WarningRule, now: datetime) -> None:
-    reached = service.RANK[w.level]
-    for level, code in sorted((rule.plans or {}).items(), key=lambda kv: service.RANK.get(kv[0], 9)):
-        if service.RANK.get(level, 9) > reached:
-            continue
-        plan = plans.by_code(db=db, event_id=event_id, code=code)
-        if plan is None:
-            log.warning("rule %s names plan %r, which event %s does not have", rule.id, code, event_id)
-            continue
-        if plans.activation_for(db=db, plan_id=plan.id, warning_id=w.id) is not None:
-            continue
-        try:
-            plans.activate(db=db, event_id=event_id, plan=plan, now=now, by="system:warnings", warning_id=w.id,
-                           zone_id=w.zone_id, level=w.level,
-                           reason=f"{service.LEVEL_ZH[w.level]}{service.KIND_ZH.get(w.kind, '预警')}自动启动")
-        except Conflict:  # started by hand meanwhile
-            continue
-
-
 def _why(t: Transition, tracker: LevelTracker, kind: str) -> str:
     """The transition in words (Chinese), with the threshold and its unit."""
     th, unit = tracker.thresholds, rules.UNITS.get(kind, ("", ""))[0]
@@ -217,9 +218,14 @@ def _why(t: Transition, tracker: LevelTracker, kind: str) -> str:
 
 
 def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
-    """One pass for one event; returns the number of warning changes. Messages leave on commit."""
+    """One pass for one event; returns the number of warning changes. Messages leave on commit.
+
+    A change a reading batch led to carries that batch's cause id (and the batch as its parent);
+    changes of the clock (silence, escalation, release of stale values) carry the pass's own id.
+    """
     book = rules.RuleBook.load(db=db, event_id=event_id)
     changes = 0
+    pass_id = events.new_id("pass")
     for obs in _observations(db, event_id, now, watch, book):
         rule = book.find(obs.kind, obs.zone_kind)
         if rule is None:
@@ -231,22 +237,36 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
         if t is None:
             continue
         changes += 1
-        if t.after == Level.NONE:
-            service.release(db=db, event_id=event_id, key=obs.key, now=now,
-                            reason=f"自动解除：{obs.what}，{_why(t, tracker, obs.kind)}")
-            continue
-        level = LEVEL_CODES[t.after]
-        w = service.raise_level(
-            db=db, event_id=event_id, key=obs.key, kind=obs.kind, level=level, now=now, zone_id=obs.zone_id,
-            value=None if obs.value is None else round(obs.value, 3), forecast=t.forecast, rule_id=rule.id,
-            device_id=obs.device_id, escalate_after_min=rule.escalate_after_min,
-            message=f"{obs.what}，{_why(t, tracker, obs.kind)}，{service.LEVEL_ZH[level]}预警")
-        if t.after > t.before:
-            _activate_plans(db, event_id, w, rule, now)
-    for w in service.due_for_escalation(db=db, event_id=event_id, now=now):
-        service.escalate(db=db, warning=w, now=now)
-        changes += 1
+        batch = watch.cause_of(event_id, obs)
+        with events.caused_by(db, batch.cause if batch else pass_id, batch.id if batch else None):
+            if t.after == Level.NONE:
+                service.release(db=db, event_id=event_id, key=obs.key, now=now,
+                                reason=f"自动解除：{obs.what}，{_why(t, tracker, obs.kind)}")
+                continue
+            level = LEVEL_CODES[t.after]
+            # a rise starts the plans the rule names: the response package handles the change
+            service.raise_level(
+                db=db, event_id=event_id, key=obs.key, kind=obs.kind, level=level, now=now, zone_id=obs.zone_id,
+                value=None if obs.value is None else round(obs.value, 3), forecast=t.forecast, rule_id=rule.id,
+                device_id=obs.device_id, escalate_after_min=rule.escalate_after_min,
+                message=f"{obs.what}，{_why(t, tracker, obs.kind)}，{service.LEVEL_ZH[level]}预警")
+    with events.caused_by(db, pass_id):
+        for w in service.due_for_escalation(db=db, event_id=event_id, now=now):
+            service.escalate(db=db, warning=w, now=now)
+            changes += 1
     return changes
+
+
+#: GB/T 28181 AlarmPriority -> warning level (1 is the most urgent)
+PRIORITY_LEVEL = {1: "red", 2: "orange", 3: "yellow", 4: "blue"}
+
+
+def on_camera_alarm(db: Session, change: events.CameraAlarmReceived) -> None:
+    """A video-analytics alarm (intrusion, tripwire...) becomes a camera warning, one open per camera and
+    alarm kind, its level from the alarm's priority. Registered by :mod:`anbao.wiring`."""
+    service.raise_level(db=db, event_id=change.event_id, key=f"camera:{change.device_id}:{change.alarm}",
+                        kind="camera", level=PRIORITY_LEVEL[change.priority], now=change.at, zone_id=change.zone_id,
+                        device_id=change.device_id, message=change.message)
 
 
 def events_with_fresh_readings(*, db: Session, now: datetime, window_s: float = 6 * 3600) -> list[int]:
@@ -261,12 +281,15 @@ def events_with_fresh_readings(*, db: Session, now: datetime, window_s: float = 
 class Watcher:
     """Runs :func:`evaluate` for every event with fresh readings: every ``interval_s``, and on :meth:`poke`."""
 
-    def __init__(self, sessions: sessionmaker[Session], bus: InProcessBus, interval_s: float,
+    def __init__(self, sessions: sessionmaker[Session], bus: Bus, interval_s: float,
                  min_gap_s: float = 0.1) -> None:
         self.sessions, self.bus, self.interval_s, self.min_gap_s = sessions, bus, interval_s, min_gap_s
         self.watch = Watch()
         self._wake = threading.Event()
+        #: every door's stored readings reach the watcher the same way: as typed changes on the bus
+        self._unsubscribe = bus.subscribe_changes(events.ReadingsStored, self.heard)
         self._lock = threading.Lock()
+        self._causes_lock = threading.Lock()
         self.passes = 0
         #: True stops the background passes (a test or a replay then drives :meth:`run_once` itself)
         self.paused = False
@@ -274,6 +297,15 @@ class Watcher:
     def poke(self, event_id: int | None = None) -> None:
         """New readings are stored: run a pass now (thread-safe, coalesced)."""
         self._wake.set()
+
+    def heard(self, change: events.ReadingsStored) -> None:
+        """A batch was committed (HTTP, MQTT, GB/T 28181 or the simulator): note its cause, run a pass soon."""
+        with self._causes_lock:
+            self.watch.heard(change)
+        self.poke(change.event_id)
+
+    def close(self) -> None:
+        self._unsubscribe()
 
     def _session(self) -> Session:
         db = self.sessions(info={"bus": self.bus})

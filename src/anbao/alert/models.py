@@ -47,6 +47,10 @@ class EarlyWarning(Audited, Timestamps, Base):
     escalate_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalated_to: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: the command node responsible for the warning: that of the latest plan started for it (escalation
+    #: starts from its parent); set by the response package when it starts a plan
+    command_node_id: Mapped[int | None] = mapped_column(ForeignKey("command_node.id", ondelete="SET NULL"),
+                                                        nullable=True)
 
 
 class WarningRule(Audited, Timestamps, Base):

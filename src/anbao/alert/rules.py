@@ -133,3 +133,8 @@ class RuleBook:
     def load(cls, *, db: Session, event_id: int) -> RuleBook:
         ensure_defaults(db=db, event_id=event_id)
         return cls(list(db.execute(select(WarningRule).where(WarningRule.event_id == event_id)).scalars()))
+
+
+def density_thresholds(*, db: Session, event_id: int) -> dict[str, Thresholds]:
+    """The density levels the event's warning rules use, per zone kind (``""``: the event-wide rule)."""
+    return RuleBook.load(db=db, event_id=event_id).thresholds_by_zone_kind("density")

@@ -11,14 +11,13 @@ from sqlalchemy.orm import Session
 
 from anbao.alert import cap
 from anbao.alert.models import EarlyWarning, WarningRule
-from anbao.core import outbox
+from anbao.core import events
 from anbao.core.errors import Conflict
+from anbao.core.vocab import WARNING_LEVEL_RANK, WARNING_LEVEL_ZH
 from anbao.org.models import CommandNode
-from anbao.plan.models import PlanActivation, ResponsePlan
-from anbao.review import service as timeline
 
-RANK = {"blue": 1, "yellow": 2, "orange": 3, "red": 4}
-LEVEL_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
+RANK = WARNING_LEVEL_RANK
+LEVEL_ZH = WARNING_LEVEL_ZH
 KIND_ZH = {"density": "人群密度预警", "device_silence": "设备离线预警", "smoke": "烟感报警", "gas": "燃气报警",
            "temperature": "高温预警", "queue_wait": "排队等待预警", "queue_length": "排队人数预警",
            "camera": "视频报警", "external": "外部预警"}
@@ -48,13 +47,11 @@ def payload(w: EarlyWarning) -> dict[str, Any]:
             "started_at": w.started_at.isoformat(), "changed_at": w.changed_at.isoformat()}
 
 
-def _publish(db: Session, w: EarlyWarning) -> None:
-    outbox.post(db, f"event/{w.event_id}/warning", payload(w))
-
-
-def _step(db: Session, w: EarlyWarning, kind: str, text: str, now: datetime, actor: str = "system") -> None:
-    timeline.add(db=db, event_id=w.event_id, at=now, kind=kind, subject=f"warning:{w.id}", text=text, actor=actor,
-                 data={"level": w.level, "value": w.value, "status": w.status})
+def _record(db: Session, cls: type[events.WarningChange], w: EarlyWarning, line: str, now: datetime,
+            actor: str = "system", **extra: Any) -> None:
+    """One typed change of ``w``: its timeline line and its live message come from it."""
+    events.record(db, cls(event_id=w.event_id, at=now, actor=actor, warning_id=w.id, warning=payload(w), line=line,
+                          **extra))
 
 
 def open_for(*, db: Session, event_id: int, key: str) -> EarlyWarning | None:
@@ -81,7 +78,8 @@ def raise_level(*, db: Session, event_id: int, key: str, kind: str, level: str, 
                          escalate_due_at=due, escalations=0, escalated_to="")
         db.add(w)
         db.flush()
-        _step(db, w, "warning.raised", f"发布{LEVEL_ZH[level]}{KIND_ZH.get(kind, '预警')}：{message}", now)
+        _record(db, events.WarningRaised, w, f"发布{LEVEL_ZH[level]}{KIND_ZH.get(kind, '预警')}：{message}", now,
+                level=level, rule_id=rule_id)
     else:
         before = w.level
         rising = RANK[level] > RANK[w.level]
@@ -93,11 +91,11 @@ def raise_level(*, db: Session, event_id: int, key: str, kind: str, level: str, 
         if rising:
             w.escalate_due_at = due
         db.flush()
+        line = ""
         if before != level:
             word = "升级" if rising else "降级"
-            _step(db, w, "warning.level", f"{KIND_ZH.get(kind, '预警')}由{LEVEL_ZH[before]}{word}为"
-                                          f"{LEVEL_ZH[level]}：{message}", now)
-    _publish(db, w)
+            line = f"{KIND_ZH.get(kind, '预警')}由{LEVEL_ZH[before]}{word}为{LEVEL_ZH[level]}：{message}"
+        _record(db, events.WarningLevelChanged, w, line, now, before=before, after=level, rule_id=rule_id)
     return w
 
 
@@ -119,8 +117,7 @@ def acknowledge(*, db: Session, warning: EarlyWarning, by: str, comment: str, no
     warning.escalate_due_at = None
     _note(warning, comment)
     db.flush()
-    _step(db, warning, "warning.acknowledged", f"{by} 确认预警" + (f"：{comment}" if comment else ""), now, by)
-    _publish(db, warning)
+    _record(db, events.WarningAcknowledged, warning, f"{by} 确认预警" + (f"：{comment}" if comment else ""), now, by)
     return warning
 
 
@@ -132,8 +129,7 @@ def close(*, db: Session, warning: EarlyWarning, by: str, comment: str, now: dat
     _note(warning, comment)
     db.flush()
     who = "系统" if by == "system" else by
-    _step(db, warning, "warning.closed", f"{who} 解除预警" + (f"：{comment}" if comment else ""), now, by)
-    _publish(db, warning)
+    _record(db, events.WarningClosed, warning, f"{who} 解除预警" + (f"：{comment}" if comment else ""), now, by)
     return warning
 
 
@@ -153,26 +149,22 @@ def _chain(db: Session, event_id: int, start_id: int | None) -> list[CommandNode
 def escalate(*, db: Session, warning: EarlyWarning, now: datetime) -> EarlyWarning:
     """One step up the command tree for an active warning nobody acknowledged in time.
 
-    The first step goes to the parent of the node responsible for the warning's latest plan (the
-    指挥部 when there is no plan); each further step one level higher, ending at the 指挥部.
+    The first step goes to the parent of the node responsible for the warning (that of its latest
+    plan, :attr:`EarlyWarning.command_node_id`; the 指挥部 when there is no plan); each further step
+    one level higher, ending at the 指挥部.
     """
     rule = db.get(WarningRule, warning.rule_id) if warning.rule_id is not None else None
     period = rule.escalate_after_min if rule is not None and rule.escalate_after_min else None
-    node_id = db.execute(select(ResponsePlan.command_node_id)
-                         .join(PlanActivation, PlanActivation.plan_id == ResponsePlan.id)
-                         .where(PlanActivation.warning_id == warning.id).order_by(PlanActivation.id.desc())
-                         ).scalars().first()
-    chain = _chain(db, warning.event_id, node_id)
+    chain = _chain(db, warning.event_id, warning.command_node_id)
     warning.escalations += 1
     target = chain[min(warning.escalations, len(chain) - 1)] if chain else None
     warning.escalated_to = target.name if target is not None else "指挥部"
     warning.escalate_due_at = now + timedelta(minutes=period) if period else None
     db.flush()
     waited = f"超过 {period:g} 分钟" if period else "逾时"
-    _step(db, warning, "warning.escalated",
-          f"{LEVEL_ZH[warning.level]}{KIND_ZH.get(warning.kind, '预警')}{waited}未确认，"
-          f"第 {warning.escalations} 次升级上报至{warning.escalated_to}", now)
-    _publish(db, warning)
+    _record(db, events.WarningEscalated, warning,
+            f"{LEVEL_ZH[warning.level]}{KIND_ZH.get(warning.kind, '预警')}{waited}未确认，"
+            f"第 {warning.escalations} 次升级上报至{warning.escalated_to}", now, to=warning.escalated_to)
     return warning
 
 

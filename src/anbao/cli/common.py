@@ -84,7 +84,10 @@ def database() -> Iterator[Engine]:
 @contextmanager
 def session() -> Iterator[Session]:
     """A committed-on-success session on the configured database, schema upgraded first."""
+    from anbao import wiring
     from anbao.core.db import make_sessionmaker, transaction
+
+    wiring.connect()
 
     with database() as engine, transaction(make_sessionmaker(engine), actor=f"cli:{getpass.getuser()}") as db:
         yield db

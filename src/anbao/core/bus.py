@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from anbao.core.time import utcnow
 
@@ -55,11 +55,31 @@ class Replay:
     complete: bool  # False when the buffer no longer holds everything after the asked-for number
 
 
+class Bus(Protocol):
+    """What domain code and the app need of a bus; :class:`InProcessBus` is the embedded one.
+
+    Two channels: live messages by topic (sequence-numbered, replayable, for WebSocket clients) and
+    typed state changes (:mod:`anbao.core.events`) for the app's own subscribers (the warning watcher
+    hears of stored readings this way, whatever door they came through).
+    """
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> Message: ...
+
+    def emit(self, change: Any) -> None: ...
+
+    def subscribe(self, prefix: str, callback: Callable[[Message], None]) -> Subscription: ...
+
+    def subscribe_changes(self, kind: type, callback: Callable[[Any], None]) -> Callable[[], None]: ...
+
+    def since(self, prefix: str, seq: int) -> Replay: ...
+
+
 class InProcessBus:
     def __init__(self, *, replay: int = 20_000, queue_size: int = 10_000) -> None:
         self._seq = itertools.count(1)
         self._buffer: deque[Message] = deque(maxlen=replay)
         self._subs: list[Subscription] = []
+        self._change_subs: list[tuple[type, Callable[[Any], None]]] = []
         self._lock = threading.Lock()
         self.queue_size = queue_size
 
@@ -79,6 +99,26 @@ class InProcessBus:
             elif sub.queue is not None and sub.loop is not None:
                 sub.loop.call_soon_threadsafe(self._offer, sub, msg)
         return msg
+
+    def emit(self, change: Any) -> None:
+        """Hand a committed typed change to the subscribers of its kind (in the committing thread)."""
+        with self._lock:
+            fns = [fn for kind, fn in self._change_subs if isinstance(change, kind)]
+        for fn in fns:
+            fn(change)
+
+    def subscribe_changes(self, kind: type, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``callback(change)`` for every committed change of ``kind``; returns the unsubscribe function."""
+        entry = (kind, callback)
+        with self._lock:
+            self._change_subs.append(entry)
+
+        def cancel() -> None:
+            with self._lock:
+                if entry in self._change_subs:
+                    self._change_subs.remove(entry)
+
+        return cancel
 
     @staticmethod
     def _offer(sub: Subscription, msg: Message) -> None:

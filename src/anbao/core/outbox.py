@@ -3,6 +3,8 @@
 Domain services call :func:`post` while they change rows; an ``after_commit`` listener hands the
 messages to the bus kept in ``session.info["bus"]`` (set by the app on its sessionmaker), and a
 rollback throws them away. So a client never hears of a warning or a task that was not stored.
+Typed changes (:mod:`anbao.core.events`) travel the same way and reach the bus's change
+subscribers (:meth:`anbao.core.bus.InProcessBus.emit`) in the order they were recorded.
 Sessions without a bus (scripts, some tests) keep nothing.
 """
 
@@ -17,12 +19,23 @@ KEY = "outbox"
 
 
 def post(db: Session, topic: str, payload: dict[str, Any]) -> None:
+    """A live message only (zone-state and sensor-health deltas); state changes use :func:`post_change`."""
     if db.info.get("bus") is not None:
-        db.info.setdefault(KEY, []).append((topic, payload))
+        db.info.setdefault(KEY, []).append((topic, payload, None))
+
+
+def post_change(db: Session, change: Any, topic: str | None, payload: dict[str, Any] | None) -> None:
+    """A typed change (:mod:`anbao.core.events`) with its live message, if it has one."""
+    if db.info.get("bus") is not None:
+        db.info.setdefault(KEY, []).append((topic, payload, change))
 
 
 def pending(db: Session) -> list[tuple[str, dict[str, Any]]]:
-    return list(db.info.get(KEY, []))
+    return [(t, p) for t, p, _ in db.info.get(KEY, []) if t is not None and p is not None]
+
+
+def pending_changes(db: Session) -> list[Any]:
+    return [c for _, _, c in db.info.get(KEY, []) if c is not None]
 
 
 @event.listens_for(Session, "after_commit")
@@ -30,8 +43,11 @@ def _send(session: Session) -> None:
     messages = session.info.pop(KEY, None)
     bus = session.info.get("bus")
     if messages and bus is not None:
-        for topic, payload in messages:
-            bus.publish(topic, payload)
+        for topic, payload, change in messages:
+            if topic is not None and payload is not None:
+                bus.publish(topic, payload)
+            if change is not None:
+                bus.emit(change)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -115,6 +115,10 @@ APPROVAL_AUTHORITIES: dict[str, tuple[str, str]] = {
 WARNING_LEVELS: dict[str, tuple[str, str]] = {
     "blue": ("蓝色", "Blue"), "yellow": ("黄色", "Yellow"), "orange": ("橙色", "Orange"), "red": ("红色", "Red"),
 }
+#: rank of each warning level (blue 1 ... red 4), from the order above
+WARNING_LEVEL_RANK: dict[str, int] = {code: i for i, code in enumerate(WARNING_LEVELS, start=1)}
+#: the Chinese word of each warning level (蓝色 ... 红色)
+WARNING_LEVEL_ZH: dict[str, str] = {code: words[0] for code, words in WARNING_LEVELS.items()}
 
 
 class EventKind(StrEnum):

@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from anbao.algorithms import capacity as cap
 from anbao.algorithms.crowdnet import Link, Network
 from anbao.core.errors import Invalid
+from anbao.crowd.models import CapacitySetting
 from anbao.event.models import Event
-from anbao.plan.models import CapacitySetting
 from anbao.venue.layout import DESTINATION_KINDS, Site, load_site
 from anbao.venue.models import Zone
 from anbao.venue.network import build_network, depth

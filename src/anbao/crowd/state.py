@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, SensorSample, fuse
 from anbao.algorithms.levels import DEFAULT_DENSITY, LEVEL_NAMES_ZH, Level, Thresholds, classify
+from anbao.core.vocab import WARNING_LEVELS
 from anbao.sensing.models import DeviceLatest, Reading
 from anbao.venue.models import Device, Zone
 
 #: device kind -> sample kind of the fusion rule (gate counters measure flow, not occupancy)
 COUNTING_KINDS = {"video_count": "video_count", "camera": "video_count", "wifi_probe": "wifi_probe",
                   "bluetooth": "bluetooth"}
-LEVEL_CODES = {Level.NONE: "none", Level.BLUE: "blue", Level.YELLOW: "yellow", Level.ORANGE: "orange",
-               Level.RED: "red"}
+LEVEL_CODES = {Level.NONE: "none", **{Level[code.upper()]: code for code in WARNING_LEVELS}}
 
 
 @dataclass(frozen=True)

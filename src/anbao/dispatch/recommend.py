@@ -52,8 +52,7 @@ from anbao.core.errors import Invalid
 from anbao.dispatch import service
 from anbao.dispatch.graphs import EventGraph
 from anbao.incident.models import Incident
-from anbao.incident.service import latest_positions
-from anbao.live.mapdata import at_posts
+from anbao.incident.service import at_posts, latest_positions
 from anbao.org.models import Person, Unit
 from anbao.org.service import unit_visible
 from anbao.venue.models import Post, Venue, Zone

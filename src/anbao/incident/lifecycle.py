@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from anbao.core import crud, outbox
+from anbao.core import crud, events, outbox
 from anbao.core.errors import Conflict, Invalid
 from anbao.core.vocab import ASSIGNMENT_STATUSES, INCIDENT_GRADES, INCIDENT_STATUSES, INCIDENT_TYPES, POLICE_TYPES
 from anbao.event.models import Event
@@ -29,9 +29,9 @@ from anbao.incident import matching
 from anbao.incident.models import Assignment, Incident, IncidentLog
 from anbao.org import service as org
 from anbao.org.models import Unit
-from anbao.plan import service as plans
-from anbao.plan.models import ResponsePlan, Task
-from anbao.review import service as timeline
+from anbao.plan.models import ResponsePlan
+from anbao.response import service as response
+from anbao.response.models import Task
 from anbao.venue.models import Zone
 
 NEXT: dict[str, tuple[str, ...]] = {
@@ -73,15 +73,15 @@ def incident_payload(i: Incident) -> dict[str, Any]:
 
 def log(*, db: Session, incident: Incident, kind: str, text: str, by: str, now: datetime,
         before: Any = None, after: Any = None, publish: bool = True) -> IncidentLog:
-    """One entry on the incident's log and the event timeline; the incident goes out live on commit."""
+    """One entry on the incident's own log, and one typed change (timeline, live message on commit)."""
     entry = IncidentLog(event_id=incident.event_id, incident_id=incident.id, at=now, kind=kind, text=text[:2000],
                         before=before, after=after, by=by[:120])
     db.add(entry)
-    timeline.add(db=db, event_id=incident.event_id, at=now, kind=f"incident.{kind}", subject=f"incident:{incident.id}",
-                 actor=by, text=f"警情 #{incident.id}：{text}", data={"before": before, "after": after})
     db.flush()
-    if publish:
-        outbox.post(db, f"event/{incident.event_id}/incident", incident_payload(incident))
+    events.record(db, events.IncidentChange(
+        event_id=incident.event_id, at=now, actor=by, incident_id=incident.id, step=kind,
+        line=f"警情 #{incident.id}：{text}", incident=incident_payload(incident) if publish else None,
+        extra={"before": before, "after": after}))
     return entry
 
 
@@ -173,7 +173,7 @@ def assign(*, db: Session, incident: Incident, unit_id: int, by: str, now: datet
     db.refresh(unit)
     zone = _zone_name(db, incident.zone_id)
     title = f"出警：{zh(INCIDENT_TYPES, incident.type)}" + (f"（{zone}）" if zone else "")
-    task = plans.create_task(db=db, event_id=incident.event_id, now=now, by=by, data={
+    task = response.create_task(db=db, event_id=incident.event_id, now=now, by=by, data={
         "title": title[:200], "detail": (incident.text or "")[:2000], "unit_id": unit.id,
         "command_node_id": unit.command_node_id, "zone_id": incident.zone_id, "incident_id": incident.id})
     a = Assignment(event_id=incident.event_id, incident_id=incident.id, unit_id=unit.id, status="assigned",
@@ -214,8 +214,8 @@ def progress(*, db: Session, assignment: Assignment, status: str, by: str, now: 
     task = db.get(Task, assignment.task_id) if assignment.task_id is not None else None
     if task is not None and not from_task:
         want = {"en_route": "accepted", "on_scene": "arrived", "released": "done", "cancelled": "cancelled"}[status]
-        if want in plans.NEXT[task.status]:
-            plans.set_status(db=db, task=task, status=want, by=by, note=note, now=now)
+        if want in response.NEXT[task.status]:
+            response.set_status(db=db, task=task, status=want, by=by, note=note, now=now)
     db.flush()
     incident = db.get(Incident, assignment.incident_id)
     assert incident is not None
@@ -227,11 +227,13 @@ def progress(*, db: Session, assignment: Assignment, status: str, by: str, now: 
     return assignment
 
 
-@plans.on_task_status
-def follow_task(db: Session, task: Task, before: str, now: datetime, by: str) -> None:
-    """The officer's 接收 / 到场 / 完成 on the phone move the unit's assignment."""
-    if task.incident_id is None or task.unit_id is None:
+def follow_task(db: Session, change: events.TaskStatusChanged) -> None:
+    """The officer's 接收 / 到场 / 完成 on the phone move the unit's assignment (a handler of task
+    changes, registered by :mod:`anbao.wiring`)."""
+    task = db.get(Task, change.task_id)
+    if task is None or task.incident_id is None or task.unit_id is None:
         return
+    now, by = change.at, change.actor
     a = db.execute(select(Assignment).where(Assignment.task_id == task.id)).scalars().first()
     want = TASK_TO_ASSIGNMENT.get(task.status)
     if a is None or want is None or want == a.status or want not in ASSIGNMENT_NEXT[a.status]:
@@ -278,9 +280,9 @@ def update_incident(*, db: Session, incident: Incident, data: dict[str, Any], by
     if not changed:
         return incident
     if "lon" in changed and changed.get("lon") is not None and "zone_id" not in data:
-        from anbao.incident.service import zone_at
+        from anbao.venue import service as venue
 
-        changed["zone_id"] = zone_at(db=db, event_id=incident.event_id, lon=data["lon"], lat=data["lat"])
+        changed["zone_id"] = venue.zone_at(db=db, event_id=incident.event_id, lon=data["lon"], lat=data["lat"])
     before = {k: getattr(incident, k) for k in changed}
     for k, v in changed.items():
         setattr(incident, k, v)
@@ -316,11 +318,11 @@ def apply_plans(*, db: Session, incident: Incident, by: str, now: datetime) -> l
     """Start every matched plan not yet started for this incident; returns (match, activation id) of those started."""
     started = []
     for m in matches(db=db, incident=incident, now=now):
-        if plans.activation_for_incident(db=db, plan_id=m.plan_id, incident_id=incident.id) is not None:
+        if response.activation_for_incident(db=db, plan_id=m.plan_id, incident_id=incident.id) is not None:
             continue
         plan = db.get(ResponsePlan, m.plan_id)
         assert plan is not None
-        act, tasks = plans.activate(db=db, event_id=incident.event_id, plan=plan, now=now, by="system:incidents",
+        act, tasks = response.activate(db=db, event_id=incident.event_id, plan=plan, now=now, by="system:incidents",
                                     zone_id=incident.zone_id, incident_id=incident.id,
                                     reason=f"警情 #{incident.id} 匹配：{m.reason}")
         log(db=db, incident=incident, kind="plan", by="system:incidents", now=now,

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from shapely.geometry import Point, shape
+import numpy as np
+from pyproj import Geod
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbao.core import crud, outbox
-from anbao.core.db import Base
+from anbao.alert.models import EarlyWarning
+from anbao.core import crud, events, outbox
 from anbao.core.errors import Invalid
 from anbao.core.vocab import INCIDENT_GRADES, INCIDENT_SOURCES, INCIDENT_TYPES
 from anbao.incident import lifecycle
@@ -19,23 +20,11 @@ from anbao.incident.models import Incident, IncidentLog, IncidentPhoto, UnitPosi
 from anbao.incident.schemas import IncidentReport, PositionIn, decode_photo
 from anbao.org import service as org
 from anbao.org.models import Unit
-from anbao.review import service as timeline
 from anbao.venue import service as venue
-from anbao.venue.models import Venue, Zone
 
 MAX_FUTURE = timedelta(minutes=5)
 
 
-def zone_at(*, db: Session, event_id: int, lon: float, lat: float) -> int | None:
-    """The smallest zone of the event's WGS-84 venues that holds the point, if any."""
-    point = Point(lon, lat)
-    best: tuple[float, int] | None = None
-    rows = db.execute(select(Zone.id, Zone.geometry, Zone.area_m2).join(Venue, Venue.id == Zone.venue_id)
-                      .where(Zone.event_id == event_id, Venue.crs == "wgs84")).all()
-    for zone_id, geometry, area in rows:
-        if geometry and shape(geometry).covers(point) and (best is None or area < best[0]):
-            best = (area, zone_id)
-    return best[1] if best else None
 
 
 def payload(i: Incident, has_photo: bool) -> dict[str, Any]:
@@ -60,16 +49,15 @@ def report(*, db: Session, event_id: int, data: IncidentReport, by: str, now: da
     crud.ref(db=db, kind=org.UNITS, event_id=event_id, row_id=data.unit_id, field_name="unit_id")
     crud.ref(db=db, kind=venue.ZONES, event_id=event_id, row_id=data.zone_id, field_name="zone_id")
     if data.warning_id is not None:
-        warnings = Base.metadata.tables["warning"]  # by table: the alert domain imports this one
-        if db.execute(select(warnings.c.id).where(warnings.c.id == data.warning_id,
-                                                  warnings.c.event_id == event_id)).first() is None:
+        found = db.get(EarlyWarning, data.warning_id)
+        if found is None or found.event_id != event_id:
             raise Invalid(f"warning {data.warning_id} does not exist in this event", loc=["body", "warning_id"])
     if (data.lon is None) != (data.lat is None):
         raise Invalid("give both lon and lat, or neither", loc=["body", "lat" if data.lat is None else "lon"])
     at = data.at or now
     if at > now + MAX_FUTURE:
         raise Invalid(f"time {at.isoformat()} is in the future (clock error?)", loc=["body", "at"])
-    zone_id = zone_at(db=db, event_id=event_id, lon=data.lon, lat=data.lat) \
+    zone_id = venue.zone_at(db=db, event_id=event_id, lon=data.lon, lat=data.lat) \
         if data.lon is not None and data.lat is not None else None
     incident = Incident(event_id=event_id, client_key=data.client_key, type=data.type, grade=data.grade,
                         source=data.source, status="new", text=data.text, lon=data.lon, lat=data.lat,
@@ -84,14 +72,14 @@ def report(*, db: Session, event_id: int, data: IncidentReport, by: str, now: da
         db.flush()
     type_zh = INCIDENT_TYPES[incident.type][0]
     source_zh = INCIDENT_SOURCES[incident.source][0]
-    timeline.add(db=db, event_id=event_id, at=now, kind="incident.reported", subject=f"incident:{incident.id}",
-                 actor=by, text=f"{by} 上报{type_zh}警情（{source_zh}）"
-                 + (f"：{incident.text[:200]}" if incident.text else ""),
-                 data={"zone_id": incident.zone_id, "lon": data.lon, "lat": data.lat})
+    line = f"{by} 上报{type_zh}警情（{source_zh}）" + (f"：{incident.text[:200]}" if incident.text else "")
     db.add(IncidentLog(event_id=event_id, incident_id=incident.id, at=now, kind="report", by=by[:120],
                        text=f"{source_zh}：{type_zh}，{INCIDENT_GRADES[incident.grade][0]}"
                        + (f"，{incident.text[:500]}" if incident.text else ""), after={"status": "new"}))
-    outbox.post(db, f"event/{event_id}/incident", payload(incident, data.photo is not None))
+    events.record(db, events.IncidentReported(
+        event_id=event_id, at=now, actor=by, incident_id=incident.id, step="reported", line=line,
+        incident=payload(incident, data.photo is not None),
+        extra={"zone_id": incident.zone_id, "lon": data.lon, "lat": data.lat}))
     lifecycle.apply_plans(db=db, incident=incident, by=by, now=now)
     return incident, True
 
@@ -168,3 +156,26 @@ def latest_positions(*, db: Session, event_id: int) -> list[dict[str, Any]]:
                       .where(Unit.event_id == event_id).order_by(Unit.id)).all()
     return [{"unit_id": pos.unit_id, "call_sign": call_sign, "lon": pos.lon, "lat": pos.lat,
              "accuracy_m": pos.accuracy_m, "at": pos.at} for pos, call_sign in rows]
+
+
+#: a unit stands at a post when its newest fix is at most this old and this close to the post
+PRESENT_RADIUS_M, PRESENT_FRESH_S = 75.0, 300.0
+GEOD = Geod(ellps="WGS84")
+
+
+def at_posts(posts: Sequence[Any], fixes: dict[int, dict[str, Any]], now: datetime) -> dict[int, Any]:
+    """unit id -> the post it stands at now: a fix at most ``PRESENT_FRESH_S`` old within ``PRESENT_RADIUS_M``
+    of its nearest post (posts: rows with lon, lat; fixes: unit id -> ``latest_positions`` item)."""
+    fresh = [(uid, f) for uid, f in fixes.items() if 0 <= (now - f["at"]).total_seconds() <= PRESENT_FRESH_S]
+    if not posts or not fresh:
+        return {}
+    n, m = len(posts), len(fresh)
+    plon = np.tile([p.lon for p in posts], m)
+    plat = np.tile([p.lat for p in posts], m)
+    flon = np.repeat([f["lon"] for _, f in fresh], n)
+    flat = np.repeat([f["lat"] for _, f in fresh], n)
+    _, _, dist = GEOD.inv(flon, flat, plon, plat)
+    dist = np.asarray(dist).reshape(m, n)
+    nearest = dist.argmin(axis=1)
+    return {uid: posts[int(k)] for (uid, _), k, row in zip(fresh, nearest, dist, strict=True)
+            if row[k] <= PRESENT_RADIUS_M}

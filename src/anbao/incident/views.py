@@ -31,7 +31,7 @@ from anbao.incident.schemas import (
     PositionOut,
 )
 from anbao.org.models import Unit
-from anbao.plan import service as plans
+from anbao.response import service as response
 
 router = APIRouter(tags=["警情 incidents"])
 Reader = Annotated[Principal, Depends(require(Perm.event_read))]
@@ -115,7 +115,8 @@ class IncidentDetail(IncidentOut):
 @router.get("/events/{event_id}/incidents/{incident_id}", response_model=IncidentDetail,
             summary="One incident with its units and the plans matched to it")
 def incident(incident: IncidentDep, db: DB, principal: Reader) -> Any:
-    started = {a.plan_id: a.id for a in plans.activations(db=db, event_id=incident.event_id, incident_id=incident.id)}
+    started = {a.plan_id: a.id
+               for a in response.activations(db=db, event_id=incident.event_id, incident_id=incident.id)}
     matched = [{**m.__dict__, "activation_id": started.get(m.plan_id)}
                for m in lifecycle.matches(db=db, incident=incident, now=utcnow())]
     return {**_out(incident, service.has_photo(db=db, incident_id=incident.id)),

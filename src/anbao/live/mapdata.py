@@ -22,27 +22,22 @@ are the gate's queue.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import shapely
-from pyproj import Geod
 from shapely.geometry import shape
 from shapely.ops import polylabel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from anbao.crowd.state import DeviceReading, latest
-from anbao.incident.service import latest_positions
+from anbao.incident.service import at_posts, latest_positions
 from anbao.org.models import Person
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 OK_S, STALE_S = 60.0, 120.0
-PRESENT_RADIUS_M, PRESENT_FRESH_S = 75.0, 300.0
-GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -50,24 +45,6 @@ class Presence:
     post_id: int
     present: int  # officers
     units: tuple[str, ...]  # call signs
-
-
-def at_posts(posts: Sequence[Any], fixes: dict[int, dict[str, Any]], now: datetime) -> dict[int, Any]:
-    """unit id -> the post it stands at now: a fix at most ``PRESENT_FRESH_S`` old within ``PRESENT_RADIUS_M``
-    of its nearest post (posts: rows with lon, lat; fixes: unit id -> ``latest_positions`` item)."""
-    fresh = [(uid, f) for uid, f in fixes.items() if 0 <= (now - f["at"]).total_seconds() <= PRESENT_FRESH_S]
-    if not posts or not fresh:
-        return {}
-    n, m = len(posts), len(fresh)
-    plon = np.tile([p.lon for p in posts], m)
-    plat = np.tile([p.lat for p in posts], m)
-    flon = np.repeat([f["lon"] for _, f in fresh], n)
-    flat = np.repeat([f["lat"] for _, f in fresh], n)
-    _, _, dist = GEOD.inv(flon, flat, plon, plat)
-    dist = np.asarray(dist).reshape(m, n)
-    nearest = dist.argmin(axis=1)
-    return {uid: posts[int(k)] for (uid, _), k, row in zip(fresh, nearest, dist, strict=True)
-            if row[k] <= PRESENT_RADIUS_M}
 
 
 def presence(*, db: Session, event_id: int, posts: list[Any], now: datetime) -> dict[int, Presence] | None:

@@ -2,9 +2,10 @@
 
 Flow-count (AlarmType 9) and crowd-density (10) alarms become readings of the camera: a head count,
 or a density turned into a count with the watched zone's area, so that the zone-state fusion treats
-them like any video count. Intrusion, tripwire, loitering and other camera alarms become camera
-warnings on the warning board, their level from AlarmPriority (1 red ... 4 blue). A retried alarm
-(same DeviceID and SN) is stored once.
+them like any video count. Intrusion, tripwire, loitering and other camera alarms are recorded as
+:class:`anbao.core.events.CameraAlarmReceived` observations; the warning package turns them into
+camera warnings (:func:`anbao.alert.flows.on_camera_alarm`). A retried alarm (same DeviceID and SN)
+is stored once.
 """
 
 from __future__ import annotations
@@ -15,15 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbao.alert import service as warnings
-from anbao.alert.rules import RuleBook
-from anbao.algorithms.levels import Thresholds
+from anbao.core import events
 from anbao.core.errors import Invalid
 from anbao.sensing import service
 from anbao.sensing.gb28181 import CameraAlarm, parse_alarm
 from anbao.venue.models import Device, Zone
-
-PRIORITY_LEVEL = {1: "red", 2: "orange", 3: "yellow", 4: "blue"}
 
 
 @dataclass(frozen=True)
@@ -32,11 +29,6 @@ class AlarmOutcome:
     device_code: str
     stored: str  # reading | duplicate | warning
     warning: Any = None
-
-
-def density_thresholds(*, db: Session, event_id: int) -> dict[str, Thresholds]:
-    """The density levels the event's warning rules use, per zone kind (``""``: the event-wide rule)."""
-    return RuleBook.load(db=db, event_id=event_id).thresholds_by_zone_kind("density")
 
 
 def _camera(db: Session, event_id: int, device_id: str) -> Device:
@@ -69,11 +61,10 @@ def ingest_alarm(*, db: Session, event_id: int, data: bytes, source: str) -> Ala
         if outcome.rejected:
             raise Invalid(outcome.rejected[0]["msg"], loc=["body"])
         return AlarmOutcome(alarm, device.code, "reading" if outcome.accepted else "duplicate")
-    level = PRIORITY_LEVEL[alarm.priority]
     where = f"（{alarm.lon:.6f}, {alarm.lat:.6f}）" if alarm.lon is not None and alarm.lat is not None else ""
-    w = warnings.raise_level(
-        db=db, event_id=event_id, key=f"camera:{device.id}:{alarm.kind.value}", kind="camera", level=level,
-        now=alarm.at, zone_id=device.zone_id, device_id=device.id,
+    events.record(db, events.CameraAlarmReceived(
+        event_id=event_id, at=alarm.at, device_id=device.id, zone_id=device.zone_id, alarm=alarm.kind.value,
+        priority=alarm.priority,
         message=f"{device.name}：{alarm.raw_type_label}{where}"
-        + (f"，{alarm.description}" if alarm.description else ""))
-    return AlarmOutcome(alarm, device.code, "warning", w)
+        + (f"，{alarm.description}" if alarm.description else "")))
+    return AlarmOutcome(alarm, device.code, "warning")

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from anbao.core import events
 from anbao.core.errors import Invalid
 from anbao.core.time import utcnow
 from anbao.sensing import decode, store
@@ -194,8 +195,13 @@ def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str =
         out.rejected.sort(key=lambda r: r["index"])
     stored = store.insert_readings(db=db, rows=rows)
     out.accepted, out.duplicates = stored, len(rows) - stored
-    store.upsert_latest(db=db, rows=[(r[1], r[0], r[2], r[3], r[4], r[5], r[6]) for r in map(rows.__getitem__,
-                                                                                           newest.values())])
+    latest = [(r[1], r[0], r[2], r[3], r[4], r[5], r[6]) for r in map(rows.__getitem__, newest.values())]
+    store.upsert_latest(db=db, rows=latest)
+    if stored:  # every door ends here: the warning watcher hears of it the same way (after commit)
+        events.record(db, events.ReadingsStored(
+            event_id=event_id, at=now, actor=str(db.info.get("actor", "system")), source=source, accepted=stored,
+            cause=events.current_cause(db) or events.new_id("batch"),
+            device_ids=tuple(r[0] for r in latest), zone_ids=tuple(sorted({r[2] for r in latest if r[2] is not None}))))
     return out
 
 

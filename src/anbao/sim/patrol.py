@@ -31,8 +31,8 @@ from anbao.incident import service as incidents
 from anbao.incident.models import Incident
 from anbao.incident.schemas import PositionIn
 from anbao.org.models import CommandNode, Unit
-from anbao.plan import service as plans
-from anbao.plan.models import Task
+from anbao.response import service as response
+from anbao.response.models import Task
 from anbao.venue.models import Post, Zone
 
 GEOD = Geod(ellps="WGS84")
@@ -122,20 +122,21 @@ class Patrols:
                 continue
             here = self.where.get(loop.unit_id) or loop.at(t_s)
             if task.status == "open":
-                plans.set_status(db=db, task=task, status="accepted", by="system:simulator", note="", now=now)
+                response.set_status(db=db, task=task, status="accepted", by="system:simulator", note="", now=now)
                 self.since[task.id] = t_s
             elif task.status == "accepted":
                 az, _, dist = GEOD.inv(here[0], here[1], ilon, ilat)
                 step = RESPONSE_SPEED[loop.speed_m_s > 1.5] * dt
                 if dist <= max(step, ARRIVED_M):
                     here = (float(ilon), float(ilat))
-                    plans.set_status(db=db, task=task, status="arrived", by="system:simulator", note="", now=now)
+                    response.set_status(db=db, task=task, status="arrived", by="system:simulator", note="", now=now)
                     self.since[task.id] = t_s
                 else:
                     lon, lat, _ = GEOD.fwd(here[0], here[1], az, step)
                     here = (float(lon), float(lat))
             elif t_s - self.since.setdefault(task.id, t_s) >= ON_SCENE_S:
-                plans.set_status(db=db, task=task, status="done", by="system:simulator", note="现场处置完毕", now=now)
+                response.set_status(db=db, task=task, status="done", by="system:simulator", note="现场处置完毕",
+                                    now=now)
             out[loop.unit_id] = here
         self.where = out
         return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shapely.geometry import Point, shape
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbao.core import crud
@@ -101,3 +103,15 @@ ZONES = crud.Kind(model=Zone, label="zone", prepare=prepare_zone, order_by=("rin
 GATES = crud.Kind(model=Gate, label="gate", prepare=prepare_gate, order_by=("code",))
 POSTS = crud.Kind(model=Post, label="post", prepare=prepare_post, order_by=("code",))
 DEVICES = crud.Kind(model=Device, label="device", prepare=prepare_device, order_by=("code",))
+
+
+def zone_at(*, db: Session, event_id: int, lon: float, lat: float) -> int | None:
+    """The smallest zone of the event's WGS-84 venues that holds the point, if any."""
+    point = Point(lon, lat)
+    best: tuple[float, int] | None = None
+    rows = db.execute(select(Zone.id, Zone.geometry, Zone.area_m2).join(Venue, Venue.id == Zone.venue_id)
+                      .where(Zone.event_id == event_id, Venue.crs == "wgs84")).all()
+    for zone_id, geometry, area in rows:
+        if geometry and shape(geometry).covers(point) and (best is None or area < best[0]):
+            best = (area, zone_id)
+    return best[1] if best else None

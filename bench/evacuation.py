@@ -35,7 +35,7 @@ from anbao.algorithms.corridor import (
 from anbao.algorithms.corridor import stadium_network as stadium
 from anbao.algorithms.evacuation import EvacLink, EvacNode, EvacResult, evacuate
 from anbao.algorithms.pedsim import simulate
-from anbao.algorithms.trajectories import load_trajectories
+from anbao.crowd.pedestrian_io import load_trajectories
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "pedestrian"
 RUNS = {"uo-180-180-120": (300, 1099), "uo-180-180-180": (400, 1284)}

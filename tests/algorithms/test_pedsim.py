@@ -14,7 +14,8 @@ from matplotlib import image as mpimg
 from shapely.geometry import box
 from shapely.ops import unary_union
 
-from anbao.algorithms.pedsim import PedScene, PedSimError, exit_width, heatmap_png, simulate
+from anbao.algorithms.pedsim import PedScene, PedSimError, exit_width, simulate
+from anbao.crowd.heatmap import heatmap_png
 
 
 def small_room(agents: int = 30, seed: int = 3) -> PedScene:

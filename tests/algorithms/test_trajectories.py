@@ -28,10 +28,12 @@ from anbao.algorithms.trajectories import (
     ZoneCount,
     count_per_zone,
     in_zone,
-    load_trajectories,
     measured_flow,
-    parse_trajectories,
     persons_present,
+)
+from anbao.crowd.pedestrian_io import (
+    load_trajectories,
+    parse_trajectories,
     to_csv_rows,
     zone_polygons_from_geojson,
 )

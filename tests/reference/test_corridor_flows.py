@@ -43,7 +43,7 @@ from anbao.algorithms.corridor import (
 )
 from anbao.algorithms.evacuation import evacuate
 from anbao.algorithms.pedsim import simulate
-from anbao.algorithms.trajectories import load_trajectories
+from anbao.crowd.pedestrian_io import load_trajectories
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pedestrian"
 RUNS = {"uo-180-180-120": (300, 1099), "uo-180-180-180": (400, 1284)}

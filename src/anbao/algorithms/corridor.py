@@ -2,7 +2,7 @@
 
 Units: metres, seconds, persons; flows in persons/s, specific flows in persons/(m s) per metre of
 corridor width. Pure and typed apart from running the two models; the trajectories come in loaded
-(:func:`anbao.algorithms.trajectories.load_trajectories`).
+(:func:`anbao.crowd.pedestrian_io.load_trajectories`).
 
 The measurements: the Forschungszentrum Jülich uni-directional corridor experiments ``uo-BBB-CCC-EEE``
 (entrance BBB cm, corridor CCC cm, exit EEE cm wide): people wait in an area before the entrance,

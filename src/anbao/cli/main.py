@@ -188,14 +188,15 @@ def sim_trajectories(file: Annotated[Path, typer.Argument(help="Trajectory file:
 
     from anbao.algorithms import trajectories as tr
     from anbao.core.time import utcnow
+    from anbao.crowd import pedestrian_io
     from anbao.sensing import service as ingest
     from anbao.venue import flows as venue_flows
 
     if not file.exists():
         fail(f"{file}: no such file")
     try:
-        traj = tr.load_trajectories(file, unit=unit, fps=fps)
-        zones = tr.zone_polygons_from_geojson(read_json(zone_geojson))
+        traj = pedestrian_io.load_trajectories(file, unit=unit, fps=fps)
+        zones = pedestrian_io.zone_polygons_from_geojson(read_json(zone_geojson))
         counts = tr.count_per_zone(traj, zones, step_s=1.0)
     except ValueError as exc:
         fail(str(exc))
@@ -228,7 +229,7 @@ def sim_trajectories(file: Annotated[Path, typer.Argument(help="Trajectory file:
         if result.rejected:
             fail(f"{len(result.rejected)} readings rejected, first: {result.rejected[0]['msg']}")
     writer = csv.writer(sys.stdout)
-    writer.writerows(tr.to_csv_rows(counts))
+    writer.writerows(pedestrian_io.to_csv_rows(counts))
     err.print(f"event {event}: {result.accepted} readings stored ({result.duplicates} already there), "
               f"{len(zones)} zones, {len(traj.persons)} persons")
 

@@ -35,6 +35,7 @@ from anbao.algorithms import pedsim
 from anbao.algorithms.crowdnet import Link, Network
 from anbao.core.errors import Invalid
 from anbao.crowd import capacity
+from anbao.crowd.heatmap import heatmap_png
 from anbao.event.models import Event
 from anbao.venue.layout import load_site
 from anbao.venue.models import Zone
@@ -244,7 +245,7 @@ def run(job: Job, *, progress: Progress | None = None) -> tuple[dict[str, Any], 
         return result, None
     assert job.scene is not None
     p = pedsim.simulate(job.scene, max_s=job.max_s, progress=progress)
-    png = pedsim.heatmap_png(p, title=f"{job.names.get(job.zone or '', job.zone)} 最大密度")
+    png = heatmap_png(p, title=f"{job.names.get(job.zone or '', job.zone)} 最大密度")
     result = {
         "model": "jupedsim", "zone": job.zone, "finished": p.finished, "clearance_s": p.clearance_s,
         "warning": p.warning or "", "total": job.scene.agents, "evacuated": p.evacuated, "remaining": p.remaining,

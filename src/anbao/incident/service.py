@@ -49,8 +49,8 @@ def report(*, db: Session, event_id: int, data: IncidentReport, by: str, now: da
     crud.ref(db=db, kind=org.UNITS, event_id=event_id, row_id=data.unit_id, field_name="unit_id")
     crud.ref(db=db, kind=venue.ZONES, event_id=event_id, row_id=data.zone_id, field_name="zone_id")
     if data.warning_id is not None:
-        found = db.get(EarlyWarning, data.warning_id)
-        if found is None or found.event_id != event_id:
+        warning = db.get(EarlyWarning, data.warning_id)
+        if warning is None or warning.event_id != event_id:
             raise Invalid(f"warning {data.warning_id} does not exist in this event", loc=["body", "warning_id"])
     if (data.lon is None) != (data.lat is None):
         raise Invalid("give both lon and lat, or neither", loc=["body", "lat" if data.lat is None else "lon"])

@@ -39,6 +39,7 @@ from anbao.event.views import router as event_router
 from anbao.incident.views import router as incident_router
 from anbao.live.ui_views import router as ui_router
 from anbao.live.views import router as live_router
+from anbao.live.zone_views import router as zone_router
 from anbao.org.views import router as org_router
 from anbao.plan.views import router as plan_router
 from anbao.response.views import router as response_router
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
     for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
                    alert_router, cap_router, plan_router, response_router, crowd_router, documents_router,
                    risk_router, review_router, incident_router, dispatch_router,
-                   live_router, ui_router):
+                   live_router, ui_router, zone_router):
         api.include_router(router)
     app.include_router(api)
     _install_offline_docs(app)

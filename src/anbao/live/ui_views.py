@@ -5,7 +5,6 @@ its fast-changing status, and the zone history behind the trend charts and the t
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -19,7 +18,7 @@ from anbao.core.auth import Perm, Principal
 from anbao.core.errors import Invalid, NotFound
 from anbao.core.schemas import Out, UTCTime
 from anbao.core.time import utcnow
-from anbao.crowd import dynamics, history, state
+from anbao.crowd import history
 from anbao.incident.service import PRESENT_FRESH_S, PRESENT_RADIUS_M
 from anbao.live import mapdata
 from anbao.venue import service as venues
@@ -148,33 +147,5 @@ def zone_history(event: EventDep, db: DB, principal: Reader,
                                 thresholds=rules.density_thresholds(db=db, event_id=event.id))
 
 
-class ZoneStateOut(Out):
-    zone_id: int
-    code: str
-    name: str
-    area_m2: float
-    count: float | None
-    density: float | None
-    source: str
-    level: str
-    level_zh: str
-    sensors_used: list[str]
-    sensors_stale: list[str]
-    at: UTCTime
-    flow_in_per_min: float | None = Field(default=None, description="Persons/min in at the zone's gates (last 60 s)")
-    flow_out_per_min: float | None = Field(default=None, description="Persons/min out at the zone's gates")
-    trend_per_min: float | None = Field(default=None, description="Density slope, persons/m2 per minute (180 s)")
-    direction: str = Field(default="unknown", description="rising | falling | steady | unknown")
-    forecast_density: float | None = Field(default=None, description="Density expected in 2 minutes (linear)")
 
 
-@router.get("/events/{event_id}/zone-states", response_model=list[ZoneStateOut],
-            summary="Count, density (persons/m2), level, gate flows, trend and forecast of every zone")
-def get_zone_states(event: EventDep, db: DB, principal: Reader,
-                    at: Annotated[AwareDatetime | None, Query(description="State at this time (default: now)")] = None,
-                    ) -> Any:
-    now = at or utcnow()
-    moves = dynamics.zone_dynamics(db=db, event_id=event.id, now=now)
-    return [{**asdict(s), **asdict(moves[s.zone_id])} if s.zone_id in moves else s
-            for s in state.zone_states(db=db, event_id=event.id, now=now,
-                                       thresholds=rules.density_thresholds(db=db, event_id=event.id))]

@@ -72,3 +72,26 @@ def test_bad_alarms_are_named(client, site, body, headers, status, fragment):
     text = detail if isinstance(detail, str) else detail[0]["msg"] + str(detail[0]["loc"])
     assert fragment in text
     assert client.get(f"{url}/readings", headers=h).json() == []
+
+
+def test_a_camera_rule_decides_the_level_and_starts_its_plans(client, site, login):
+    """Video alarms are observations for the rules: severity = 5 - AlarmPriority against a camera rule."""
+    url, gw, h = site
+    disp = login("dispatcher")
+    assert client.get(f"{url}/warning-rules", headers=h).status_code == 200  # the default rules and plans
+    r = client.post(f"{url}/warning-rules", headers=h, json={
+        "kind": "camera", "orange": 3, "red": 4, "min_hold_s": 0, "escalate_after_min": 3, "plans": {"red": "YA-SS"}})
+    assert r.status_code == 201, r.text
+    rule_id = r.json()["id"]
+    # priority 3 (severity 2) is below the rule's lowest level: no warning
+    r = client.post(f"{url}/gb28181/alarms", content=_alarm(20, 7, priority=3), headers={**gw, **CT})
+    assert r.status_code == 200
+    assert client.get(f"{url}/warnings", headers=disp).json() == []
+    # priority 1 (severity 4): red by the rule, which starts its plan
+    r = client.post(f"{url}/gb28181/alarms", content=_alarm(21, 6, priority=1), headers={**gw, **CT})
+    [w] = client.get(f"{url}/warnings", headers=disp).json()
+    assert (w["kind"], w["level"], w["value"]) == ("camera", "red", 4.0)
+    [act] = client.get(f"{url}/plan-activations?warning_id={w['id']}", headers=disp).json()
+    assert act["level"] == "red" and act["reason"] == "红色视频报警自动启动"
+    assert client.get(f"{url}/tasks?warning_id={w['id']}", headers=disp).json()
+    assert client.get(f"{url}/warning-rules?kind=camera", headers=h).json()[0]["id"] == rule_id

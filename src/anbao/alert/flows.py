@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from anbao.alert import rules, service
 from anbao.alert.models import WarningRule
 from anbao.algorithms.density import forecast, trend
-from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transition
+from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transition, classify
 from anbao.core import events, outbox
 from anbao.core.bus import Bus
 from anbao.core.time import utcnow
@@ -257,16 +257,34 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
     return changes
 
 
-#: GB/T 28181 AlarmPriority -> warning level (1 is the most urgent)
+#: GB/T 28181 AlarmPriority -> warning level (1 is the most urgent) when the event has no camera rule
 PRIORITY_LEVEL = {1: "red", 2: "orange", 3: "yellow", 4: "blue"}
 
 
 def on_camera_alarm(db: Session, change: events.CameraAlarmReceived) -> None:
-    """A video-analytics alarm (intrusion, tripwire...) becomes a camera warning, one open per camera and
-    alarm kind, its level from the alarm's priority. Registered by :mod:`anbao.wiring`."""
+    """A video-analytics alarm (intrusion, tripwire...) is an observation for the rules: one open camera
+    warning per camera and alarm kind. Registered by :mod:`anbao.wiring`.
+
+    The observed value is the alarm's severity, ``5 - AlarmPriority`` (priority 1 = severity 4). A
+    ``camera`` rule of the event (per zone kind, or event-wide) sets the level by its thresholds,
+    may leave low severities out, escalates and starts the plans it names. Without a camera rule the
+    priority gives the level directly (1 red ... 4 blue) and no plan starts.
+    """
+    severity = 5 - change.priority
+    zone = db.get(Zone, change.zone_id) if change.zone_id is not None else None
+    zone_kind = zone.kind if zone is not None else None
+    rule = rules.RuleBook.load(db=db, event_id=change.event_id).find("camera", zone_kind)
+    if rule is not None:
+        found = classify(float(severity), rules.thresholds(rule))
+        if found == Level.NONE:
+            return  # the rule does not watch alarms this mild
+        level, rule_id, escalate = LEVEL_CODES[found], rule.id, rule.escalate_after_min
+    else:
+        level, rule_id, escalate = PRIORITY_LEVEL[change.priority], None, None
     service.raise_level(db=db, event_id=change.event_id, key=f"camera:{change.device_id}:{change.alarm}",
-                        kind="camera", level=PRIORITY_LEVEL[change.priority], now=change.at, zone_id=change.zone_id,
-                        device_id=change.device_id, message=change.message)
+                        kind="camera", level=level, now=change.at, zone_id=change.zone_id,
+                        device_id=change.device_id, value=float(severity), rule_id=rule_id,
+                        escalate_after_min=escalate, message=change.message)
 
 
 def events_with_fresh_readings(*, db: Session, now: datetime, window_s: float = 6 * 3600) -> list[int]:

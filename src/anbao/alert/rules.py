@@ -37,6 +37,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "density": ("人/㎡", "persons/m2"), "gas": ("ppm", "ppm CO"), "smoke": ("%/m", "obscuration %/m"),
     "temperature": ("℃", "°C"), "queue_wait": ("分钟", "minutes"), "queue_length": ("人", "persons"),
     "device_silence": ("秒", "seconds"),
+    "camera": ("级", "severity"),
 }
 LEVELS = ("blue", "yellow", "orange", "red")
 

@@ -69,6 +69,7 @@ RULE_KINDS: dict[str, tuple[str, str]] = {
     "smoke": ("烟雾浓度", "Smoke obscuration"), "temperature": ("环境温度", "Temperature"),
     "queue_wait": ("排队等待时间", "Queue wait"), "queue_length": ("排队人数", "Queue length"),
     "device_silence": ("设备离线", "Device silence"),
+    "camera": ("视频报警", "Video alarm"),
 }
 INCIDENT_TYPES: dict[str, tuple[str, str]] = {
     "crowd": ("人群拥挤/踩踏风险", "Crowd crush risk"), "fight": ("打架斗殴", "Fight"), "theft": ("盗窃", "Theft"),
@@ -228,6 +229,7 @@ class RuleKind(StrEnum):
     queue_wait = "queue_wait"  # 排队等待 minutes
     queue_length = "queue_length"  # 排队人数 persons
     device_silence = "device_silence"  # 设备离线 seconds since the last reading
+    camera = "camera"  # 视频报警 severity of a video-analytics alarm: 5 - GB/T 28181 AlarmPriority (1 ... 4)
 
 
 class IncidentType(StrEnum):

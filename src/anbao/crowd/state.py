@@ -51,7 +51,7 @@ def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConf
 
     ``thresholds`` classify the density: one set for every zone, or a set per zone kind where the key
     ``""`` serves the kinds without their own (the event's density warning rules,
-    :func:`anbao.sensing.flows.density_thresholds`).
+    :func:`anbao.alert.rules.density_thresholds`).
     """
     config = config or FusionConfig()
     by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}

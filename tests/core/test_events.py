@@ -82,8 +82,7 @@ def test_http_reading_chain(client, site):
     r = client.post(f"/api/v1/events/{ev['id']}/readings", json=[_item(now)], headers=gw)
     assert r.json()["accepted"] == 1
     cause = _check_chain(client, got, ev["id"], now + timedelta(seconds=1), disp)
-    # a request id sent by the caller becomes the cause (a gateway can trace its batch)
-    assert cause.startswith("batch-")
+    assert cause.startswith("req-")  # the request's own id when the caller sends none
 
 
 def test_request_id_is_the_cause(client, site):
@@ -161,3 +160,19 @@ def test_record_derives_timeline_live_message_and_audit_cause(client, site):
     assert audit.cause == "cause-test-2"
     assert [m.payload["id"] for m in live] == [task.id] and [c.task_id for c in typed] == [task.id]
     assert typed[0].cause == "cause-test-2"
+
+
+def test_a_request_gives_its_audit_rows_and_its_changes_one_cause(client, site, sessions):
+    ev, _gw, disp = site
+    r = client.post(f"/api/v1/events/{ev['id']}/tasks", json={"title": "清场"}, headers=disp)
+    assert r.status_code == 201, r.text
+    task_id = r.json()["id"]
+    from anbao.core.audit import AuditEntry
+    from anbao.core.timeline import TimelineEntry
+
+    with sessions() as db:
+        audit = db.query(AuditEntry).filter_by(entity="task", entity_id=str(task_id)).one()
+        entry = db.query(TimelineEntry).filter_by(subject=f"task:{task_id}").one()
+    assert audit.cause == entry.cause and entry.cause.startswith("req-")
+    steps = client.get(f"/api/v1/events/{ev['id']}/timeline?kind=task", headers=disp).json()
+    assert [s["kind"] for s in steps] == ["task.created"]

@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from anbao.account import service as accounts
 from anbao.core.auth import Perm, Principal, Role, decode_token
 from anbao.core.errors import Forbidden, Invalid, NotFound, Unauthorized
+from anbao.core.events import new_id
 from anbao.event import service as events
 from anbao.event.models import Event
 
@@ -31,8 +32,9 @@ def get_db(request: Request) -> Iterator[Session]:
     factory = request.app.state.sessions
     with factory() as db:
         db.info["actor"] = "anonymous"
+        # one cause id for everything the request changes: the caller's X-Request-ID, else a new one
         cause = request.headers.get("x-request-id")
-        db.info["cause"] = cause[:80] if cause else None
+        db.info["cause"] = cause[:80] if cause else new_id("req")
         try:
             yield db
             db.commit()

@@ -198,10 +198,12 @@ def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str =
     latest = [(r[1], r[0], r[2], r[3], r[4], r[5], r[6]) for r in map(rows.__getitem__, newest.values())]
     store.upsert_latest(db=db, rows=latest)
     if stored:  # every door ends here: the warning watcher hears of it the same way (after commit)
-        events.record(db, events.ReadingsStored(
-            event_id=event_id, at=now, actor=str(db.info.get("actor", "system")), source=source, accepted=stored,
-            cause=events.current_cause(db) or events.new_id("batch"),
-            device_ids=tuple(r[0] for r in latest), zone_ids=tuple(sorted({r[2] for r in latest if r[2] is not None}))))
+        cause = events.current_cause(db) or events.new_id("batch")
+        with events.caused_by(db, cause, db.info.get("parent")):  # the session's cause is left as it was
+            events.record(db, events.ReadingsStored(
+                event_id=event_id, at=now, actor=str(db.info.get("actor", "system")), source=source,
+                accepted=stored, cause=cause, device_ids=tuple(r[0] for r in latest),
+                zone_ids=tuple(sorted({r[2] for r in latest if r[2] is not None}))))
     return out
 
 

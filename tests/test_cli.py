@@ -154,7 +154,7 @@ def test_simulate_refuses_an_unknown_event(anbao):
 def test_timeline_prints_the_steps_as_json_lines_and_refuses_an_unknown_event(anbao, sessions):
     from datetime import UTC, datetime
 
-    from anbao.review import service as review
+    from anbao.core import timeline as review
 
     event_id = _event(sessions)
     with sessions() as db:

@@ -72,6 +72,9 @@ def _check_chain(client, got: list[events.Change], event_id: int, now: datetime,
     assert sorted(t.task_id for t in tasks) == sorted(activation.task_ids)
     steps = client.get(f"/api/v1/events/{event_id}/timeline", headers=disp).json()
     assert [s["kind"] for s in steps] == ["warning.raised", "plan.activated"] + ["task.created"] * 4
+    assert {s["cause"] for s in steps} == {batch.cause}
+    chain = client.get(f"/api/v1/events/{event_id}/timeline", params={"cause": batch.cause}, headers=disp).json()
+    assert chain == steps
     return batch.cause
 
 

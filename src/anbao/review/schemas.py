@@ -17,3 +17,5 @@ class TimelineOut(Out):
     text: str
     actor: str
     data: dict[str, Any] | None
+    cause: str | None = Field(default=None, description="What started the chain of changes this step belongs to "
+                                                        "(a reading batch, a request, a warning pass)")

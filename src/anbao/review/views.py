@@ -23,9 +23,11 @@ def timeline(event: EventDep, db: DB, principal: Reader,
              until: Annotated[AwareDatetime | None, Query(description="Before this time")] = None,
              kind: Annotated[str | None, Query(max_length=40, description="Kind or kind prefix, e.g. warning")] = None,
              subject: Annotated[str | None, Query(max_length=60, description="e.g. warning:12")] = None,
+             cause: Annotated[str | None, Query(max_length=80, description="Only the steps of one chain, "
+                                                                            "e.g. a reading batch")] = None,
              limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
              offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
     rows = service.entries(db=db, event_id=event.id, since=since, until=until, kind=kind, subject=subject,
-                           limit=limit, offset=offset)
+                           cause=cause, limit=limit, offset=offset)
     return [{**TimelineOut.model_validate(r).model_dump(), "kind_zh": service.KIND_ZH.get(r.kind, r.kind)}
             for r in rows]

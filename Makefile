@@ -38,6 +38,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
+	$(WEB)/node_modules/.bin/biome lint $(WEB)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(WEB)/node_modules

@@ -5,7 +5,7 @@
 
 Routes, methods, success codes and summaries come from ``app.openapi()``; the permission of each
 route comes from walking the app's routers and finding the dependency made by
-``anbao.deps.require`` (it carries ``required_permissions``), as tests/test_permissions.py does.
+``anbao.api.deps.require`` (it carries ``required_permissions``), as tests/test_permissions.py does.
 The script fails when a documented operation has no route or a route has no permission rule, so
 the table cannot silently drift from the code. It builds the app from fixed settings and ignores the
 caller's ANBAO_* environment (a bad or misspelt variable in the shell cannot break or change it).
@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from anbao.app import create_app
 from anbao.config import Settings
-from anbao.deps import current_principal
+from anbao.api.deps import current_principal
 
 START = "<!-- routes:start -->"
 END = "<!-- routes:end -->"

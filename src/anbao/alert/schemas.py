@@ -46,7 +46,8 @@ PlanRef = Annotated[str, Field(pattern=CODE_PATTERN)]
 
 class RuleCreate(In):
     kind: RuleKindIn = Field(description="density 人/㎡, gas ppm, smoke %/m, temperature ℃, queue_wait 分钟, "
-                                         "queue_length 人, device_silence 秒, camera 级 (alarm severity 5 - AlarmPriority)")
+                                         "queue_length 人, device_silence 秒, "
+                                         "camera 级 (video alarm severity: 5 - AlarmPriority)")
     zone_kind: ZoneKindIn | Literal[""] = Field(default="", description="Zone kind the rule is for; empty = all")
     blue: Threshold = None
     yellow: Threshold = None

@@ -118,6 +118,8 @@ WARNING_LEVELS: dict[str, tuple[str, str]] = {
 }
 #: rank of each warning level (blue 1 ... red 4), from the order above
 WARNING_LEVEL_RANK: dict[str, int] = {code: i for i, code in enumerate(WARNING_LEVELS, start=1)}
+#: screen colour of each warning level (map fills, chart lines, badges); the web UI takes it from the vocab
+WARNING_COLOURS: dict[str, str] = {"blue": "#2f7df6", "yellow": "#f5c518", "orange": "#ff8a1c", "red": "#f03a3a"}
 #: the Chinese word of each warning level (蓝色 ... 红色)
 WARNING_LEVEL_ZH: dict[str, str] = {code: words[0] for code, words in WARNING_LEVELS.items()}
 

@@ -1,20 +1,25 @@
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, text
 
 from anbao import __version__
+from anbao.alert.rules import DEFAULT_RULES
+from anbao.algorithms.levels import DEFAULT_DENSITY, Level
 from anbao.api.deps import DB, require
 from anbao.core import audit
 from anbao.core.auth import ROLE_LABELS, Perm, Principal
 from anbao.core.schemas import Out, UTCTime
-from anbao.core.vocab import VOCABULARIES
+from anbao.core.vocab import VOCABULARIES, WARNING_COLOURS, WARNING_LEVELS
 
 router = APIRouter(tags=["系统 system"])
 Auditor = Annotated[Principal, Depends(require(Perm.audit_read))]
-Anyone = Annotated[Principal, Depends(require())]
+#: every role holds venue:read, so any logged-in user may read what every page needs to start
+Reader = Annotated[Principal, Depends(require(Perm.venue_read))]
 
 
 @router.get("/health", summary="Liveness and database check (no login needed)")
@@ -23,12 +28,46 @@ def health(db: DB) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "database": db.get_bind().dialect.name}
 
 
-@router.get("/meta/vocab", summary="Controlled vocabularies with Chinese and English labels")
-def vocab(principal: Anyone) -> dict[str, Any]:
-    out: dict[str, Any] = {name: [{"code": c, "zh": zh, "en": en} for c, (zh, en) in items.items()]
-                           for name, items in VOCABULARIES.items()}
-    out["role"] = [{"code": r.value, "zh": zh, "en": r.value} for r, zh in ROLE_LABELS.items()]
-    return out
+class VocabItem(BaseModel):
+    code: str
+    zh: str
+    en: str
+
+
+class WarningLevelOut(VocabItem):
+    rank: int = Field(description="1 (blue) .. 4 (red): higher is more serious; 0 is no warning")
+    colour: str = Field(description="Screen colour, #rrggbb")
+
+
+class VocabOut(BaseModel):
+    """Every code list by name at the top level (``police_type``, ``zone_kind``..., in display order, as
+    this route has always served them), plus the warning levels and the default thresholds."""
+
+    model_config = ConfigDict(extra="allow")
+
+    warning_levels: list[WarningLevelOut] = Field(description="The four warning levels, least serious first")
+    density_thresholds: dict[str, float | None] = Field(
+        description="Persons/m2 at which each level starts for a zone whose event has no density rule")
+    rule_thresholds: dict[str, dict[str, float | None]] = Field(
+        description="Default thresholds of each warning-rule kind (a new event's rules start from them)")
+
+
+@cache
+def _vocab() -> VocabOut:
+    lists = {name: [VocabItem(code=c, zh=zh, en=en).model_dump() for c, (zh, en) in items.items()]
+             for name, items in VOCABULARIES.items()}
+    lists["role"] = [VocabItem(code=r.value, zh=zh, en=r.value).model_dump() for r, zh in ROLE_LABELS.items()]
+    levels = [WarningLevelOut(code=c, zh=zh, en=en, rank=Level[c.upper()].value, colour=WARNING_COLOURS[c])
+              for c, (zh, en) in WARNING_LEVELS.items()]
+    return VocabOut(**lists, warning_levels=levels,
+                    density_thresholds={c: getattr(DEFAULT_DENSITY, c) for c in WARNING_LEVELS},
+                    rule_thresholds={r["kind"]: {c: r[c] for c in WARNING_LEVELS} for r in DEFAULT_RULES})
+
+
+@router.get("/meta/vocab", response_model=VocabOut,
+            summary="Code lists with Chinese and English labels, warning levels and default thresholds")
+def vocab(principal: Reader) -> VocabOut:
+    return _vocab()
 
 
 class AuditOut(Out):

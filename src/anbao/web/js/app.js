@@ -1,28 +1,21 @@
 // The command map 一张图 at /: map, warnings queue and detail, incidents, zone detail, units, figures,
 // time slider; live through one WebSocket.
-import {boot, connLabel, showFatal} from "./boot.js";
-import {clock, el} from "./format.js";
-import {getLang, onLang, setLang, t} from "./i18n.js";
+import {api, AuthError} from "./api.js";
+import {boot} from "./boot.js";
 import {Closures} from "./closures.js";
 import {CorridorCheck} from "./corridors.js";
 import {IncidentDrawer, IntakeForm} from "./dispatch.js";
+import {clock, el} from "./format.js";
+import {onLang, t} from "./i18n.js";
 import {MapView} from "./mapview.js";
-import {api, AuthError} from "./api.js";
 import {renderFigures, renderIncidents, renderIncidentStats, renderQueue, renderUnits, tickAges, WarningDrawer} from "./panels.js";
 import {ReinforcePanel} from "./reinforce.js";
 import {Replay} from "./replay.js";
-import {currentUser, logout, onLogin} from "./session.js";
-import {RANK} from "./store.js";
+import {run} from "./shell.js";
+import {levelLabel, levelRank} from "./vocab.js";
 import {ZonePanel} from "./zone.js";
 
 const $ = (s) => document.querySelector(s);
-
-function setConn(state, detail) {
-  const box = $("#conn");
-  box.className = `conn c-${state}`;
-  box.querySelector("span").textContent = connLabel(state, detail);
-  box.dataset.state = state;
-}
 
 function toast(text, cls = "") {
   const box = $("#toasts");
@@ -33,39 +26,16 @@ function toast(text, cls = "") {
   setTimeout(() => n.remove(), 5600);
 }
 
-function markLang() {
-  for (const b of document.querySelectorAll(".topbar [data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
-}
-
-function showUser() {
-  const u = currentUser();
-  $("#user").textContent = u ? `${u.username} · ${t(`role.${u.role}`)}` : "";
-}
-
 async function main() {
-  for (const b of document.querySelectorAll(".topbar [data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
-  $("#logout").addEventListener("click", () => logout());
-  const started = await boot({onState: setConn});
+  const started = await boot({login: {title: "app.name", subtitle: "app.subtitle"}});
   if (!started) return;
-  const {config, vocab, events, store} = started;
+  const {config, store} = started;
   document.body.classList.remove("booting");
-  markLang();
-  showUser();
-  onLogin(showUser);
 
   const title = () => {
     $("#event-name").textContent = store.event?.name || "";
   };
   title();
-  if (events.length > 1) {
-    const sel = $("#event-select");
-    sel.replaceChildren(...events.map((e) => el("option", {value: e.id, selected: e.id === store.eventId}, e.name)));
-    sel.hidden = false;
-    sel.addEventListener("change", () => {
-      localStorage.setItem("anbao.event", sel.value);
-      location.search = `?event=${sel.value}`;
-    });
-  }
 
   let selectedWarning = null;
   let unitFilter = "all";
@@ -75,7 +45,7 @@ async function main() {
   });
   const zonePanel = new ZonePanel($("#zone-panel"), store);
   const mapView = new MapView($("#map"), store, {
-    config, vocab,
+    config,
     onZone: (id) => {
       mapView.select(id);
       zonePanel.show(id);
@@ -206,7 +176,7 @@ async function main() {
     if (fresh || rose) {
       requestAnimationFrame(() => document.querySelector(`#queue [data-id="${warning.id}"]`)?.classList.add("flash"));
       // blue warnings (device silence, forecasts) would flood the screen: toasts from yellow up
-      if (RANK[warning.level] >= RANK.yellow) toast(`${t(`level.${warning.level}`)} · ${warning.message}`, `lv-${warning.level}`);
+      if (levelRank(warning.level) >= levelRank("yellow")) toast(`${levelLabel(warning.level)} · ${warning.message}`, `lv-${warning.level}`);
     }
   });
   store.on("snapshot", () => {
@@ -215,14 +185,11 @@ async function main() {
     if (zonePanel.id !== null) zonePanel.renderInfo();
   });
   onLang(() => {
-    markLang();
-    showUser();
     drawAll();
     mapView.relabel();
     zonePanel.relabel();
     replay.relabel();
     if (drawer.id) drawer.render();
-    setConn(started.live.state);
   });
 
   drawAll();
@@ -244,7 +211,4 @@ async function main() {
   document.body.dataset.ready = "1";
 }
 
-main().catch((err) => {
-  console.error(err);
-  showFatal(t("error.start", {detail: err.message || String(err)}), () => location.reload());
-});
+run(main);

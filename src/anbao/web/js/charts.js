@@ -3,7 +3,7 @@
 /* global echarts */
 import {hm, num} from "./format.js";
 import {t} from "./i18n.js";
-import {LEVEL_COLORS} from "./mapview.js";
+import {levelCodes, levelColour, levelLabel, levelRank} from "./vocab.js";
 
 const AXIS = {axisLine: {lineStyle: {color: "#3a4d63"}}, axisLabel: {color: "#9fb2c6"}, splitLine: {lineStyle: {color: "#1d2b3a"}}};
 
@@ -14,21 +14,21 @@ export function makeChart(node) {
 }
 
 function thresholdLines(th, big) {
-  return ["blue", "yellow", "orange", "red"].filter((lv) => th[lv] != null).map((lv) => ({
-    yAxis: th[lv], lineStyle: {color: LEVEL_COLORS[lv], type: "dashed", width: big ? 2 : 1},
-    label: {show: true, position: "insideEndTop", color: LEVEL_COLORS[lv], formatter: t(`level.${lv}`), fontSize: big ? 16 : 11},
+  return levelCodes().filter((lv) => th[lv] != null).map((lv) => ({
+    yAxis: th[lv], lineStyle: {color: levelColour(lv), type: "dashed", width: big ? 2 : 1},
+    label: {show: true, position: "insideEndTop", color: levelColour(lv), formatter: levelLabel(lv), fontSize: big ? 16 : 11},
   }));
 }
 
 /** Colour pieces by level; a level the rule leaves out (null) has no piece of its own. */
 function levelPieces(thresholds) {
-  const lvs = ["blue", "yellow", "orange", "red"].filter((lv) => thresholds[lv] != null);
+  const lvs = levelCodes().filter((lv) => thresholds[lv] != null);
   if (!lvs.length) return [{gte: 0, color: "#c9d6e3"}];
   const pieces = [{lt: thresholds[lvs[0]], color: "#c9d6e3"}];
   lvs.forEach((lv, i) => {
     const next = lvs[i + 1];
-    pieces.push(next ? {gte: thresholds[lv], lt: thresholds[next], color: LEVEL_COLORS[lv]}
-      : {gte: thresholds[lv], color: LEVEL_COLORS[lv]});
+    pieces.push(next ? {gte: thresholds[lv], lt: thresholds[next], color: levelColour(lv)}
+      : {gte: thresholds[lv], color: levelColour(lv)});
   });
   return pieces;
 }
@@ -92,10 +92,10 @@ export function busiestOption(zones, thresholds, big = true) {
     yAxis: {type: "category", data: rows.map((z) => z.props.name), axisLine: {show: false}, axisTick: {show: false},
       axisLabel: {color: "#dbe6f1", fontSize: fs, interval: 0}},
     series: [{type: "bar", barWidth: "62%", data: rows.map((z) => ({value: z.state.density,
-      itemStyle: {color: LEVEL_COLORS[z.state.level] === LEVEL_COLORS.none ? "#5a7390" : LEVEL_COLORS[z.state.level], borderRadius: [0, 3, 3, 0]}})),
+      itemStyle: {color: levelRank(z.state.level) ? levelColour(z.state.level) : "#5a7390", borderRadius: [0, 3, 3, 0]}})),
     label: {show: true, position: "right", color: "#e6eef6", fontSize: fs, formatter: (p) => `${num(p.value, 2)}`},
     markLine: {symbol: "none", silent: true, label: {show: false},
-      data: ["blue", "yellow", "orange", "red"].filter((lv) => thresholds[lv] != null)
-        .map((lv) => ({xAxis: thresholds[lv], lineStyle: {color: LEVEL_COLORS[lv], type: "dashed", opacity: 0.7}}))}}],
+      data: levelCodes().filter((lv) => thresholds[lv] != null)
+        .map((lv) => ({xAxis: thresholds[lv], lineStyle: {color: levelColour(lv), type: "dashed", opacity: 0.7}}))}}],
   };
 }

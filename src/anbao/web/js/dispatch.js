@@ -5,8 +5,9 @@
 /* global L */
 import {api, ApiError, AuthError} from "./api.js";
 import {age, dateTime, el, num} from "./format.js";
-import {t, vocabLabel} from "./i18n.js";
+import {t} from "./i18n.js";
 import {uuid} from "./uuid.js";
+import {vocabLabel, vocabOptions} from "./vocab.js";
 
 const STATUS_COLORS = {new: "#f03a3a", dispatched: "#ff8a1c", en_route: "#f5c518", on_scene: "#2f7df6",
   resolved: "#2fc56b", closed: "#6b7785"};
@@ -56,8 +57,8 @@ export class IncidentLayer {
   tip(id) {
     const i = this.store.incidents.get(id);
     return el("div", {},
-      el("div", {class: "tip-title"}, vocabLabel(this.store.vocab, "incident_type", i.type) || i.type_zh),
-      el("div", {}, vocabLabel(this.store.vocab, "incident_status", i.status)), i.text ? el("div", {}, i.text) : "");
+      el("div", {class: "tip-title"}, vocabLabel("incident_type", i.type) || i.type_zh),
+      el("div", {}, vocabLabel("incident_status", i.status)), i.text ? el("div", {}, i.text) : "");
   }
 
   /** Paths of recommended units: [{coords: [[lon, lat], ...], highlight}] */
@@ -153,18 +154,18 @@ export class IncidentDrawer {
       return el("li", {class: "rec", onmouseenter: () => this.paths(k), onmouseleave: () => this.paths(null)},
         el("i", {class: "rec-sw", style: `background:${ROUTE_COLORS[k % ROUTE_COLORS.length]}`}),
         el("b", {class: "mono"}, r.call_sign || u?.call_sign || `#${unitId}`),
-        el("span", {}, vocabLabel(this.store.vocab, "police_type", r.police_type || u?.police_type)),
+        el("span", {}, vocabLabel("police_type", r.police_type || u?.police_type)),
         el("span", {class: "muted"}, t(`mode.${r.mode || "foot"}`)),
         el("span", {class: "rec-eta"}, t("inc.eta", {min: num((r.eta_s ?? 0) / 60, 1)})),
         r.distance_m != null ? el("span", {class: "muted"}, `${num(r.distance_m)} m`) : "",
         el("button", {type: "button", class: "btn primary small", disabled: !free, "data-unit": unitId,
-          onclick: () => this.assign(unitId, r.eta_s)}, free ? t("inc.send") : vocabLabel(this.store.vocab, "unit_status", u.status)));
+          onclick: () => this.assign(unitId, r.eta_s)}, free ? t("inc.send") : vocabLabel("unit_status", u.status)));
     });
     const only = el("label", {class: "small muted"}, el("input", {type: "checkbox", class: "inc-lead-only",
       checked: this.leadOnly || undefined, onchange: (ev) => {
         this.leadOnly = ev.target.checked;
         this.loadRecs();
-      }}), " ", t("inc.leadOnly", {type: vocabLabel(this.store.vocab, "police_type", this.detail.police_type)}));
+      }}), " ", t("inc.leadOnly", {type: vocabLabel("police_type", this.detail.police_type)}));
     box.replaceChildren(only,
       this.network === "straight_line" ? el("div", {class: "muted small"}, t("inc.straight")) : "",
       rows.length ? el("ul", {class: "recs"}, rows) : el("div", {class: "muted"}, t("inc.recNone")));
@@ -198,7 +199,7 @@ export class IncidentDrawer {
   setStatus(status) {
     const note = this.root.querySelector(".inc-note").value.trim();
     return this.act(() => api(this.store.url(`/incidents/${this.id}/status`), {method: "POST", body: {status, note}}),
-      vocabLabel(this.store.vocab, "incident_status", status));
+      vocabLabel("incident_status", status));
   }
 
   handover() {
@@ -210,7 +211,7 @@ export class IncidentDrawer {
 
   render() {
     const d = this.detail;
-    const v = (table, code) => vocabLabel(this.store.vocab, table, code);
+    const v = vocabLabel;
     this.root.className = `drawer inc-drawer is-${d.status}`;
     const row = (k, val) => el("div", {class: "fact"}, el("span", {class: "muted"}, k), el("span", {}, val));
     const body = this.root.querySelector(".dw-body");
@@ -230,7 +231,7 @@ export class IncidentDrawer {
         v("incident_status", s))));
     const sel = this.root.querySelector(".inc-handover select");
     if (!sel.options.length) {
-      for (const p of this.store.vocab?.police_type || []) sel.append(el("option", {value: p.code}, v("police_type", p.code)));
+      for (const o of vocabOptions("police_type")) sel.append(el("option", {value: o.value}, o.label));
     }
     sel.value = d.police_type;
     this.root.querySelector(".inc-handover").hidden = d.status === "closed";
@@ -261,7 +262,7 @@ export class IntakeForm {
     const form = root.querySelector("form");
     const fill = (name, table) => {
       const sel = form.elements[name];
-      for (const o of store.vocab?.[table] || []) sel.append(el("option", {value: o.code}, vocabLabel(store.vocab, table, o.code)));
+      for (const o of vocabOptions(table)) sel.append(el("option", {value: o.value}, o.label));
     };
     fill("type", "incident_type");
     fill("grade", "incident_grade");

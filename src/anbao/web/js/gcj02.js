@@ -3,7 +3,7 @@
 // It reproduces the published reference pairs (eviltransform test cases) to 1e-9 degrees.
 
 const A = 6378245.0; // semi-major axis, metres
-const EE = 0.00669342162296594323; // eccentricity squared
+const EE = 0.006693421622965943; // eccentricity squared (0.00669342162296594323 as published, to double precision)
 
 /** True when (lon, lat) lies outside the rectangle where GCJ-02 applies. */
 export function outOfChina(lon, lat) {

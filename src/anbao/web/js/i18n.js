@@ -4,6 +4,8 @@
 // filled by applyI18n().
 
 export const LANGS = ["zh-CN", "en"];
+/** Each language's name in itself (中文, English): the same whatever the current language, so not in a catalog. */
+export const LANG_NAMES = {"zh-CN": "\u4e2d\u6587", en: "English"};
 const STORE_KEY = "anbao.lang";
 let lang = LANGS.includes(localStorage.getItem(STORE_KEY)) ? localStorage.getItem(STORE_KEY) : "zh-CN";
 let catalog = {};
@@ -62,11 +64,17 @@ export function applyI18n(root = document) {
   if (root === document && document.body.dataset.i18nDoctitle) document.title = t(document.body.dataset.i18nDoctitle);
 }
 
-/** Label of a vocabulary code from GET /meta/vocab in the current language; else ``fallbackKey`` from the
- * catalog (when given and present), else the code itself. */
-export function vocabLabel(vocab, table, code, fallbackKey) {
-  const row = (vocab?.[table] || []).find((v) => v.code === code);
-  if (row) return lang === "zh-CN" ? row.zh : row.en;
-  if (fallbackKey && has(fallbackKey)) return t(fallbackKey);
-  return code ?? "";
+/** The language switches ([data-lang] buttons) under ``root``: a click picks the language, the current one
+ * is marked "on" (now and after every change). Buttons already wired are left alone. */
+export function langButtons(root = document) {
+  const mark = () => {
+    for (const b of root.querySelectorAll("[data-lang]")) b.classList.toggle("on", b.dataset.lang === lang);
+  };
+  for (const b of root.querySelectorAll("[data-lang]")) {
+    if (b.dataset.langWired) continue;
+    b.dataset.langWired = "1";
+    b.addEventListener("click", () => setLang(b.dataset.lang));
+  }
+  mark();
+  onLang(mark);
 }

@@ -5,22 +5,19 @@
 import {IncidentLayer} from "./dispatch.js";
 import {gcj02ToWgs84, wgs84ToGcj02} from "./gcj02.js";
 import {num, el, density as fmtDensity, minutes} from "./format.js";
-import {has, t, vocabLabel} from "./i18n.js";
-import {RANK} from "./store.js";
+import {has, t} from "./i18n.js";
 import {UnitLayer} from "./unitlayer.js";
+import {levelCodes, levelColour, levelLabel, levelRank, NO_LEVEL, ruleDefaults, vocabLabel} from "./vocab.js";
 
-export const LEVEL_COLORS = {none: "#5d6978", blue: "#2f7df6", yellow: "#f5c518", orange: "#ff8a1c", red: "#f03a3a"};
 export const HEALTH_COLORS = {ok: "#2fc56b", stale: "#f5a623", silent: "#f03a3a", none: "#6b7785"};
 const CAMERA_KINDS = new Set(["camera", "drone"]);
 const NONE_FILL = {road: "#4a525c", parking: "#59636f", stage: "#7a6a96", service: "#5d6873", plaza: "#6c7885",
   stand: "#8593a3", standing: "#8d9bab", concourse: "#77838f", screening: "#7d8a99"};
-const GATE_LEVELS = {blue: 300, yellow: 600, orange: 1000, red: 2000};
 
 export class MapView {
-  constructor(element, store, {config, vocab, wall = false, onZone = () => {}, onWarning = () => {}, onIncident = () => {}}) {
+  constructor(element, store, {config, wall = false, onZone = () => {}, onWarning = () => {}, onIncident = () => {}}) {
     this.store = store;
     this.config = config || {};
-    this.vocab = vocab;
     this.wall = wall;
     this.onZone = onZone;
     this.onWarning = onWarning;
@@ -76,9 +73,15 @@ export class MapView {
     });
     this.buildControls();
     store.on("zones", ({ids}) => this.updateZones(ids));
-    store.on("gates", ({ids}) => ids.forEach((id) => this.updateGate(id)));
-    store.on("posts", ({ids}) => ids.forEach((id) => this.updatePost(id)));
-    store.on("devices", ({ids}) => ids.forEach((id) => this.updateDevice(id)));
+    store.on("gates", ({ids}) => {
+      for (const id of ids) this.updateGate(id);
+    });
+    store.on("posts", ({ids}) => {
+      for (const id of ids) this.updatePost(id);
+    });
+    store.on("devices", ({ids}) => {
+      for (const id of ids) this.updateDevice(id);
+    });
     store.on("warnings", () => this.drawWarnings());
   }
 
@@ -178,17 +181,17 @@ export class MapView {
   }
 
   zoneState(id) {
-    return this.replay ? (this.replay.get(id) || {level: "none", count: null, density: null}) : this.store.zones.get(id).state;
+    return this.replay ? (this.replay.get(id) || {level: NO_LEVEL, count: null, density: null}) : this.store.zones.get(id).state;
   }
 
   zoneStyle(z) {
     const s = this.zoneState(z.id);
-    const level = s.level || "none";
+    const level = s.level || NO_LEVEL;
     const container = this.containers?.has(z.id);
     const selected = this.selected === z.id;
-    if (level !== "none") {
-      return {color: selected ? "#ffffff" : LEVEL_COLORS[level], weight: selected ? 3 : 1.2, dashArray: null,
-              fillColor: LEVEL_COLORS[level], fillOpacity: container ? 0.22 : 0.62, opacity: 1};
+    if (level !== NO_LEVEL) {
+      return {color: selected ? "#ffffff" : levelColour(level), weight: selected ? 3 : 1.2, dashArray: null,
+              fillColor: levelColour(level), fillOpacity: container ? 0.22 : 0.62, opacity: 1};
     }
     if (container) {
       return {color: selected ? "#ffffff" : "#56708c", weight: selected ? 3 : 1.4, dashArray: "6 5", fillColor: "#000",
@@ -205,7 +208,7 @@ export class MapView {
       if (z && layer) layer.setStyle(this.zoneStyle(z));
       this.updateLabel(id);
     }
-    const hotNow = [...this.zoneLayers.keys()].filter((id) => (this.zoneState(id).level || "none") !== "none").join();
+    const hotNow = [...this.zoneLayers.keys()].filter((id) => (this.zoneState(id).level || NO_LEVEL) !== NO_LEVEL).join();
     if (hotNow !== this.hotZones) {
       this.hotZones = hotNow;
       this.updateLabels();
@@ -245,7 +248,7 @@ export class MapView {
       const b = layer.getBounds();
       const w = this.map.latLngToLayerPoint(b.getNorthEast()).x - this.map.latLngToLayerPoint(b.getSouthWest()).x;
       // small zones get a label once they carry a level (declutter() then gives them priority)
-      const hot = (this.zoneState(id).level || "none") !== "none";
+      const hot = (this.zoneState(id).level || NO_LEVEL) !== NO_LEVEL;
       const show = (hot ? w > 14 : w > (this.wall ? 48 : 64)) && zoom >= (this.store.map.crs === "local" ? -2 : 15);
       if (show && !this.layers.labels.hasLayer(m)) this.layers.labels.addLayer(m);
       if (!show && this.layers.labels.hasLayer(m)) this.layers.labels.removeLayer(m);
@@ -260,7 +263,7 @@ export class MapView {
     this.declutterFrame = requestAnimationFrame(() => {
       this.declutterFrame = null;
       const shown = [...this.labelMarkers].filter(([, m]) => this.layers.labels.hasLayer(m) && m.getElement());
-      shown.sort(([a], [b]) => (RANK[this.zoneState(b).level] || 0) - (RANK[this.zoneState(a).level] || 0)
+      shown.sort(([a], [b]) => levelRank(this.zoneState(b).level) - levelRank(this.zoneState(a).level)
         || this.store.zones.get(b).props.area_m2 - this.store.zones.get(a).props.area_m2);
       const boxes = [];
       for (const [, m] of shown) {
@@ -285,16 +288,16 @@ export class MapView {
     const key = `${z.props.name}|${figure}|${s.level}`;
     if (node.dataset.key === key) return;
     node.dataset.key = key;
-    node.className = `leaflet-marker-icon zlabel lv-${s.level || "none"}`;
+    node.className = `leaflet-marker-icon zlabel lv-${s.level || NO_LEVEL}`;
     node.replaceChildren(el("b", {}, z.props.name), figure ? el("span", {}, figure) : "");
     this.declutter();
   }
 
   gateIcon(g) {
     const q = g.queue;
-    let level = "none";
-    const th = this.store.rules.queue_length || GATE_LEVELS;
-    for (const lv of ["blue", "yellow", "orange", "red"]) if (q !== null && q !== undefined && th[lv] != null && q >= th[lv]) level = lv;
+    let level = NO_LEVEL;
+    const th = this.store.rules.queue_length || ruleDefaults("queue_length") || {};
+    for (const lv of levelCodes()) if (q !== null && q !== undefined && th[lv] != null && q >= th[lv]) level = lv;
     const badge = q !== null && q !== undefined && q >= 10 ? `<span class="q lv-${level}">${num(q)}</span>` : "";
     return L.divIcon({className: `gate k-${g.props.kind}`, html: `<i></i>${badge}`, iconSize: [12, 12], iconAnchor: [6, 6]});
   }
@@ -339,7 +342,7 @@ export class MapView {
         if (node) node.className = `leaflet-marker-icon leaflet-interactive ${cls}`;
         m.setLatLng(this.ll(at));
       }
-      m.setZIndexOffset(RANK[w.level] * 100 + (w.status === "active" ? 50 : 0));
+      m.setZIndexOffset(levelRank(w.level) * 100 + (w.status === "active" ? 50 : 0));
     }
     for (const [id, m] of this.warningMarkers) {
       if (!seen.has(id)) {
@@ -372,8 +375,8 @@ export class MapView {
     const z = this.store.zones.get(id);
     const s = this.zoneState(id);
     return el("div", {},
-      el("div", {class: "tip-title"}, z.props.name, " ", el("span", {class: `chip lv-${s.level || "none"}`}, t(`level.${s.level || "none"}`))),
-      el("div", {}, `${vocabLabel(this.vocab, "zone_kind", z.props.kind)} · ${num(z.props.area_m2)} ${t("unit.m2")}`),
+      el("div", {class: "tip-title"}, z.props.name, " ", el("span", {class: `chip lv-${s.level || NO_LEVEL}`}, levelLabel(s.level || NO_LEVEL))),
+      el("div", {}, `${vocabLabel("zone_kind", z.props.kind)} · ${num(z.props.area_m2)} ${t("unit.m2")}`),
       el("div", {}, `${t("zone.count")} ${num(s.count)} · ${t("zone.density")} ${fmtDensity(s.density)} ${t("unit.density")}`));
   }
 
@@ -381,7 +384,7 @@ export class MapView {
     const g = this.store.gates.get(id);
     return el("div", {},
       el("div", {class: "tip-title"}, g.props.name),
-      el("div", {}, `${vocabLabel(this.vocab, "gate_kind", g.props.kind)} · ${t("gate.lanes", {n: g.props.lanes})}`),
+      el("div", {}, `${vocabLabel("gate_kind", g.props.kind)} · ${t("gate.lanes", {n: g.props.lanes})}`),
       el("div", {}, g.queue === null || g.queue === undefined ? t("gate.noCounter")
         : `${t("gate.queue")} ${num(g.queue)} ${t("unit.persons")} · ${t("gate.wait")} ${minutes(g.wait_s)}`));
   }
@@ -402,7 +405,7 @@ export class MapView {
     const p = this.store.posts.get(id).props;
     return el("div", {},
       el("div", {class: "tip-title"}, p.name, p.critical ? el("span", {class: "chip crit"}, t("post.critical")) : ""),
-      el("div", {}, vocabLabel(this.vocab, "police_type", p.police_type)),
+      el("div", {}, vocabLabel("police_type", p.police_type)),
       el("div", {}, t("post.staffing", {present: p.present ?? "—", required: p.required})),
       p.units?.length ? el("div", {class: "muted"}, p.units.join(" · ")) : "");
   }
@@ -411,7 +414,7 @@ export class MapView {
     const d = this.store.devices.get(id);
     return el("div", {},
       el("div", {class: "tip-title"}, d.props.name || d.props.code),
-      el("div", {}, `${d.props.code} · ${vocabLabel(this.vocab, "device_kind", d.props.kind)}`),
+      el("div", {}, `${d.props.code} · ${vocabLabel("device_kind", d.props.kind)}`),
       el("div", {}, el("span", {class: `dot h-${d.health}`}), " ", t(`health.${d.health}`),
         d.value !== null && d.value !== undefined ? ` · ${num(d.value, 1)} ${d.props.unit || ""}` : ""));
   }
@@ -420,7 +423,7 @@ export class MapView {
     const w = this.store.warnings.get(id);
     if (!w) return "";
     return el("div", {class: "tip-warning"},
-      el("div", {class: "tip-title"}, el("span", {class: `chip lv-${w.level}`}, t(`level.${w.level}`)), " ", kindLabel(w.kind)),
+      el("div", {class: "tip-title"}, el("span", {class: `chip lv-${w.level}`}, levelLabel(w.level)), " ", kindLabel(w.kind)),
       el("div", {}, w.message));
   }
 
@@ -463,9 +466,9 @@ export class MapView {
         const row = (color, label, cls = "sw") => el("div", {class: "lg-row"}, el("i", {class: cls, style: `background:${color}`}), label);
         box.append(el("div", {class: "lg-title"}, t("legend.density")));
         const levels = this.store.densityLevels();
-        for (const lv of ["red", "orange", "yellow", "blue", "none"].filter((x) => x === "none" || levels[x] != null)) {
-          const text = lv === "none" ? t("legend.none") : `${t(`level.${lv}`)} ≥ ${levels[lv]} ${t("unit.density")}`;
-          box.append(row(LEVEL_COLORS[lv], text));
+        for (const lv of [...levelCodes().reverse().filter((x) => levels[x] != null), NO_LEVEL]) {
+          const text = lv === NO_LEVEL ? t("legend.none") : `${levelLabel(lv)} ≥ ${levels[lv]} ${t("unit.density")}`;
+          box.append(row(levelColour(lv), text));
         }
         box.append(el("div", {class: "lg-title"}, t("legend.health")));
         for (const h of ["ok", "stale", "silent", "none"]) box.append(row(HEALTH_COLORS[h], t(`health.${h}`), "dot"));

@@ -2,8 +2,9 @@
 // tasks), incidents (empty until 接处警), units, and the top bar of figures.
 import {api, ApiError, AuthError} from "./api.js";
 import {age, dateTime, el, num, density as fmtDensity} from "./format.js";
-import {has, t, vocabLabel} from "./i18n.js";
+import {t} from "./i18n.js";
 import {kindLabel} from "./mapview.js";
+import {levelCodes, levelLabel, vocabLabel} from "./vocab.js";
 
 const DRAFT = "anbao.draft.";
 
@@ -18,7 +19,11 @@ export function renderFigures(root, store) {
   const busy = root.querySelector("[data-fig=busiest]");
   busy.replaceChildren(top ? el("span", {class: `lvtext lv-${top.state.level}`}, top.props.name) : "—");
   root.querySelector("[data-fig=busiest-d]").textContent = top ? `${fmtDensity(top.state.density)} ${t("unit.density")}` : "";
-  for (const lv of ["red", "orange", "yellow", "blue"]) {
+  const counts = root.querySelector("[data-fig=levels]");
+  if (!counts.children.length) { // one counter per warning level, the most serious first
+    counts.replaceChildren(...levelCodes().reverse().map((lv) => el("span", {class: `lvc lv-${lv}`}, el("b", {dataset: {fig: `w-${lv}`}}, "0"))));
+  }
+  for (const lv of levelCodes()) {
     const n = root.querySelector(`[data-fig=w-${lv}]`);
     n.textContent = wc[lv] || 0;
     n.parentElement.classList.toggle("zero", !wc[lv]);
@@ -46,7 +51,7 @@ export function renderQueue(list, store, {onOpen, onAck, selectedId, compact = f
       tabindex: compact ? null : "0", onclick: () => onOpen?.(w.id),
       onkeydown: (ev) => ev.key === "Enter" && onOpen?.(w.id)},
     el("div", {class: "wq-head"},
-      el("span", {class: `chip lv-${w.level}`}, t(`level.${w.level}`)),
+      el("span", {class: `chip lv-${w.level}`}, levelLabel(w.level)),
       el("span", {class: "wq-kind"}, kindLabel(w.kind)),
       el("span", {class: "wq-zone"}, zone || device || ""),
       el("span", {class: "wq-age age", dataset: {since: w.started_at}}, age(w.started_at))),
@@ -135,7 +140,7 @@ export class WarningDrawer {
     const device = w.device_id ? this.store.devices.get(w.device_id)?.props : null;
     this.root.className = `drawer lv-${w.level}`;
     this.root.querySelector(".dw-title").replaceChildren(
-      el("span", {class: `chip lv-${w.level}`}, t(`level.${w.level}`)), " ", kindLabel(w.kind), zone ? ` · ${zone}` : "");
+      el("span", {class: `chip lv-${w.level}`}, levelLabel(w.level)), " ", kindLabel(w.kind), zone ? ` · ${zone}` : "");
     const row = (label, value) => [el("dt", {}, label), el("dd", {}, value ?? "—")];
     this.body.replaceChildren(
       el("p", {class: "dw-text"}, w.message),
@@ -144,7 +149,7 @@ export class WarningDrawer {
         row(t("dw.started"), dateTime(w.started_at)),
         row(t("dw.age"), el("span", {class: "age", dataset: {since: w.started_at}}, age(w.started_at))),
         row(t("dw.value"), w.value === null || w.value === undefined ? "—" : num(w.value, 2)),
-        row(t("dw.peak"), el("span", {class: `lvtext lv-${w.peak_level}`}, t(`level.${w.peak_level}`))),
+        row(t("dw.peak"), el("span", {class: `lvtext lv-${w.peak_level}`}, levelLabel(w.peak_level))),
         device ? row(t("dw.device"), `${device.code} ${device.name || ""}`) : [],
         w.escalations ? row(t("dw.escalated"), t("warnings.escalated", {n: w.escalations, to: w.escalated_to})) : [],
         w.acknowledged_by ? row(t("dw.ackBy"), `${w.acknowledged_by} · ${dateTime(w.acknowledged_at)}`) : [],
@@ -182,7 +187,7 @@ export class WarningDrawer {
         el("div", {class: "plan-head"},
           el("span", {class: "plan-name"}, plan ? plan.name : `#${a.plan_id}`),
           plan ? el("span", {class: "muted"}, ` ${plan.code}`) : null,
-          a.level ? el("span", {class: `chip lv-${a.level}`}, t(`level.${a.level}`)) : null),
+          a.level ? el("span", {class: `chip lv-${a.level}`}, levelLabel(a.level)) : null),
         el("div", {class: "muted small"}, `${dateTime(a.at)} · ${a.by}${a.reason ? ` · ${a.reason}` : ""}`),
         this.taskList(mine));
     });
@@ -198,7 +203,7 @@ export class WarningDrawer {
       const node = x.command_node_id ? this.store.nodes.get(x.command_node_id) : null;
       const late = x.due_at && !["done", "cancelled"].includes(x.status) && new Date(x.due_at) < now;
       return el("li", {class: `task ts-${x.status}`},
-        el("span", {class: `tstat ts-${x.status}`}, vocabLabel(this.store.vocab, "task_status", x.status)),
+        el("span", {class: `tstat ts-${x.status}`}, vocabLabel("task_status", x.status)),
         el("span", {class: "ttitle"}, x.title),
         el("span", {class: `tmeta${late ? " late" : ""}`}, [node ? node.name : "", x.due_at ? t("dw.due", {at: dateTime(x.due_at)}) : ""].filter(Boolean).join(" · ")));
     }));
@@ -215,7 +220,7 @@ export class WarningDrawer {
       return;
     }
     const buttons = this.root.querySelectorAll("[data-act]");
-    buttons.forEach((b) => (b.disabled = true));
+    for (const b of buttons) b.disabled = true;
     this.msg.textContent = t("dw.sending");
     try {
       const w = await api(this.store.url(`/warnings/${id}/${action}`), {method: "POST", body: {comment}});
@@ -232,7 +237,7 @@ export class WarningDrawer {
       else this.msg.textContent = t("error.network");
     } finally {
       if (this.warning) this.render();
-      else buttons.forEach((b) => (b.disabled = false));
+      else for (const b of buttons) b.disabled = false;
     }
   }
 }
@@ -242,7 +247,7 @@ export class WarningDrawer {
 /** 处置效能 above the incident list: median and p90 minutes from report to dispatch, arrival, resolution. */
 export function renderIncidentStats(box, stats) {
   const all = stats?.all?.[0];
-  if (!all || !all.incidents) {
+  if (!all?.incidents) {
     box.replaceChildren();
     return;
   }
@@ -266,11 +271,11 @@ export function renderIncidents(box, store, onOpen = () => {}) {
   box.replaceChildren(el("ul", {class: "incidents"}, items.slice(0, 50).map((i) => el("li", {class: `inc is-${i.status}`,
     dataset: {id: i.id}, onclick: () => onOpen(i.id)},
     el("div", {class: "wq-head"},
-      el("span", {class: "chip inc-type"}, vocabLabel(store.vocab, "incident_type", i.type) || i.type_zh || i.type),
+      el("span", {class: "chip inc-type"}, vocabLabel("incident_type", i.type) || i.type_zh || i.type),
       el("span", {class: "wq-zone"}, store.zoneName(i.zone_id)),
       el("span", {class: "wq-age age", dataset: {since: i.reported_at}}, age(i.reported_at))),
     i.text ? el("div", {class: "wq-msg"}, i.text) : null,
-    el("div", {class: "wq-foot muted"}, vocabLabel(store.vocab, "incident_status", i.status),
+    el("div", {class: "wq-foot muted"}, vocabLabel("incident_status", i.status),
       i.reported_by ? ` · ${i.reported_by}` : "")))));
 }
 
@@ -282,7 +287,7 @@ export function renderUnits(box, store, filter, setFilter, onPick = () => {}) {
   const chips = box.querySelector(".unit-filter");
   chips.replaceChildren(...["all", "available", "assigned", "busy", "off_duty"].map((s) =>
     el("button", {type: "button", class: `uf us-${s}${filter === s ? " on" : ""}`, onclick: () => setFilter(s)},
-      s === "all" ? t("units.all") : vocabLabel(store.vocab, "unit_status", s), " ", el("b", {}, s === "all" ? counts.total : counts[s] || 0))));
+      s === "all" ? t("units.all") : vocabLabel("unit_status", s), " ", el("b", {}, s === "all" ? counts.total : counts[s] || 0))));
   const units = [...store.units.values()].filter((u) => filter === "all" || u.status === filter)
     .sort((a, b) => a.code.localeCompare(b.code));
   const tbody = box.querySelector("tbody");
@@ -295,8 +300,8 @@ export function renderUnits(box, store, filter, setFilter, onPick = () => {}) {
     dataset: {unit: u.id}, onclick: () => store.positions.has(u.id) && onPick(u.id)},
     el("td", {class: "mono"}, u.call_sign),
     el("td", {}, u.name),
-    el("td", {}, vocabLabel(store.vocab, "police_type", u.police_type)),
-    el("td", {}, el("span", {class: `ustat us-${u.status}`}, vocabLabel(store.vocab, "unit_status", u.status))),
+    el("td", {}, vocabLabel("police_type", u.police_type)),
+    el("td", {}, el("span", {class: `ustat us-${u.status}`}, vocabLabel("unit_status", u.status))),
     el("td", {class: "muted"}, store.nodes.get(u.command_node_id)?.name || ""),
     el("td", {}, fix(u)))));
   if (!units.length) tbody.append(el("tr", {}, el("td", {colspan: 6, class: "muted"}, t("units.none"))));

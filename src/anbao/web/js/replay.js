@@ -3,7 +3,7 @@
 import {api, AuthError} from "./api.js";
 import {clock, num} from "./format.js";
 import {t} from "./i18n.js";
-import {LEVELS} from "./store.js";
+import {levelAt} from "./vocab.js";
 
 const RANGES = {m15: 900, h1: 3600, h3: 3 * 3600, h6: 6 * 3600};
 
@@ -33,7 +33,7 @@ export class Replay {
 
   firstIndex() {
     const h = this.history;
-    if (!h || !h.data_since) return 0;
+    if (!h?.data_since) return 0;
     const first = new Date(h.data_since).getTime();
     const i = h.times.findIndex((x) => new Date(x).getTime() >= first);
     return i < 0 ? h.times.length - 1 : Math.max(0, i - 1); // from the step just before the record starts
@@ -75,7 +75,7 @@ export class Replay {
     const snapshot = new Map();
     const counts = new Map();
     for (const z of h.zones) {
-      snapshot.set(z.zone_id, {level: LEVELS[z.level[i]], count: z.count[i], density: z.density[i]});
+      snapshot.set(z.zone_id, {level: levelAt(z.level[i]), count: z.count[i], density: z.density[i]});
       counts.set(z.zone_id, z.count[i]);
     }
     this.mapView.setReplay(snapshot);

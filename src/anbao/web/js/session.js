@@ -1,8 +1,10 @@
-// Login overlay and the stored session (shared by / and /wall through localStorage).
-// An expired or refused login brings the form back with the user name kept; the page underneath
-// (open drawers, typed comments) stays as it was.
-import {ApiError, setAuthLostHandler, setToken} from "./api.js";
-import {applyI18n, getLang, onLang, setLang, t} from "./i18n.js";
+// The login of /, /wall/ and /plan/: the login dialog (made here, once per page, by mountLogin) and the stored
+// session, shared by the three pages through localStorage. An expired or refused login brings the dialog
+// back with the user name kept; the page underneath (open drawers, typed comments) stays as it was. The
+// phone app /m/ has its own (m/js/session.js: it must work offline) on the same requestLogin().
+import {requestLogin, setAuthLostHandler, setToken} from "./api.js";
+import {el} from "./format.js";
+import {applyI18n, LANG_NAMES, LANGS, onLang, t} from "./i18n.js";
 
 const KEY = "anbao.session";
 let pending = null; // {promise, resolve} while the form is shown
@@ -18,7 +20,7 @@ export function onLogin(fn) {
 export function stored() {
   try {
     const s = JSON.parse(localStorage.getItem(KEY) || "null");
-    if (s && s.access_token && s.expires_at * 1000 > Date.now() + 5000) return s;
+    if (s?.access_token && s.expires_at * 1000 > Date.now() + 5000) return s;
   } catch {
     // a damaged entry counts as no session
   }
@@ -88,19 +90,37 @@ export function logout() {
   return lost("logout");
 }
 
-export function installLogin() {
+/** The login dialog (hidden until needed): the page's name, a line under it, user name, password, the
+ * language switch and, when ``apiDocs``, a link to the API documentation. */
+function dialog({title, subtitle, apiDocs}) {
+  return el("div", {id: "login", class: "login", hidden: true},
+    el("form", {novalidate: true},
+      el("img", {class: "login-logo", src: "/favicon.svg", alt: ""}),
+      el("h1", {dataset: {i18n: title}}),
+      el("p", {class: "muted", dataset: {i18n: subtitle}}),
+      el("label", {}, el("span", {dataset: {i18n: "login.username"}}),
+        el("input", {name: "username", autocomplete: "username", maxlength: 80})),
+      el("label", {}, el("span", {dataset: {i18n: "login.password"}}),
+        el("input", {name: "password", type: "password", autocomplete: "current-password", maxlength: 200})),
+      el("div", {class: "login-msg", role: "alert"}),
+      el("button", {type: "submit", class: "btn primary", dataset: {i18n: "login.submit"}}),
+      el("div", {class: "lang seg"}, LANGS.map((lang) => el("button", {type: "button", dataset: {lang}}, LANG_NAMES[lang]))),
+      apiDocs ? el("p", {class: "muted small"}, el("a", {href: "/api/docs", dataset: {i18n: "login.apiDocs"}})) : null));
+}
+
+/** Put the login dialog in the page and handle its form; once per page, before ensureSession(). ``title`` and
+ * ``subtitle`` are catalog keys. */
+export function mountLogin({title = "app.name", subtitle = "app.subtitle", apiDocs = true} = {}) {
   setAuthLostHandler((reason) => lost(reason));
-  const box = overlay();
+  const box = dialog({title, subtitle, apiDocs});
+  document.body.append(box);
   const form = box.querySelector("form");
   const msg = box.querySelector(".login-msg");
   const last = stored()?.username || localStorage.getItem("anbao.username");
   if (last) form.username.value = last;
-  for (const b of box.querySelectorAll("[data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
-  const markLang = () => {
-    for (const b of box.querySelectorAll("[data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
+  onLang(() => {
     if (reasonKey) msg.textContent = t(reasonKey);
-  };
-  onLang(markLang);
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     msg.textContent = "";
@@ -115,16 +135,7 @@ export function installLogin() {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const r = await fetch("/api/v1/auth/login", {
-        method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({username, password}),
-      });
-      const data = await r.json().catch(() => null);
-      if (r.status === 401) throw new ApiError(401, t("login.failed"));
-      if (r.status === 429) {
-        const wait = /(\d+)\s*s\b/.exec(data?.detail || "");
-        throw new ApiError(429, t("login.tooMany", {s: wait ? wait[1] : "60"}));
-      }
-      if (!r.ok) throw new ApiError(r.status, t("login.error", {detail: data?.detail || r.status}));
+      const data = await requestLogin(username, password);
       localStorage.setItem("anbao.username", username);
       form.password.value = "";
       remember(data);
@@ -135,11 +146,10 @@ export function installLogin() {
       p?.resolve(data);
       for (const fn of loginListeners) fn(data);
     } catch (err) {
-      msg.textContent = err instanceof ApiError ? err.detail : t("login.network");
+      msg.textContent = err.key ? t(err.key, err.vars) : t("login.network");
     } finally {
       button.disabled = false;
     }
   });
   applyI18n(box);
-  markLang();
 }

@@ -1,12 +1,9 @@
 // The live picture of one event: map objects, zone states, warnings, tasks, units. Loaded over REST,
 // then kept current by the live stream. Views subscribe with on(topic, fn); topics: zones, gates,
 // posts, devices, warnings, tasks, units, positions, incidents, plans, snapshot.
-import {api} from "./api.js";
+import {api, AuthError} from "./api.js";
+import {densityDefaults, levelCodes, levelRank, levelThresholds} from "./vocab.js";
 
-export const LEVELS = ["none", "blue", "yellow", "orange", "red"];
-export const RANK = {none: 0, blue: 1, yellow: 2, orange: 3, red: 4};
-/** Density levels (persons/m2) of the zone state the map is coloured by (GET zone-states, DOMAIN.md section 3). */
-export const DENSITY_LEVELS = {blue: 2, yellow: 3, orange: 4, red: 5};
 const FINAL_TASK = new Set(["done", "cancelled"]);
 
 export class Store {
@@ -52,7 +49,7 @@ export class Store {
   async load() {
     this.loaded = false;
     const optional = (p) => p.catch((err) => {
-      if (err?.name === "AuthError") throw err;
+      if (err instanceof AuthError) throw err;
       return [];
     });
     const [event, fc, states, warnings, tasks, units, plans, nodes, rules, incidents, positions] = await Promise.all([
@@ -138,7 +135,7 @@ export class Store {
       const before = this.warnings.get(p.id);
       if (p.status === "closed") this.warnings.delete(p.id);
       else this.warnings.set(p.id, {...before, ...p});
-      const rose = Boolean(before) && RANK[p.level] > RANK[before.level] && p.status !== "closed";
+      const rose = Boolean(before) && levelRank(p.level) > levelRank(before.level) && p.status !== "closed";
       this.emit("warnings", {id: p.id, fresh: !before && p.status !== "closed", rose, warning: p});
     } else if (topic === "task") {
       const before = this.tasks.get(p.id);
@@ -214,7 +211,7 @@ export class Store {
       if (posts.length) this.emit("posts", {ids: posts});
       if (devices.length) this.emit("devices", {ids: devices});
     } catch (err) {
-      if (err?.name !== "AuthError") console.warn("map status", err);
+      if (!(err instanceof AuthError)) console.warn("map status", err);
     } finally {
       this.statusBusy = false;
     }
@@ -260,7 +257,8 @@ export class Store {
   }
 
   warningCounts() {
-    const c = {red: 0, orange: 0, yellow: 0, blue: 0, active: 0};
+    const c = {active: 0};
+    for (const lv of levelCodes()) c[lv] = 0;
     for (const w of this.warnings.values()) {
       c[w.level] = (c[w.level] || 0) + 1;
       if (w.status === "active") c.active += 1;
@@ -277,14 +275,14 @@ export class Store {
 
   sortedWarnings() {
     return [...this.warnings.values()].sort((a, b) => (a.status === "active" ? 0 : 1) - (b.status === "active" ? 0 : 1)
-      || RANK[b.level] - RANK[a.level] || new Date(b.changed_at) - new Date(a.changed_at));
+      || levelRank(b.level) - levelRank(a.level) || new Date(b.changed_at) - new Date(a.changed_at));
   }
 
   /** The density levels (persons/m2) a zone of ``kind`` is coloured by: the event's density rule for that
-   * zone kind, else the event-wide one, else the defaults. A level the rule leaves out is null. */
+   * zone kind, else the event-wide one, else the server's defaults. A level the rule leaves out is null. */
   densityLevels(kind = null) {
     const r = (kind && this.zoneRules.get(kind)) || this.rules.density;
-    return r ? {blue: r.blue, yellow: r.yellow, orange: r.orange, red: r.red} : DENSITY_LEVELS;
+    return r ? levelThresholds(r) : densityDefaults();
   }
 
   zoneName(id) {

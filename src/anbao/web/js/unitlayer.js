@@ -5,7 +5,8 @@
 /* global L */
 import {EntityLayer} from "./entities.js";
 import {age, el, num} from "./format.js";
-import {t, vocabLabel} from "./i18n.js";
+import {t} from "./i18n.js";
+import {vocabLabel} from "./vocab.js";
 
 export const UNIT_STATUS_COLORS = {available: "#2fc56b", assigned: "#2f7df6", busy: "#ff8a1c", off_duty: "#8a94a0"};
 const ORDER = ["available", "assigned", "busy", "off_duty"];
@@ -87,7 +88,7 @@ export class UnitLayer {
     }
     this.hover = unitId;
     const u = this.store.units.get(unitId);
-    const status = u ? vocabLabel(this.store.vocab, "unit_status", u.status) : "";
+    const status = u ? vocabLabel("unit_status", u.status) : "";
     const rows = [el("b", {}, u?.call_sign || p.call_sign || `#${unitId}`), u?.name ? ` ${u.name}` : "",
       el("div", {}, status), el("div", {class: "muted"}, t("units.fix", {age: age(new Date(p.at)),
         acc: p.accuracy_m === null || p.accuracy_m === undefined ? "—" : num(p.accuracy_m)}))];

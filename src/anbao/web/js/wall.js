@@ -1,37 +1,25 @@
 // The wall 大屏 at /wall/: map, warnings, figures, persons-on-site trend and the busiest zones, kept
 // current by the live stream alone (no interaction needed).
 import {api, AuthError} from "./api.js";
-import {boot, connLabel, showFatal} from "./boot.js";
-import {makeChart, busiestOption, peopleTrendOption} from "./charts.js";
+import {boot} from "./boot.js";
+import {busiestOption, makeChart, peopleTrendOption} from "./charts.js";
 import {clock, dateLong} from "./format.js";
-import {getLang, onLang, setLang, t} from "./i18n.js";
+import {onLang, t} from "./i18n.js";
 import {MapView} from "./mapview.js";
 import {renderFigures, renderQueue, tickAges} from "./panels.js";
+import {run} from "./shell.js";
 
 const $ = (s) => document.querySelector(s);
 const MAX_WARNINGS = 8;
 
-function setConn(state, detail) {
-  const box = $("#conn");
-  box.className = `conn c-${state}`;
-  box.querySelector("span").textContent = connLabel(state, detail);
-  box.dataset.state = state;
-}
-
-function markLang() {
-  for (const b of document.querySelectorAll(".wall-head [data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
-}
-
 async function main() {
-  for (const b of document.querySelectorAll(".wall-head [data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
-  const started = await boot({onState: setConn});
+  const started = await boot({login: {title: "wall.title", subtitle: "app.subtitle", apiDocs: false}});
   if (!started) return;
-  const {config, vocab, store} = started;
+  const {config, store} = started;
   document.body.classList.remove("booting");
-  markLang();
   $("#event-name").textContent = store.event?.name || "";
 
-  const mapView = new MapView($("#map"), store, {config, vocab, wall: true});
+  const mapView = new MapView($("#map"), store, {config, wall: true});
   const trend = makeChart($("#trend"));
   const bars = makeChart($("#busiest"));
   let series = null;
@@ -105,14 +93,12 @@ async function main() {
     drawBars();
   });
   onLang(() => {
-    markLang();
     drawQueue();
     drawFigures();
     drawBars();
     drawTrend();
     mapView.relabel();
     $("#date").textContent = dateLong();
-    setConn(started.live.state);
   });
 
   drawQueue();
@@ -133,7 +119,4 @@ async function main() {
   document.body.dataset.ready = "1";
 }
 
-main().catch((err) => {
-  console.error(err);
-  showFatal(t("error.start", {detail: err.message || String(err)}), () => location.reload());
-});
+run(main);

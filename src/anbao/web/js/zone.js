@@ -2,8 +2,9 @@
 // hour from GET /zone-history, then extended by every live zone-state message for that zone).
 import {api, AuthError} from "./api.js";
 import {el, num, density as fmtDensity} from "./format.js";
-import {t, vocabLabel} from "./i18n.js";
 import {makeChart, zoneTrendOption} from "./charts.js";
+import {t} from "./i18n.js";
+import {levelLabel, NO_LEVEL, vocabLabel} from "./vocab.js";
 
 const STEADY = 0.02; // persons/m2 per minute below which a density counts as steady
 
@@ -94,11 +95,11 @@ export class ZonePanel {
     const cell = (label, value, cls = "") => el("div", {class: `zd-cell ${cls}`}, el("span", {}, label), el("b", {}, value));
     this.info.replaceChildren(
       el("div", {class: "zd-title"}, el("span", {class: "zd-name"}, z.props.name),
-        el("span", {class: `chip lv-${s.level || "none"}`}, t(`level.${s.level || "none"}`))),
-      el("div", {class: "zd-sub muted"}, `${z.props.code} · ${vocabLabel(this.store.vocab, "zone_kind", z.props.kind)} · ${t("zone.ring", {n: z.props.ring})}`),
+        el("span", {class: `chip lv-${s.level || NO_LEVEL}`}, levelLabel(s.level || NO_LEVEL))),
+      el("div", {class: "zd-sub muted"}, `${z.props.code} · ${vocabLabel("zone_kind", z.props.kind)} · ${t("zone.ring", {n: z.props.ring})}`),
       el("div", {class: "zd-grid"},
         cell(t("zone.count"), num(s.count)),
-        cell(t("zone.density"), `${fmtDensity(s.density)}`, `lvtext lv-${s.level || "none"}`),
+        cell(t("zone.density"), `${fmtDensity(s.density)}`, `lvtext lv-${s.level || NO_LEVEL}`),
         cell(t("zone.area"), `${num(z.props.area_m2)} ${t("unit.m2")}`),
         cell(t("zone.capacity"), cap ? num(cap) : "—"),
         cell(t("zone.trend"), trendText(s.trend_per_min), trendClass(s.trend_per_min)),

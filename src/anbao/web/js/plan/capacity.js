@@ -2,8 +2,10 @@
 // emergency evacuation capacity) with its working, every zone's figures, and the settings (times,
 // density, a safety factor per zone) saved with PUT capacity-settings.
 import {el, num} from "../format.js";
-import {t, vocabLabel} from "../i18n.js";
-import {api, clearErrors, sayDone, send, showErrors} from "./http.js";
+import {api} from "../api.js";
+import {t} from "../i18n.js";
+import {vocabLabel} from "../vocab.js";
+import {clearErrors, sayDone, showErrors} from "./errors.js";
 import {persons} from "./ui.js";
 
 const root = () => document.getElementById("pane-capacity");
@@ -85,7 +87,6 @@ export class CapacityTab {
 
   renderZones() {
     const tbody = root().querySelector("#cap-zones tbody");
-    const vocab = this.ctx.vocab;
     const edit = this.ctx.canEdit;
     const zones = [...this.data.zones].sort((a, b) => a.ring - b.ring || a.code.localeCompare(b.code));
     root().querySelector(".cz-count").textContent = t("plan.cap.zonesN", {n: zones.length,
@@ -109,7 +110,7 @@ export class CapacityTab {
           this.renderSteps();
         }},
       el("td", {class: "zname"}, el("span", {}, z.name), el("small", {class: "mono muted"}, ` ${z.code}`)),
-      el("td", {class: "muted"}, vocabLabel(vocab, "zone_kind", z.kind)),
+      el("td", {class: "muted"}, vocabLabel("zone_kind", z.kind)),
       ...LIMITS.map((k) => el("td", {class: `num${z.limiting === k ? " lim" : ""}`}, persons(z[k]))),
       el("td", {class: "num safe"}, el("b", {}, persons(z.safe_capacity))),
       el("td", {}, lim),
@@ -149,7 +150,7 @@ export class CapacityTab {
       density: val("density"), safety_factors: this.factors};
     for (const k of Object.keys(body)) if (body[k] === null) delete body[k];
     try {
-      await send(this.ctx.url("/capacity-settings"), {method: "PUT", body});
+      await api(this.ctx.url("/capacity-settings"), {method: "PUT", body});
       root().querySelector("#cap-settings").classList.remove("dirty");
       await this.show();
       sayDone(form.querySelector(".form-msg"), t("plan.cap.saved", {n: persons(this.data.venue.safe_capacity)}));

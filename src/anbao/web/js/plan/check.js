@@ -2,7 +2,7 @@
 // each with its severity and what to do; the number of errors also shows on the tab.
 import {dateTime, el} from "../format.js";
 import {has, t} from "../i18n.js";
-import {api} from "./http.js";
+import {api} from "../api.js";
 
 const SEVERITIES = ["error", "warning", "info", "ok"];
 const root = () => document.getElementById("pane-check");

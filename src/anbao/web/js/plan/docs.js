@@ -1,8 +1,9 @@
 // 文书: the planning documents as DOCX (the work plan by the nine Art. 6 items, each special plan, the
 // risk report, the assignment list). A download is fetched with the token and saved from an object URL.
+import {api, download} from "../api.js";
 import {el} from "../format.js";
 import {t} from "../i18n.js";
-import {api, download, sayServer} from "./http.js";
+import {sayServer} from "./errors.js";
 
 const root = () => document.getElementById("pane-docs");
 

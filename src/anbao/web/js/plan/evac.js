@@ -3,10 +3,12 @@
 // when each zone is clear, the zones' populations over time, the density heat-map (JuPedSim) and the
 // comparison with the capacity calculation.
 /* global echarts */
+import {api, blobUrl} from "../api.js";
 import {makeChart} from "../charts.js";
 import {el, num} from "../format.js";
-import {t, vocabLabel} from "../i18n.js";
-import {api, blobUrl, clearErrors, sayServer, send, showErrors} from "./http.js";
+import {t} from "../i18n.js";
+import {vocabLabel} from "../vocab.js";
+import {clearErrors, sayServer, showErrors} from "./errors.js";
 import {mmss, persons} from "./ui.js";
 
 const POLL_MS = 500;
@@ -55,7 +57,7 @@ export class EvacTab {
     const groups = new Map();
     for (const z of this.ctx.zones) {
       if (z.ring > 2) continue; // outer ring: plazas, roads and stops are where people go, not where they leave
-      const g = vocabLabel(this.ctx.vocab, "zone_kind", z.kind);
+      const g = vocabLabel("zone_kind", z.kind);
       if (!groups.has(g)) groups.set(g, el("optgroup", {label: g}));
       groups.get(g).append(el("option", {value: z.code}, `${z.name} (${z.code})`));
     }
@@ -85,7 +87,7 @@ export class EvacTab {
     this.asked = body;
     this.progress(0, true);
     try {
-      let run = await send(this.ctx.url("/evacuation-runs"), {body});
+      let run = await api(this.ctx.url("/evacuation-runs"), {method: "POST", body});
       this.run = run;
       if (run.status === "running") this.renderRunning(body);
       while (run.status === "running" && gen === this.poll) {

@@ -2,15 +2,14 @@
 // capacity, evacuation runs and the planning documents, one tab each. Same login, catalogs, top bar and
 // event choice as the command map; no live stream (planning data changes by the planners' hands).
 // Planners (and commanders, admins) edit; every other role reads.
-import {showFatal, startPage, withLogin} from "../boot.js";
-import {el} from "../format.js";
-import {getLang, onLang, setLang, t} from "../i18n.js";
-import {currentUser, logout, onLogin} from "../session.js";
+import {api, AuthError} from "../api.js";
+import {onLang, t} from "../i18n.js";
+import {currentUser, onLogin} from "../session.js";
+import {run, startPage, withLogin} from "../shell.js";
 import {CapacityTab} from "./capacity.js";
 import {CheckTab} from "./check.js";
 import {DocsTab} from "./docs.js";
 import {EvacTab} from "./evac.js";
-import {api, AuthError} from "./http.js";
 import {PlansTab} from "./plans.js";
 import {RiskTab} from "./risk.js";
 import {toast} from "./ui.js";
@@ -20,15 +19,11 @@ const TABS = ["risk", "plans", "check", "capacity", "evac", "docs"];
 const EDITORS = new Set(["admin", "commander", "planner"]); // roles with plan:write
 
 
-function markLang() {
-  for (const b of document.querySelectorAll(".topbar [data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
-}
-
-/** What every tab needs: the event, its zones, gates, units and command nodes, the vocabularies. */
+/** What every tab needs: the event, its zones, gates, units and command nodes (the vocabularies are in
+ * js/vocab.js). */
 class Context {
-  constructor({eventId, vocab, events}) {
+  constructor({eventId, events}) {
     this.eventId = eventId;
-    this.vocab = vocab;
     this.events = events;
     this.event = events.find((e) => e.id === eventId);
     this.toast = toast;
@@ -69,35 +64,18 @@ class Context {
 }
 
 async function main() {
-  for (const b of document.querySelectorAll(".topbar [data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
-  $("#logout").addEventListener("click", () => logout());
-  const start = await startPage();
+  const start = await startPage({login: {title: "plan.title", subtitle: "plan.subtitle"}});
   if (start === null) return;
-  const {vocab, events, eventId} = start;
-  const ctx = new Context({eventId, vocab, events});
+  const {events, eventId} = start;
+  const ctx = new Context({eventId, events});
   await withLogin(() => ctx.loadBase());
 
-  const showUser = () => {
-    const u = currentUser();
-    $("#user").textContent = u ? `${u.username} · ${t(`role.${u.role}`)}` : "";
+  const showRole = () => {
     document.body.classList.toggle("read-only", !ctx.canEdit);
     $("#readonly").hidden = ctx.canEdit;
   };
-  const title = () => {
-    $("#event-name").textContent = ctx.event?.name || "";
-  };
-  title();
-  showUser();
-  markLang();
-  if (events.length > 1) {
-    const sel = $("#event-select");
-    sel.replaceChildren(...events.map((e) => el("option", {value: e.id, selected: e.id === eventId}, e.name)));
-    sel.hidden = false;
-    sel.addEventListener("change", () => {
-      localStorage.setItem("anbao.event", sel.value);
-      location.search = `?event=${sel.value}${location.hash}`;
-    });
-  }
+  $("#event-name").textContent = ctx.event?.name || "";
+  showRole();
 
   const tabs = {
     risk: new RiskTab(ctx), plans: new PlansTab(ctx), check: new CheckTab(ctx),
@@ -144,12 +122,10 @@ async function main() {
   document.addEventListener("change", unmark);
 
   onLang(() => {
-    markLang();
-    showUser();
     for (const tab of Object.values(tabs)) tab.relabel?.();
   });
   onLogin(() => {
-    showUser();
+    showRole();
     if (current) tabs[current].show().catch((err) => !(err instanceof AuthError) && console.warn(err));
   });
   document.body.classList.remove("booting");
@@ -159,7 +135,4 @@ async function main() {
   document.body.dataset.ready = "1";
 }
 
-main().catch((err) => {
-  console.error(err);
-  showFatal(t("error.start", {detail: err.message || String(err)}), () => location.reload());
-});
+run(main);

@@ -1,10 +1,12 @@
 // 预案 "1+N": the event's master plan and special plans, new plans from templates, and the editor of one
 // plan (basic facts, the nine Art. 6 sections of the master plan, triggers, steps, units, equipment,
 // partners, map references, evacuation routes), saved with PATCH; refused fields are marked in place.
+import {api} from "../api.js";
 import {el} from "../format.js";
-import {t, vocabLabel} from "../i18n.js";
-import {api, clearErrors, sayDone, send, showErrors} from "./http.js";
-import {MultiSelect, boundInput, confirmBox, field, rowsEditor, selectEl, vocabOptions} from "./ui.js";
+import {t} from "../i18n.js";
+import {vocabLabel, vocabOptions} from "../vocab.js";
+import {clearErrors, sayDone, showErrors} from "./errors.js";
+import {MultiSelect, boundInput, confirmBox, field, rowsEditor, selectEl} from "./ui.js";
 
 /** The nine items of Art. 6 in order; titles are plan.sec.<key> in the catalogs. */
 export const SECTIONS = ["overview", "staffing", "fire", "capacity", "buffer", "screening", "traffic", "order", "emergency"];
@@ -12,7 +14,7 @@ export const TO_FILL = "\u3010\u5f85\u586b\u5199\u3011"; // the template's mark 
 const root = () => document.getElementById("pane-plans");
 
 function unwritten(text) {
-  return !text || !text.trim() || text.includes(TO_FILL);
+  return !text?.trim() || text.includes(TO_FILL);
 }
 
 /** A plan as the editor's draft: every field present, copies of the lists. */
@@ -123,7 +125,6 @@ export class PlansTab {
   // -------------------------------------------------------------- list
 
   renderList() {
-    const v = this.ctx.vocab;
     const item = (p) => {
       const node = this.ctx.nodeById.get(p.command_node_id);
       const open = p.kind === "master" ? SECTIONS.filter((k) => unwritten(p.sections?.[k])).length : 0;
@@ -131,7 +132,7 @@ export class PlansTab {
         dataset: {id: p.id, code: p.code}, tabindex: "0", role: "button",
         onclick: () => this.select(p.id), onkeydown: (ev) => ev.key === "Enter" && this.select(p.id)},
       el("div", {class: "pl-top"}, el("span", {class: "mono pl-code"}, p.code),
-        el("span", {class: `chip kind k-${p.kind}`}, vocabLabel(v, "plan_kind", p.kind))),
+        el("span", {class: `chip kind k-${p.kind}`}, vocabLabel("plan_kind", p.kind))),
       el("div", {class: "pl-name"}, p.name),
       el("div", {class: "pl-meta"},
         el("span", {}, node ? node.name : t("plan.plans.noNode")),
@@ -190,12 +191,11 @@ export class PlansTab {
     title.replaceChildren(el("span", {class: "mono"}, p.code), " ", d.name || p.name);
     const changed = () => this.setDirty(true);
     const ro = !edit;
-    const v = this.ctx.vocab;
     const cards = [];
 
     // basic facts
     const nodeOpts = this.ctx.nodes.map((n) => ({value: n.id, label: `${n.code} · ${n.name}`}));
-    const kindSel = selectEl(vocabOptions(v, "plan_kind"), d.kind, {disabled: ro});
+    const kindSel = selectEl(vocabOptions("plan_kind"), d.kind, {disabled: ro});
     kindSel.addEventListener("change", () => {
       d.kind = kindSel.value;
       if (d.kind === "master") for (const k of SECTIONS) d.sections[k] ??= "";
@@ -249,18 +249,18 @@ export class PlansTab {
 
     // triggers
     const tr = d.triggers;
-    const types = new MultiSelect({options: vocabOptions(v, "incident_type"), value: tr.incident_types, disabled: ro,
+    const types = new MultiSelect({options: vocabOptions("incident_type"), value: tr.incident_types, disabled: ro,
       placeholder: t("plan.plans.anyType"), onChange: (x) => {
         tr.incident_types = x;
         changed();
       }});
-    const kinds = new MultiSelect({options: vocabOptions(v, "zone_kind"), value: tr.zone_kinds, disabled: ro,
+    const kinds = new MultiSelect({options: vocabOptions("zone_kind"), value: tr.zone_kinds, disabled: ro,
       placeholder: t("plan.plans.anywhere"), onChange: (x) => {
         tr.zone_kinds = x;
         changed();
       }});
     this.pickers.push(types, kinds);
-    const grade = selectEl(vocabOptions(v, "incident_grade"), tr.min_grade, {blank: t("plan.plans.anyGrade"), disabled: ro});
+    const grade = selectEl(vocabOptions("incident_grade"), tr.min_grade, {blank: t("plan.plans.anyGrade"), disabled: ro});
     grade.addEventListener("change", () => {
       tr.min_grade = grade.value || null;
       changed();
@@ -289,7 +289,7 @@ export class PlansTab {
     // units and map references, stacked next to the triggers
     const stackAt = cards.length;
     const units = new MultiSelect({options: this.ctx.units.map((u) => ({value: u.id, label: `${u.call_sign} ${u.name}`, short: u.call_sign,
-      hint: this.ctx.nodeById.get(u.command_node_id)?.name || u.agency || "", group: vocabLabel(v, "police_type", u.police_type)})),
+      hint: this.ctx.nodeById.get(u.command_node_id)?.name || u.agency || "", group: vocabLabel("police_type", u.police_type)})),
     value: d.unit_ids, disabled: ro, placeholder: t("plan.plans.noUnits"), maxChips: 18, onChange: (x) => {
       d.unit_ids = x;
       changed();
@@ -338,7 +338,7 @@ export class PlansTab {
 
     // map references
     const zoneOpts = this.ctx.zones.map((z) => ({value: z.code, label: z.name, short: z.name, hint: z.code,
-      group: vocabLabel(v, "zone_kind", z.kind)})).sort((a, b) => a.group.localeCompare(b.group) || a.hint.localeCompare(b.hint));
+      group: vocabLabel("zone_kind", z.kind)})).sort((a, b) => a.group.localeCompare(b.group) || a.hint.localeCompare(b.hint));
     const refs = new MultiSelect({options: zoneOpts, value: d.map_refs.zones, disabled: ro, placeholder: t("plan.plans.noZones"),
       onChange: (x) => {
         d.map_refs.zones = x;
@@ -353,7 +353,7 @@ export class PlansTab {
 
     // evacuation routes
     const gateOpts = this.ctx.gates.map((g) => ({value: g.code, label: `${g.code} ${g.name}`, short: g.code,
-      group: vocabLabel(v, "gate_kind", g.kind)})).sort((a, b) => a.group.localeCompare(b.group) || a.value.localeCompare(b.value));
+      group: vocabLabel("gate_kind", g.kind)})).sort((a, b) => a.group.localeCompare(b.group) || a.value.localeCompare(b.value));
     const pick = (opts, route, key, ph) => {
       const ms = new MultiSelect({options: opts, value: route[key], disabled: ro, placeholder: ph, maxChips: 4, onChange: (x) => {
         route[key] = x;
@@ -393,7 +393,7 @@ export class PlansTab {
     const button = root().querySelector(".pe-save");
     button.disabled = true;
     try {
-      const saved = await send(this.ctx.url(`/plans/${p.id}`), {method: "PATCH", body: bodyOf(this.draft)});
+      const saved = await api(this.ctx.url(`/plans/${p.id}`), {method: "PATCH", body: bodyOf(this.draft)});
       this.setPlans(this.plans.map((x) => (x.id === saved.id ? saved : x)));
       this.setDirty(false);
       this.loadDraft();
@@ -412,7 +412,7 @@ export class PlansTab {
     if (!p) return;
     if (!(await confirmBox(t("plan.plans.deleteConfirm", {code: p.code, name: p.name}), t("plan.plans.delete")))) return;
     try {
-      await send(this.ctx.url(`/plans/${p.id}`), {method: "DELETE"});
+      await api(this.ctx.url(`/plans/${p.id}`), {method: "DELETE"});
       this.selected = null;
       this.setDirty(false);
       this.ctx.toast(t("plan.plans.deleted", {code: p.code}));
@@ -446,7 +446,7 @@ export class PlansTab {
       return;
     }
     const c = tpl.content || {};
-    box.replaceChildren(el("span", {class: `chip kind k-${tpl.kind}`}, vocabLabel(this.ctx.vocab, "plan_kind", tpl.kind)), " ",
+    box.replaceChildren(el("span", {class: `chip kind k-${tpl.kind}`}, vocabLabel("plan_kind", tpl.kind)), " ",
       c.description || "", " ", t("plan.plans.tplFacts", {steps: (c.steps || []).length, eq: (c.equipment || []).length,
         pt: (c.partners || []).length}));
     form.name.placeholder = tpl.name;
@@ -495,7 +495,7 @@ export class PlansTab {
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        const p = await send(this.ctx.url("/plans/from-template"), {body});
+        const p = await api(this.ctx.url("/plans/from-template"), {method: "POST", body});
         form.reset();
         this.closeTemplateForm();
         this.ctx.toast(t("plan.plans.created", {code: p.code, name: p.name}));

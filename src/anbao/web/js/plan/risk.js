@@ -1,16 +1,18 @@
 // 风险评估: the risk register, the 5 x 5 matrix as a heat-map (inherent or residual), a risk's experts
 // and controls in a drawer, new risks, and the matrix editor (PUT, or back to the built-in matrix).
 import {dateTime, el} from "../format.js";
-import {t, vocabLabel} from "../i18n.js";
-import {api, clearErrors, send, showErrors} from "./http.js";
-import {MultiSelect, RISK_LEVELS, RISK_RANK, boundInput, confirmBox, field, levelChip, rowsEditor, selectEl, vocabOptions} from "./ui.js";
+import {api} from "../api.js";
+import {t} from "../i18n.js";
+import {vocabLabel, vocabOptions} from "../vocab.js";
+import {clearErrors, problemText, showErrors} from "./errors.js";
+import {MultiSelect, boundInput, confirmBox, field, levelChip, riskLevelLabel, riskLevels, riskRank, rowsEditor, selectEl} from "./ui.js";
 
 const SCALE = [1, 2, 3, 4, 5];
 const root = () => document.getElementById("pane-risk");
 
 export function zoneOptions(ctx) {
   return ctx.zones.map((z) => ({value: z.id, label: z.name, short: z.name, hint: z.code,
-    group: vocabLabel(ctx.vocab, "zone_kind", z.kind)}))
+    group: vocabLabel("zone_kind", z.kind)}))
     .sort((a, b) => a.group.localeCompare(b.group) || a.hint.localeCompare(b.hint));
 }
 
@@ -52,7 +54,7 @@ export class RiskTab {
   async load() {
     const [risks, matrix, zoneRisks] = await Promise.all([
       api(this.ctx.url("/risks")), api(this.ctx.url("/risk-matrix")), api(this.ctx.url("/zone-risks"))]);
-    this.risks = risks.sort((a, b) => (RISK_RANK[b.aggregate?.level] || 0) - (RISK_RANK[a.aggregate?.level] || 0)
+    this.risks = risks.sort((a, b) => riskRank(b.aggregate?.level) - riskRank(a.aggregate?.level)
       || a.code.localeCompare(b.code));
     this.matrix = matrix;
     this.zoneRisks = zoneRisks;
@@ -91,7 +93,8 @@ export class RiskTab {
 
   renderSummary() {
     const box = root().querySelector("#risk-summary");
-    const by = {extreme: 0, high: 0, medium: 0, low: 0};
+    const levels = riskLevels().reverse(); // the most serious first
+    const by = Object.fromEntries(levels.map((lv) => [lv, 0]));
     let unscored = 0;
     let consult = 0;
     for (const r of this.risks) {
@@ -100,7 +103,7 @@ export class RiskTab {
       if (r.aggregate?.disagreement) consult += 1;
     }
     box.replaceChildren(
-      ...["extreme", "high", "medium", "low"].map((lv) => el("span", {class: `rs rs-${lv}${by[lv] ? "" : " zero"}`},
+      ...levels.map((lv) => el("span", {class: `rs rs-${lv}${by[lv] ? "" : " zero"}`},
         levelChip(lv), el("b", {}, String(by[lv])))),
       el("span", {class: "rs"}, el("span", {class: "muted"}, t("plan.risk.unscored")), el("b", {}, String(unscored))),
       el("span", {class: `rs${consult ? " hot" : " zero"}`}, el("span", {class: "chip consult"}, t("plan.risk.consult")), el("b", {}, String(consult))));
@@ -122,7 +125,6 @@ export class RiskTab {
         this.renderTable();
       }}, t("plan.risk.clearFilter")));
     }
-    const v = this.ctx.vocab;
     const limit = this.matrix?.spread_limit ?? 2;
     if (!shown.length) {
       this.table.replaceChildren(el("tr", {}, el("td", {colspan: 10, class: "empty"},
@@ -137,8 +139,8 @@ export class RiskTab {
         onclick: () => this.openRisk(r.id), onkeydown: (ev) => ev.key === "Enter" && this.openRisk(r.id)},
       el("td", {class: "mono"}, r.code),
       el("td", {class: "name", title: r.name}, r.name),
-      el("td", {}, vocabLabel(v, "risk_category", r.category)),
-      el("td", {class: "muted"}, vocabLabel(v, "risk_source", r.source)),
+      el("td", {}, vocabLabel("risk_category", r.category)),
+      el("td", {class: "muted"}, vocabLabel("risk_source", r.source)),
       el("td", {class: "num"}, a ? String(a.n) : "0"),
       el("td", {class: "num mono"}, a ? `${a.likelihood} / ${a.impact}` : "—"),
       el("td", {}, levelChip(a?.level)),
@@ -173,12 +175,12 @@ export class RiskTab {
         const mine = oc && oc[0] === l && oc[1] === i;
         grid.append(el("button", {type: "button", class: `hc rl-${lv}${n ? " has" : ""}${sel ? " sel" : ""}${mine ? " mine" : ""}`,
           dataset: {l, i, level: lv, n},
-          title: t("plan.matrix.cellTip", {l, i, level: t(`plan.level.${lv}`), n}),
+          title: t("plan.matrix.cellTip", {l, i, level: riskLevelLabel(lv), n}),
           onclick: () => {
             this.cell = sel ? null : [l, i];
             this.renderHeat();
             this.renderTable();
-          }}, n ? el("b", {}, String(n)) : el("span", {class: "lvl"}, t(`plan.level.${lv}`))));
+          }}, n ? el("b", {}, String(n)) : el("span", {class: "lvl"}, riskLevelLabel(lv))));
       }
     }
     grid.append(el("div", {class: "corner"}));
@@ -186,7 +188,7 @@ export class RiskTab {
     grid.append(el("div", {class: "hx-title"}, t("plan.matrix.impact")));
     const total = counts.flat().reduce((s, n) => s + n, 0);
     const legend = el("div", {class: "heat-legend"},
-      ...RISK_LEVELS.map((lv) => el("span", {}, el("i", {class: `sw rl-${lv}`}), t(`plan.level.${lv}`))),
+      ...riskLevels().map((lv) => el("span", {}, el("i", {class: `sw rl-${lv}`}), riskLevelLabel(lv))),
       el("span", {class: "muted heat-total"}, t(this.mode === "counts" ? "plan.matrix.total" : "plan.matrix.totalResidual", {n: total})),
       el("span", {class: "muted"}, t("plan.matrix.rules", {s: m.spread_limit, g: m.level_gap})));
     root().querySelector("#heat-view").replaceChildren(grid, legend);
@@ -195,7 +197,7 @@ export class RiskTab {
   renderZoneRisks() {
     const box = root().querySelector("#zone-risk .zr-list");
     const rows = (this.zoneRisks || []).filter((z) => z.level)
-      .sort((a, b) => RISK_RANK[b.level] - RISK_RANK[a.level] || a.code.localeCompare(b.code));
+      .sort((a, b) => riskRank(b.level) - riskRank(a.level) || a.code.localeCompare(b.code));
     if (!rows.length) {
       box.replaceChildren(el("div", {class: "empty"}, t("plan.risk.noZoneLevels")));
       return;
@@ -230,7 +232,6 @@ export class RiskTab {
     const r = this.risks.find((x) => x.id === this.openId);
     if (!r) return;
     const d = root().querySelector("#risk-drawer");
-    const v = this.ctx.vocab;
     const a = r.aggregate;
     const edit = this.ctx.canEdit;
     this.zonePick?.destroy();
@@ -239,8 +240,8 @@ export class RiskTab {
     const body = d.querySelector(".dw-scroll");
     const scroll = body.scrollTop;
     const facts = el("dl", {class: "facts"},
-      el("dt", {}, t("plan.risk.category")), el("dd", {}, vocabLabel(v, "risk_category", r.category)),
-      el("dt", {}, t("plan.risk.source")), el("dd", {}, vocabLabel(v, "risk_source", r.source)),
+      el("dt", {}, t("plan.risk.category")), el("dd", {}, vocabLabel("risk_category", r.category)),
+      el("dt", {}, t("plan.risk.source")), el("dd", {}, vocabLabel("risk_source", r.source)),
       el("dt", {}, t("plan.risk.owner")), el("dd", {}, r.owner || "—"),
       el("dt", {}, t("plan.risk.assessed")), el("dd", {}, a ? [levelChip(a.level), " ",
         t("plan.risk.median", {l: a.likelihood, i: a.impact, n: a.n})] : levelChip(null)),
@@ -301,7 +302,7 @@ export class RiskTab {
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        const s = await send(this.ctx.url(`/risks/${r.id}/scores`), {body});
+        const s = await api(this.ctx.url(`/risks/${r.id}/scores`), {method: "POST", body});
         this.ctx.toast(t("plan.risk.scored", {expert: s.expert, code: r.code}));
         await this.load();
       } catch (err) {
@@ -344,7 +345,7 @@ export class RiskTab {
           residual_likelihood: rl.value ? Number(rl.value) : null, residual_impact: ri.value ? Number(ri.value) : null,
           zone_ids: this.zonePick.value};
         try {
-          await send(this.ctx.url(`/risks/${r.id}`), {method: "PATCH", body});
+          await api(this.ctx.url(`/risks/${r.id}`), {method: "PATCH", body});
           this.ctx.toast(t("plan.risk.saved", {code: r.code}));
           await this.load();
         } catch (err) {
@@ -358,21 +359,21 @@ export class RiskTab {
   async removeScore(r, s) {
     if (!(await confirmBox(t("plan.risk.withdrawConfirm", {expert: s.expert, code: r.code}), t("plan.risk.withdraw")))) return;
     try {
-      await send(this.ctx.url(`/risks/${r.id}/scores/${s.id}`), {method: "DELETE"});
+      await api(this.ctx.url(`/risks/${r.id}/scores/${s.id}`), {method: "DELETE"});
       await this.load();
     } catch (err) {
-      this.ctx.toast(err.detail || String(err), "lv-red");
+      this.ctx.toast(problemText(err), "lv-red");
     }
   }
 
   async removeRisk(r) {
     if (!(await confirmBox(t("plan.risk.deleteConfirm", {code: r.code, name: r.name}), t("plan.risk.delete")))) return;
     try {
-      await send(this.ctx.url(`/risks/${r.id}`), {method: "DELETE"});
+      await api(this.ctx.url(`/risks/${r.id}`), {method: "DELETE"});
       this.closeDrawers();
       await this.load();
     } catch (err) {
-      this.ctx.toast(err.detail || String(err), "lv-red");
+      this.ctx.toast(problemText(err), "lv-red");
     }
   }
 
@@ -390,7 +391,7 @@ export class RiskTab {
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        const r = await send(this.ctx.url("/risks"), {body});
+        const r = await api(this.ctx.url("/risks"), {method: "POST", body});
         form.reset();
         this.newZones.value = [];
         this.ctx.toast(t("plan.risk.created", {code: r.code}));
@@ -407,8 +408,8 @@ export class RiskTab {
   fillNewFormChoices() {
     const form = root().querySelector("#risk-new form");
     const keep = {category: form.category.value, source: form.source.value};
-    form.category.replaceWith(selectEl(vocabOptions(this.ctx.vocab, "risk_category"), keep.category, {name: "category", blank: t("plan.risk.pick")}));
-    form.source.replaceWith(selectEl(vocabOptions(this.ctx.vocab, "risk_source"), keep.source, {name: "source", blank: t("plan.risk.pick")}));
+    form.category.replaceWith(selectEl(vocabOptions("risk_category"), keep.category, {name: "category", blank: t("plan.risk.pick")}));
+    form.source.replaceWith(selectEl(vocabOptions("risk_source"), keep.source, {name: "source", blank: t("plan.risk.pick")}));
     const value = this.newZones?.value || [];
     this.newZones?.destroy();
     this.newZones = new MultiSelect({options: zoneOptions(this.ctx), value, placeholder: t("plan.risk.zonesHint")});
@@ -442,7 +443,7 @@ export class RiskTab {
       if (!(await confirmBox(t("plan.matrix.resetConfirm"), t("plan.matrix.reset")))) return;
       clearErrors(form);
       try {
-        this.matrix = await send(this.ctx.url("/risk-matrix"), {method: "DELETE"});
+        this.matrix = await api(this.ctx.url("/risk-matrix"), {method: "DELETE"});
         this.ctx.toast(t("plan.matrix.wasReset"));
         this.closeEditor();
         await this.load();
@@ -456,7 +457,7 @@ export class RiskTab {
       for (const s of form.querySelectorAll(".mx-grid select.invalid")) s.classList.remove("invalid");
       const body = {rows: this.editorRows(), spread_limit: Number(form.spread_limit.value), level_gap: Number(form.level_gap.value)};
       try {
-        this.matrix = await send(this.ctx.url("/risk-matrix"), {method: "PUT", body});
+        this.matrix = await api(this.ctx.url("/risk-matrix"), {method: "PUT", body});
         this.ctx.toast(t("plan.matrix.saved"));
         this.closeEditor();
         await this.load();
@@ -484,7 +485,7 @@ export class RiskTab {
     for (const l of [5, 4, 3, 2, 1]) {
       cells.push(el("div", {class: "hl"}, el("b", {}, String(l))));
       for (const i of SCALE) {
-        const s = selectEl(RISK_LEVELS.map((lv) => ({value: lv, label: t(`plan.level.${lv}`)})), rows[l - 1][i - 1],
+        const s = selectEl(riskLevels().map((lv) => ({value: lv, label: riskLevelLabel(lv)})), rows[l - 1][i - 1],
           {cls: `select mx-cell rl-${rows[l - 1][i - 1]}`, "data-l": l, "data-i": i,
             "aria-label": t("plan.matrix.cellAria", {l, i})});
         s.addEventListener("change", () => {

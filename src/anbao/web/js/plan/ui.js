@@ -1,20 +1,28 @@
 // Small pieces the planning tabs share: risk-level chips, a multi-select with a filter, selects from the
 // vocabularies, editable rows, a confirmation box, toasts and time formats.
 import {el, num} from "../format.js";
-import {t, vocabLabel} from "../i18n.js";
+import {t} from "../i18n.js";
+import {codes, vocabLabel} from "../vocab.js";
 
-export const RISK_LEVELS = ["low", "medium", "high", "extreme"];
-export const RISK_RANK = {low: 1, medium: 2, high: 3, extreme: 4};
-export const RISK_COLORS = {low: "#2fc56b", medium: "#f5c518", high: "#ff8a1c", extreme: "#f03a3a"};
+/** The risk levels 低 中 高 极高 (GET /meta/vocab risk_level), least serious first. */
+export function riskLevels() {
+  return codes("risk_level");
+}
+
+/** 1 (low) .. 4 (extreme); 0 for no level. */
+export function riskRank(level) {
+  return riskLevels().indexOf(level) + 1;
+}
+
+/** 低 … 极高 in the current language; 未评 when there is no level yet. */
+export function riskLevelLabel(level) {
+  return level ? vocabLabel("risk_level", level, `plan.level.${level}`) : t("plan.level.none");
+}
 
 /** 低 green / 中 yellow / 高 orange / 极高 red; "未评" when there is no level yet. */
 export function levelChip(level, extra = "") {
-  if (!level) return el("span", {class: `chip rl rl-none ${extra}`}, t("plan.level.none"));
-  return el("span", {class: `chip rl rl-${level} ${extra}`, dataset: {level}}, t(`plan.level.${level}`));
-}
-
-export function vocabOptions(vocab, table) {
-  return (vocab?.[table] || []).map((v) => ({value: v.code, label: vocabLabel(vocab, table, v.code)}));
+  if (!level) return el("span", {class: `chip rl rl-none ${extra}`}, riskLevelLabel(null));
+  return el("span", {class: `chip rl rl-${level} ${extra}`, dataset: {level}}, riskLevelLabel(level));
 }
 
 /** A <select> of ``options`` ([{value, label}]); ``blank`` adds an empty first choice with that text. */

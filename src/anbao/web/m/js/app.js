@@ -3,9 +3,10 @@
 // same live stream client as the command map (/js/live.js) and sending through the IndexedDB outbox.
 import {AuthError} from "/js/api.js";
 import {LiveStream} from "/js/live.js";
+import {levelLabel, levelRank} from "/js/vocab.js";
 import {Model} from "./data.js";
 import {Sharer} from "./geo.js";
-import {applyI18n, getLang, loadCatalog, onLang, setLang, t} from "./i18n.js";
+import {applyI18n, langButtons, loadCatalog, onLang, t} from "./i18n.js";
 import {Outbox} from "./outbox.js";
 import {ReportForm} from "./report.js";
 import * as session from "./session.js";
@@ -155,6 +156,7 @@ function renderAll() {
   renderBanner();
   renderTaskScreen();
   renderWarnings(model, warnScope);
+  report.renderTypes(); // the incident types come with the vocabulary
   report.renderList();
   if (!$("#screen-me").hidden) renderMePage();
   if (!$("#screen-unit").hidden) renderUnitPicker(model, {onPick: pickUnit});
@@ -193,8 +195,8 @@ function onLive(m) {
   if (!news) return;
   if (news.kind === "warning") {
     const w = news.item;
-    buzz(w.level === "red" || w.level === "orange" ? [300, 120, 300, 120, 300] : [200, 100, 200]);
-    notice(t(news.rose ? "notice.warningRose" : "notice.warning", {level: t(`level.${w.level}`), kind: warningKind(w),
+    buzz(levelRank(w.level) >= levelRank("orange") ? [300, 120, 300, 120, 300] : [200, 100, 200]);
+    notice(t(news.rose ? "notice.warningRose" : "notice.warning", {level: levelLabel(w.level), kind: warningKind(w),
       zone: model.zones.get(w.zone_id)?.name || ""}), `lv-${w.level}`, "warnings");
   } else if (news.kind === "task") {
     buzz([150, 80, 150]);
@@ -242,10 +244,6 @@ async function reload() {
 
 // ------------------------------------------------------------------ start-up
 
-function markLang() {
-  for (const b of $$("[data-lang]")) b.classList.toggle("on", b.dataset.lang === getLang());
-}
-
 async function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
   try {
@@ -269,8 +267,7 @@ async function obtainSession() {
 async function main() {
   await loadCatalog();
   applyI18n();
-  markLang();
-  for (const b of $$("[data-lang]")) b.addEventListener("click", () => setLang(b.dataset.lang));
+  langButtons();
   registerServiceWorker();
   session.install();
   session.onState(() => renderBanner());
@@ -376,7 +373,6 @@ async function main() {
     if (document.visibilityState === "visible") outbox.kick();
   });
   onLang(() => {
-    markLang();
     report.relabel();
     renderAll();
     setConn(live?.state || "idle");

@@ -2,6 +2,7 @@
 // last good copy of every read kept in IndexedDB so the app opens (and shows the officer's tasks,
 // posts and warnings) without network.
 import {api, ApiError, AuthError} from "/js/api.js";
+import {levelRank, setVocab} from "/js/vocab.js";
 import * as db from "./db.js";
 
 export const FINAL_TASK = new Set(["done", "cancelled"]);
@@ -36,7 +37,6 @@ export class Model extends EventTarget {
   constructor() {
     super();
     this.config = {timezone: "Asia/Shanghai"};
-    this.vocab = {};
     this.events = [];
     this.eventId = null;
     this.event = null;
@@ -68,16 +68,19 @@ export class Model extends EventTarget {
     return `/events/${this.eventId}${path}`;
   }
 
-  /** Settings, vocabulary and the event list; picks the event (the active one by default). */
+  /** Settings, vocabulary (kept in /js/vocab.js) and the event list; picks the event (the active one by default). */
   async loadBase() {
     this.stale = false;
     const [config, vocab, events] = await Promise.all([
       cachedGet("/ui-config").catch(() => ({data: this.config, fresh: true})),
-      cachedGet("/meta/vocab").catch(() => ({data: {}, fresh: true})),
+      cachedGet("/meta/vocab").catch(() => null), // none at all: keep the copy this page already has
       cachedGet("/events"),
     ]);
     this.config = this.track(config);
-    this.vocab = this.track(vocab);
+    if (vocab) {
+      const data = this.track(vocab);
+      setVocab(data); // a copy kept by an older version of the app has the code lists only, no levels
+    }
     this.events = this.track(events);
     this.eventId = pickEvent(this.events);
     this.event = this.events.find((e) => e.id === this.eventId) || null;
@@ -141,7 +144,7 @@ export class Model extends EventTarget {
 
   myNode() {
     const u = this.myUnit();
-    return u && u.command_node_id ? this.nodes.get(u.command_node_id) || null : null;
+    return u?.command_node_id ? this.nodes.get(u.command_node_id) || null : null;
   }
 
   /** Ids of my node's zones and of every zone inside them. */
@@ -186,9 +189,8 @@ export class Model extends EventTarget {
   }
 
   sortedWarnings() {
-    const rank = {red: 4, orange: 3, yellow: 2, blue: 1};
     return [...this.warnings.values()].sort((a, b) => (a.status === "active" ? 0 : 1) - (b.status === "active" ? 0 : 1)
-      || (rank[b.level] || 0) - (rank[a.level] || 0) || new Date(b.changed_at || b.started_at) - new Date(a.changed_at || a.started_at));
+      || levelRank(b.level) - levelRank(a.level) || new Date(b.changed_at || b.started_at) - new Date(a.changed_at || a.started_at));
   }
 
   /** The smallest zone containing [lon, lat] (the most precise place name), or null. */
@@ -212,9 +214,8 @@ export class Model extends EventTarget {
       if (p.status === "closed") this.warnings.delete(p.id);
       else this.warnings.set(p.id, {...before, ...p});
       const mine = p.zone_id !== null && p.zone_id !== undefined && this.myZoneIds().has(p.zone_id);
-      const rank = {red: 4, orange: 3, yellow: 2, blue: 1};
       const fresh = !before && p.status !== "closed";
-      const rose = Boolean(before) && p.status !== "closed" && (rank[p.level] || 0) > (rank[before.level] || 0);
+      const rose = Boolean(before) && p.status !== "closed" && levelRank(p.level) > levelRank(before.level);
       this.emit("warnings", {id: p.id});
       return mine && (fresh || rose) ? {kind: "warning", item: this.warnings.get(p.id), rose} : null;
     }

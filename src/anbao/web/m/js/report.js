@@ -3,11 +3,10 @@
 // the network allows. Problems with the input are explained next to the field.
 import {locate, accuracyForApi} from "./geo.js";
 import {shrinkPhoto} from "./photo.js";
-import {t, vocabLabel} from "./i18n.js";
+import {codes, vocabLabel} from "/js/vocab.js";
+import {t} from "./i18n.js";
 import {$, $$, dateTime, el, fill, num, uuid} from "./util.js";
 
-export const INCIDENT_TYPES = ["fight", "theft", "lost_child", "medical", "fire", "suspicious_item", "crowd", "traffic",
-  "terror", "equipment", "opinion", "other"];
 const MIN_TEXT = 2;
 const MAX_TEXT = 2000;
 const POOR_ACCURACY_M = 100;
@@ -40,13 +39,13 @@ export class ReportForm {
     this.renderGps();
   }
 
+  /** The incident types of the server's vocabulary (kept on the phone with the rest of its data). */
   typeCodes() {
-    const fromServer = (this.model.vocab?.incident_type || []).map((v) => v.code);
-    return fromServer.length ? fromServer : INCIDENT_TYPES;
+    return codes("incident_type");
   }
 
   typeLabel(code) {
-    return vocabLabel(this.model.vocab, "incident_type", code, `itype.${code}`);
+    return vocabLabel("incident_type", code, `itype.${code}`);
   }
 
   renderTypes() {

@@ -1,8 +1,9 @@
 // The officer's login on the phone, kept in localStorage. A lost login (401 from the server, the
 // token's expiry, the live stream closed with 4401) brings the login screen back; nothing queued is
 // touched. Without network the app keeps working on what it has and asks for the login once the
-// network is back (a login needs the server).
-import {setAuthLostHandler, setToken} from "/js/api.js";
+// network is back (a login needs the server). The request itself is /js/api.js's requestLogin(), as on the
+// other pages.
+import {requestLogin, setAuthLostHandler, setToken} from "/js/api.js";
 import {t} from "./i18n.js";
 import {$} from "./util.js";
 
@@ -29,7 +30,7 @@ export function onLogin(fn) {
 function read() {
   try {
     const s = JSON.parse(localStorage.getItem(KEY) || "null");
-    return s && s.access_token ? s : null;
+    return s?.access_token ? s : null;
   } catch {
     return null;
   }
@@ -143,27 +144,11 @@ export function install() {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      let r;
+      let data;
       try {
-        r = await fetch("/api/v1/auth/login", {
-          method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({username, password}),
-        });
-      } catch {
-        showMessage(t("login.network"));
-        return;
-      }
-      const data = await r.json().catch(() => null);
-      if (r.status === 401) {
-        showMessage(t("login.failed"));
-        return;
-      }
-      if (r.status === 429) {
-        const wait = /(\d+)\s*s\b/.exec(data?.detail || "");
-        showMessage(t("login.tooMany", {s: wait ? wait[1] : "60"}));
-        return;
-      }
-      if (!r.ok || !data?.access_token) {
-        showMessage(t("login.error", {detail: data?.detail || `HTTP ${r.status}`}));
+        data = await requestLogin(username, password);
+      } catch (err) {
+        showMessage(t(err.key || "login.network", err.vars));
         return;
       }
       const before = read()?.username;

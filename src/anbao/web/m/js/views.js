@@ -2,7 +2,8 @@
 // zones, and 我的 (position sharing, the outbox, unit, language, logout).
 import {FINAL_TASK} from "./data.js";
 import {INTERVALS} from "./geo.js";
-import {has, t, vocabLabel} from "./i18n.js";
+import {levelLabel, vocabLabel} from "/js/vocab.js";
+import {has, t} from "./i18n.js";
 import {$, ago, dateTime, el, fill, hm, hms, num} from "./util.js";
 
 const STEPS = ["accepted", "arrived", "done"];
@@ -31,8 +32,8 @@ export function renderUnitPicker(model, {onPick}) {
         onclick: () => onPick(u.id)},
       el("b", {class: "mono"}, u.call_sign),
       el("span", {class: "unit-name"}, u.name),
-      el("small", {class: "muted"}, [vocabLabel(model.vocab, "police_type", u.police_type),
-        vocabLabel(model.vocab, "unit_status", u.status)].filter(Boolean).join(" · "))));
+      el("small", {class: "muted"}, [vocabLabel("police_type", u.police_type),
+        vocabLabel("unit_status", u.status)].filter(Boolean).join(" · "))));
     }
   }
   fill(list, ...(out.length ? out : [el("p", {class: "empty"}, t(model.units.size ? "unit.noMatch" : "unit.noUnits"))]));
@@ -111,7 +112,7 @@ export function renderTasks(model, pending, {onStep}) {
     }, t(`tasks.do.${step}`)));
     return el("article", {class: `task st-${status}${final ? " final" : ""}${overdue ? " overdue" : ""}`, dataset: {id: task.id}},
       el("div", {class: "task-head"},
-        el("span", {class: `tchip st-${status}`}, vocabLabel(model.vocab, "task_status", status, `tstatus.${status}`)),
+        el("span", {class: `tchip st-${status}`}, vocabLabel("task_status", status, `tstatus.${status}`)),
         queued ? el("span", {class: "tag wait"}, t("tasks.pending")) : null,
         el("b", {class: "task-title"}, task.title)),
       task.detail ? el("div", {class: "task-detail"}, task.detail) : null,
@@ -163,7 +164,7 @@ export function renderWarnings(model, scope) {
   }
   fill(list, ...items.map((w) => el("article", {class: `wcard lv-${w.level} st-${w.status}`, dataset: {id: w.id}},
     el("div", {class: "warn-head"},
-      el("span", {class: `chip lv-${w.level}`}, t(`level.${w.level}`)),
+      el("span", {class: `chip lv-${w.level}`}, levelLabel(w.level)),
       el("b", {}, warningKind(w)),
       el("span", {class: "warn-zone"}, model.zones.get(w.zone_id)?.name || ""),
       el("span", {class: "age mono small", dataset: {since: w.started_at}}, ago(w.started_at))),

@@ -1,80 +1,12 @@
-// REST for the planning page on top of js/api.js: the same bearer token, AuthError and ApiError, but a
-// refused change keeps the server's list of field errors (err.errors) so that each message can be shown
-// next to its field, in words a planner reads (codes of pydantic errors and the server's usual
-// sentences are put into the catalog's language). Downloads (DOCX, heat-map PNG) are fetched with the
-// token and handed over as object URLs, since a plain <a href> would carry no token.
-import {api, ApiError, AuthError, detailText, getToken} from "../api.js";
+// How the planning page explains a refused change: js/api.js's ApiError carries the server's list of field
+// errors (err.errors), and each message is shown next to its field, in words a planner reads (codes of
+// pydantic errors and the server's usual sentences are put into the catalog's language).
+import {ApiError, AuthError, NetworkError} from "../api.js";
 import {has, t} from "../i18n.js";
-import {expire} from "../session.js";
+import {codes} from "../vocab.js";
+import {riskLevelLabel} from "./ui.js";
 
-export {api, ApiError, AuthError};
-
-/** Like api(), for changes: a 4xx/5xx ApiError carries ``errors`` (the 422 list) besides its text. */
-export async function send(path, {method = "POST", body} = {}) {
-  const headers = {Authorization: `Bearer ${getToken()}`};
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let r;
-  try {
-    r = await fetch(`/api/v1${path}`, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
-  } catch {
-    throw new ApiError(0, t("error.network"));
-  }
-  if (r.status === 401) {
-    expire();
-    throw new AuthError("login required");
-  }
-  const data = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) {
-    const err = new ApiError(r.status, detailText(data, r.status));
-    err.errors = Array.isArray(data?.detail) ? data.detail : null;
-    throw err;
-  }
-  return data;
-}
-
-
-async function authorised(url) {
-  const r = await fetch(url, {headers: {Authorization: `Bearer ${getToken()}`}});
-  if (r.status === 401) {
-    expire();
-    throw new AuthError("login required");
-  }
-  if (!r.ok) throw new ApiError(r.status, detailText(await r.json().catch(() => null), r.status));
-  return r;
-}
-
-/** An object URL of what ``url`` returns (e.g. a PNG behind the token); revoke it when done. */
-export async function blobUrl(url) {
-  const r = await authorised(url);
-  return URL.createObjectURL(await r.blob());
-}
-
-function filename(r, fallback) {
-  const cd = r.headers.get("Content-Disposition") || "";
-  const star = /filename\*=UTF-8''([^;]+)/i.exec(cd);
-  if (star) return decodeURIComponent(star[1]);
-  const plain = /filename="?([^";]+)"?/i.exec(cd);
-  return plain ? plain[1] : fallback;
-}
-
-/** Fetch ``url`` with the token and save it under the server's file name (else ``fallback``). */
-export async function download(url, fallback) {
-  const r = await authorised(url);
-  const href = URL.createObjectURL(await r.blob());
-  const a = document.createElement("a");
-  a.href = href;
-  a.download = filename(r, fallback);
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(href), 30000);
-  return a.download;
-}
-
-// ------------------------------------------------------------------ error messages
-
-const LEVEL_WORDS = ["low", "medium", "high", "extreme"];
-const level = (code) => (LEVEL_WORDS.includes(code) ? t(`plan.level.${code}`) : code);
+const level = (code) => (codes("risk_level").includes(code) ? riskLevelLabel(code) : code);
 
 /** The server's sentence in the catalog's language where it follows a known pattern, else as it is. */
 export function sayServer(msg) {
@@ -91,6 +23,13 @@ export function sayServer(msg) {
   m = /^zone (\S+) \((.+?)\) is not a public zone/.exec(msg);
   if (m) return t("plan.err.notPublic", {v: t("plan.named", {name: m[2], code: m[1]})});
   return msg;
+}
+
+/** What went wrong in one line: the server's refusal in words, no network, or the error itself. */
+export function problemText(err) {
+  if (err instanceof NetworkError) return t("error.network");
+  if (err instanceof ApiError) return sayServer(err.detail);
+  return err?.message || String(err);
 }
 
 /** One pydantic error item ({loc, msg, type}) in words. */
@@ -128,13 +67,12 @@ export function showErrors(root, err, msgBox = root.querySelector(".form-msg")) 
     return 0;
   }
   if (!(err instanceof ApiError)) {
-    console.error(err);
+    if (!(err instanceof NetworkError)) console.error(err);
     say(t("error.network"));
     return 0;
   }
   if (!err.errors) {
-    say(err.status === 403 ? t("plan.err.forbidden") : err.status ? t("error.server", {status: err.status, detail: sayServer(err.detail)})
-      : err.detail);
+    say(err.status === 403 ? t("plan.err.forbidden") : t("error.server", {status: err.status, detail: sayServer(err.detail)}));
     return 0;
   }
   const rest = [];

@@ -36,6 +36,7 @@ NEXT: dict[str, tuple[str, ...]] = {
 }
 FINAL = ("done", "cancelled")
 
+
 def task_payload(t: Task) -> dict[str, Any]:
     """The task as a live-stream message payload."""
     return {"id": t.id, "title": t.title, "status": t.status, "status_zh": TASK_STATUSES[t.status][0],

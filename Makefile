@@ -32,7 +32,7 @@ serve: install
 	$(BIN)/anbao serve
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -57,6 +58,26 @@ def _cheap_password_hashing() -> Iterator[None]:
 
 
 PRODUCTION_HASHER: object = None
+
+#: test modules whose consumers subscribe to the product's own MQTT topics (anbao/v1/+/readings/#): under
+#: pytest-xdist (`make test` runs -n auto) they run one after another in one worker, so that no worker's
+#: consumer stores another worker's readings
+SHARED_TOPICS = ("tests/sensing/test_mqtt.py", "tests/sensing/test_dead_letters.py", "tests/core/test_events.py")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Every test is a unit of work of its own, but for the MQTT modules, which make one unit together.
+
+    (xdist's own ``--dist loadgroup`` does the same from markers, but does not work with pytest 9: it
+    renames ``item._nodeid``, which pytest 9 no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "mqtt" if nodeid.startswith(SHARED_TOPICS) else nodeid
+
+    return Scheduling(config, log)
 
 
 def unavailable(reason: str) -> None:
@@ -191,3 +212,4 @@ def anbao(db_url: str, sessions: sessionmaker[Session], tmp_path: Path,
 
     yield run
     get_settings.cache_clear()
+

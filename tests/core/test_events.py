@@ -86,6 +86,10 @@ def test_http_reading_chain(client, site):
     assert r.json()["accepted"] == 1
     cause = _check_chain(client, got, ev["id"], now + timedelta(seconds=1), disp)
     assert cause.startswith("req-")  # the request's own id when the caller sends none
+    # nobody acknowledges: 5 minutes later the clock escalates it; the batch is not its cause any more
+    client.app.state.watcher.run_once(now=now + timedelta(minutes=6))
+    [escalated] = [c for c in got if isinstance(c, events.WarningEscalated)]
+    assert escalated.cause.startswith("pass-") and escalated.warning_id == got[1].warning_id
 
 
 def test_request_id_is_the_cause(client, site):

@@ -60,6 +60,22 @@ DETECTOR_KINDS = ("gas", "smoke", "temperature")
 
 
 @dataclass
+class Batches:
+    """Stored-readings changes heard since the last pass of an event, newest per device and per zone."""
+
+    devices: dict[int, events.ReadingsStored] = field(default_factory=dict)
+    zones: dict[int, events.ReadingsStored] = field(default_factory=dict)
+
+    def cause_of(self, obs: Observation) -> events.ReadingsStored | None:
+        """The batch behind an observation (its device's, else its zone's), if one was heard."""
+        if obs.kind == "device_silence":
+            return None  # silence is caused by the clock, not by a batch
+        if obs.device_id is not None:
+            return self.devices.get(obs.device_id)
+        return self.zones.get(obs.zone_id) if obs.zone_id is not None else None
+
+
+@dataclass
 class Watch:
     """State kept between passes: trackers by warning key, what was last sent, when."""
 
@@ -72,25 +88,21 @@ class Watch:
     history: dict[tuple[int, int], deque[tuple[float, float]]] = field(default_factory=dict)
     trend_window_s: float = 180.0
     horizon_s: float = 120.0
-    #: the newest stored-readings change per (event, device) and (event, zone): what a warning
-    #: about that device or zone was caused by (:meth:`heard`)
-    device_causes: dict[tuple[int, int], events.ReadingsStored] = field(default_factory=dict)
-    zone_causes: dict[tuple[int, int], events.ReadingsStored] = field(default_factory=dict)
+    #: per event, the batches heard since its last pass, newest per device and per zone (:meth:`heard`):
+    #: a change that pass makes about that device or zone was caused by that batch
+    heard_batches: dict[int, Batches] = field(default_factory=dict)
 
     def heard(self, change: events.ReadingsStored) -> None:
-        """Remember a committed batch as the cause of what its devices and zones lead to."""
+        """Remember a committed batch as the cause of what its devices and zones lead to in the next pass."""
+        batches = self.heard_batches.setdefault(change.event_id, Batches())
         for device_id in change.device_ids:
-            self.device_causes[(change.event_id, device_id)] = change
+            batches.devices[device_id] = change
         for zone_id in change.zone_ids:
-            self.zone_causes[(change.event_id, zone_id)] = change
+            batches.zones[zone_id] = change
 
-    def cause_of(self, event_id: int, obs: Observation) -> events.ReadingsStored | None:
-        """The batch behind an observation (its device's, else its zone's), if one was heard."""
-        if obs.kind == "device_silence":
-            return None  # silence is caused by the clock, not by a batch
-        if obs.device_id is not None:
-            return self.device_causes.get((event_id, obs.device_id))
-        return self.zone_causes.get((event_id, obs.zone_id)) if obs.zone_id is not None else None
+    def take(self, event_id: int) -> Batches:
+        """The batches heard for ``event_id`` since the last call (a pass takes them once)."""
+        return self.heard_batches.pop(event_id, None) or Batches()
 
     def remember(self, event_id: int, zone_id: int, at: float,
                  density: float | None) -> tuple[float | None, float | None]:
@@ -226,6 +238,7 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
     book = rules.RuleBook.load(db=db, event_id=event_id)
     changes = 0
     pass_id = events.new_id("pass")
+    batches = watch.take(event_id)
     for obs in _observations(db, event_id, now, watch, book):
         rule = book.find(obs.kind, obs.zone_kind)
         if rule is None:
@@ -237,7 +250,7 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
         if t is None:
             continue
         changes += 1
-        batch = watch.cause_of(event_id, obs)
+        batch = batches.cause_of(obs)
         with events.caused_by(db, batch.cause if batch else pass_id, batch.id if batch else None):
             if t.after == Level.NONE:
                 service.release(db=db, event_id=event_id, key=obs.key, now=now,

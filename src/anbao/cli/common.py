@@ -61,8 +61,11 @@ def load_settings() -> Settings:
 def database() -> Iterator[Engine]:
     """The configured database with its schema upgraded; bad URLs, unreachable servers and domain
     errors end the command with exit 2 and one line."""
+    from anbao import wiring
     from anbao.core.db import make_engine
     from anbao.core.migrate import upgrade
+
+    wiring.connect()  # every command changes the record as the app does (a warning starts its plans...)
 
     try:
         engine = make_engine(load_settings().database_url)
@@ -84,10 +87,7 @@ def database() -> Iterator[Engine]:
 @contextmanager
 def session() -> Iterator[Session]:
     """A committed-on-success session on the configured database, schema upgraded first."""
-    from anbao import wiring
     from anbao.core.db import make_sessionmaker, transaction
-
-    wiring.connect()
 
     with database() as engine, transaction(make_sessionmaker(engine), actor=f"cli:{getpass.getuser()}") as db:
         yield db

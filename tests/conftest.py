@@ -66,16 +66,18 @@ SHARED_TOPICS = ("tests/sensing/test_mqtt.py", "tests/sensing/test_dead_letters.
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Every test is a unit of work of its own, but for the MQTT modules, which make one unit together.
+    """A test module is one unit of work (its tests run in order in one worker, sharing what its module
+    fixtures hold, such as the browser tests' server); the MQTT modules make one unit together.
 
-    (xdist's own ``--dist loadgroup`` does the same from markers, but does not work with pytest 9: it
-    renames ``item._nodeid``, which pytest 9 no longer reads.)
+    (xdist's own ``--dist loadgroup`` groups by markers, but does not work with pytest 9: it renames
+    ``item._nodeid``, which pytest 9 no longer reads.)
     """
     from xdist.scheduler import LoadScopeScheduling
 
     class Scheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return "mqtt" if nodeid.startswith(SHARED_TOPICS) else nodeid
+            module = nodeid.split("::", 1)[0]
+            return "mqtt" if module in SHARED_TOPICS else module
 
     return Scheduling(config, log)
 

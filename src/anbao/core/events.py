@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -328,7 +328,7 @@ def record(db: Session, change: C) -> C:
     if change.parent is None and db.info.get("parent"):
         fill["parent"] = db.info["parent"]
     if fill:
-        change = _replace(change, fill)
+        change = replace(change, **fill)
     db.info["cause"] = change.cause
     line = change.text()
     if line is not None:
@@ -344,14 +344,3 @@ def record(db: Session, change: C) -> C:
                 fn(db, change)
         db.info["cause"] = change.cause
     return change
-
-
-def _replace(change: C, values: dict[str, Any]) -> C:
-    from dataclasses import replace
-
-    return replace(change, **values)
-
-
-def recorded(db: Session) -> list[Change]:
-    """The changes recorded in this transaction so far (not yet committed), oldest first."""
-    return [c for c in outbox.pending_changes(db)]

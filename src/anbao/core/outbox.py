@@ -34,9 +34,6 @@ def pending(db: Session) -> list[tuple[str, dict[str, Any]]]:
     return [(t, p) for t, p, _ in db.info.get(KEY, []) if t is not None and p is not None]
 
 
-def pending_changes(db: Session) -> list[Any]:
-    return [c for _, _, c in db.info.get(KEY, []) if c is not None]
-
 
 @event.listens_for(Session, "after_commit")
 def _send(session: Session) -> None:

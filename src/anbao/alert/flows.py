@@ -91,18 +91,22 @@ class Watch:
     #: per event, the batches heard since its last pass, newest per device and per zone (:meth:`heard`):
     #: a change that pass makes about that device or zone was caused by that batch
     heard_batches: dict[int, Batches] = field(default_factory=dict)
+    #: committing threads add batches while the watcher's thread takes them
+    heard_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def heard(self, change: events.ReadingsStored) -> None:
         """Remember a committed batch as the cause of what its devices and zones lead to in the next pass."""
-        batches = self.heard_batches.setdefault(change.event_id, Batches())
-        for device_id in change.device_ids:
-            batches.devices[device_id] = change
-        for zone_id in change.zone_ids:
-            batches.zones[zone_id] = change
+        with self.heard_lock:
+            batches = self.heard_batches.setdefault(change.event_id, Batches())
+            for device_id in change.device_ids:
+                batches.devices[device_id] = change
+            for zone_id in change.zone_ids:
+                batches.zones[zone_id] = change
 
     def take(self, event_id: int) -> Batches:
         """The batches heard for ``event_id`` since the last call (a pass takes them once)."""
-        return self.heard_batches.pop(event_id, None) or Batches()
+        with self.heard_lock:
+            return self.heard_batches.pop(event_id, None) or Batches()
 
     def remember(self, event_id: int, zone_id: int, at: float,
                  density: float | None) -> tuple[float | None, float | None]:
@@ -320,7 +324,6 @@ class Watcher:
         #: every door's stored readings reach the watcher the same way: as typed changes on the bus
         self._unsubscribe = bus.subscribe_changes(events.ReadingsStored, self.heard)
         self._lock = threading.Lock()
-        self._causes_lock = threading.Lock()
         self.passes = 0
         #: True stops the background passes (a test or a replay then drives :meth:`run_once` itself)
         self.paused = False
@@ -331,8 +334,7 @@ class Watcher:
 
     def heard(self, change: events.ReadingsStored) -> None:
         """A batch was committed (HTTP, MQTT, GB/T 28181 or the simulator): note its cause, run a pass soon."""
-        with self._causes_lock:
-            self.watch.heard(change)
+        self.watch.heard(change)
         self.poke(change.event_id)
 
     def close(self) -> None:

@@ -339,8 +339,7 @@ def record(db: Session, change: C) -> C:
     outbox.post_change(db, change, topic, payload)
     fns = handlers(change)
     if fns:
-        with caused_by(db, change.cause, change.id):
+        with caused_by(db, change.cause, change.id):  # restores the session's cause: this change's
             for fn in fns:
                 fn(db, change)
-        db.info["cause"] = change.cause
     return change

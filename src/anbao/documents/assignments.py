@@ -45,7 +45,8 @@ def assignment_list(r: Record) -> Document:
                     caption="力量编成",
                 )
             )
-        mine_posts = [p for p in r.posts if zone_codes.get(p.zone_id or -1) in set(n.zone_codes or [])]
+        mine = set(n.zone_codes or [])
+        mine_posts = [p for p in r.posts if zone_codes.get(p.zone_id or -1) in mine]
         if mine_posts:
             tables.append(
                 Table(

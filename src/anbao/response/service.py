@@ -177,9 +177,6 @@ def activations(*, db: Session, event_id: int, warning_id: int | None = None,
     return db.execute(stmt.order_by(PlanActivation.id)).scalars().all()
 
 
-RANK = WARNING_LEVEL_RANK
-LEVEL_ZH = WARNING_LEVEL_ZH
-
 
 def start_warning_plans(db: Session, change: events.WarningRaised | events.WarningLevelChanged) -> None:
     """A warning raised or risen by a rule starts, once per warning, the plan its rule names for every level
@@ -188,14 +185,14 @@ def start_warning_plans(db: Session, change: events.WarningRaised | events.Warni
         return
     before = change.before if isinstance(change, events.WarningLevelChanged) else None
     after = change.after if isinstance(change, events.WarningLevelChanged) else change.level
-    if before is not None and RANK[after] <= RANK[before]:
+    if before is not None and WARNING_LEVEL_RANK[after] <= WARNING_LEVEL_RANK[before]:
         return
     rule = db.get(WarningRule, change.rule_id)
     if rule is None:
         return
     w = change.warning
-    for level, code in sorted((rule.plans or {}).items(), key=lambda kv: RANK.get(kv[0], 9)):
-        if RANK.get(level, 9) > RANK[after]:
+    for level, code in sorted((rule.plans or {}).items(), key=lambda kv: WARNING_LEVEL_RANK.get(kv[0], 9)):
+        if WARNING_LEVEL_RANK.get(level, 9) > WARNING_LEVEL_RANK[after]:
             continue
         plan = plans.by_code(db=db, event_id=change.event_id, code=code)
         if plan is None:
@@ -206,6 +203,6 @@ def start_warning_plans(db: Session, change: events.WarningRaised | events.Warni
         try:
             activate(db=db, event_id=change.event_id, plan=plan, now=change.at, by="system:warnings",
                      warning_id=change.warning_id, zone_id=w.get("zone_id"), level=after,
-                     reason=f"{LEVEL_ZH[after]}{w.get('kind_zh', '预警')}自动启动")
+                     reason=f"{WARNING_LEVEL_ZH[after]}{w.get('kind_zh', '预警')}自动启动")
         except Conflict:  # started by hand meanwhile
             continue

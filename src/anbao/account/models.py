@@ -19,3 +19,5 @@ class User(Audited, Timestamps, Base):
     role: Mapped[str] = mapped_column(String(20))
     agency: Mapped[str | None] = mapped_column(String(40), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: bumped on a password change or deactivation: tokens issued under an older version are refused
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -53,6 +53,8 @@ class AuditEntry(Base):
     after: Mapped[Any] = mapped_column(JSONType, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: the key that signed ``hash`` (HMAC); None: an unkeyed sha256 row
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class AuditHead(Base):

@@ -55,3 +55,12 @@ class Person(Audited, Timestamps, Base):
     role: Mapped[str] = mapped_column(String(40), default="队员")
     phone: Mapped[str] = mapped_column(String(40), default="")
     skills: Mapped[list[str]] = mapped_column(default=list)
+
+
+class UserUnit(Audited, Base):
+    """A login that belongs to a unit: field roles act on the tasks of their own units only."""
+
+    __tablename__ = "user_unit"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, index=True)

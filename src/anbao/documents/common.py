@@ -21,6 +21,7 @@ from anbao.core.time import utcnow
 from anbao.crowd import capacity
 from anbao.event.models import Event
 from anbao.org.models import CommandNode, Person, Unit
+from anbao.org.scope import unit_scope
 from anbao.plan.models import ResponsePlan
 from anbao.plan.schemas import TO_FILL
 from anbao.venue.models import Gate, Post, Zone
@@ -32,9 +33,10 @@ def zh(vocab: dict[str, tuple[str, str]], code: str | None) -> str:
 
 
 class Record:
-    """What the documents read from the database, loaded once."""
+    """What the documents read from the database, loaded once; a partner agency's (``agency``) record holds
+    only the units it may see (:mod:`anbao.org.scope`), so every document leaves the others out."""
 
-    def __init__(self, db: Session, event_id: int) -> None:
+    def __init__(self, db: Session, event_id: int, *, agency: str | None = None) -> None:
         event = db.get(Event, event_id)
         if event is None:
             raise NotFound(f"event {event_id} not found")
@@ -48,7 +50,8 @@ class Record:
         self.nodes = list(
             db.execute(select(CommandNode).where(CommandNode.event_id == event_id).order_by(CommandNode.code)).scalars()
         )
-        self.units = list(db.execute(select(Unit).where(Unit.event_id == event_id).order_by(Unit.code)).scalars())
+        self.units = unit_scope(db=db, event_id=event_id, agency=agency).keep(
+            db.execute(select(Unit).where(Unit.event_id == event_id).order_by(Unit.code)).scalars(), lambda u: u.id)
         self.people = dict(
             db.execute(
                 select(Person.unit_id, func.count()).where(Person.event_id == event_id).group_by(Person.unit_id)

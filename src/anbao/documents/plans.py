@@ -47,9 +47,10 @@ def _special(r: Record, p: ResponsePlan) -> Callable[[], Document]:
     return lambda: special_plan(r, p)
 
 
-def documents(*, db: Session, event_id: int) -> list[Doc]:
-    """Every document of the event, in order: work plan, special plans, risk report, assignment list."""
-    r = Record(db, event_id)
+def documents(*, db: Session, event_id: int, agency: str | None = None) -> list[Doc]:
+    """Every document of the event, in order: work plan, special plans, risk report, assignment list
+    (for a partner ``agency``, with only the units it may see)."""
+    r = Record(db, event_id, agency=agency)
     out = [Doc("work-plan", "安全工作方案", lambda: work_plan(r))]
     out += [Doc(f"plan-{_safe(p.code)}", p.name, _special(r, p)) for p in r.specials]
     out += [
@@ -59,9 +60,9 @@ def documents(*, db: Session, event_id: int) -> list[Doc]:
     return out
 
 
-def render_one(*, db: Session, event_id: int, name: str) -> bytes:
+def render_one(*, db: Session, event_id: int, name: str, agency: str | None = None) -> bytes:
     """The document called ``name`` (``work-plan``, ``plan-CODE``, ``risk-report``, ``assignments``) as DOCX bytes."""
-    for d in documents(db=db, event_id=event_id):
+    for d in documents(db=db, event_id=event_id, agency=agency):
         if d.name == name:
             return render(d.build())
     raise NotFound(f"document {name!r} not found in event {event_id}")

@@ -32,6 +32,6 @@ def plan_documents(event: EventDep, db: DB, principal: Reader) -> Any:
             responses={200: {"content": {DOCX: {}}}},
             summary="One planning document as DOCX (work-plan, plan-CODE, risk-report, assignments)")
 def plan_document(event: EventDep, name: str, db: DB, principal: Reader) -> Response:
-    body = export.render_one(db=db, event_id=event.id, name=name)
+    body = export.render_one(db=db, event_id=event.id, name=name, agency=principal.scoped_agency)
     return Response(body, media_type=DOCX,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{event.code}-{name}.docx"})

@@ -31,6 +31,7 @@ from anbao.incident.schemas import (
     PositionOut,
 )
 from anbao.org.models import Unit
+from anbao.org.scope import unit_scope
 from anbao.response import service as response
 
 router = APIRouter(tags=["警情 incidents"])
@@ -53,6 +54,13 @@ IncidentDep = Annotated[Incident, Depends(incident_of)]
 def _out(i: Incident, photo: bool) -> dict[str, Any]:
     return {**IncidentOut.model_validate(i).model_dump(mode="json"), "type_zh": INCIDENT_TYPES[i.type][0],
             "has_photo": photo}
+
+
+def _visible_assignments(db: DB, incident: Incident, principal: Principal) -> list[dict[str, Any]]:
+    """The incident's assignments of the units the caller may see (a partner: its own and shared ones)."""
+    scope = unit_scope(db=db, event_id=incident.event_id, agency=principal.scoped_agency)
+    return [_assignment(db, a) for a in scope.keep(lifecycle.assignments(db=db, incident_id=incident.id),
+                                                   lambda a: a.unit_id)]
 
 
 def _assignment(db: DB, a: Assignment) -> dict[str, Any]:
@@ -100,7 +108,8 @@ def position(event: EventDep, body: PositionIn, db: DB, principal: Reporter) -> 
 @router.get("/events/{event_id}/unit-positions", response_model=list[PositionOut],
             summary="The newest position of every unit")
 def unit_positions(event: EventDep, db: DB, principal: Reader) -> Any:
-    return service.latest_positions(db=db, event_id=event.id)
+    scope = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
+    return scope.keep(service.latest_positions(db=db, event_id=event.id), lambda f: f["unit_id"])
 
 
 # --------------------------------------------------------------------------- 接处警 life cycle
@@ -120,7 +129,7 @@ def incident(incident: IncidentDep, db: DB, principal: Reader) -> Any:
     matched = [{**m.__dict__, "activation_id": started.get(m.plan_id)}
                for m in lifecycle.matches(db=db, incident=incident, now=utcnow())]
     return {**_out(incident, service.has_photo(db=db, incident_id=incident.id)),
-            "assignments": [_assignment(db, a) for a in lifecycle.assignments(db=db, incident_id=incident.id)],
+            "assignments": _visible_assignments(db, incident, principal),
             "plans": matched, "next_statuses": list(lifecycle.NEXT[incident.status])}
 
 
@@ -156,7 +165,7 @@ def assign(incident: IncidentDep, body: AssignIn, db: DB, principal: Dispatcher)
 @router.get("/events/{event_id}/incidents/{incident_id}/assignments", response_model=list[AssignmentOut],
             summary="Units sent to the incident, first first")
 def assignments(incident: IncidentDep, db: DB, principal: Reader) -> Any:
-    return [_assignment(db, a) for a in lifecycle.assignments(db=db, incident_id=incident.id)]
+    return _visible_assignments(db, incident, principal)
 
 
 @router.post("/events/{event_id}/incidents/{incident_id}/assignments/{assignment_id}/status",

@@ -13,7 +13,8 @@ for a device that never reported (e.g. a camera without person analytics).
 A post's ``present`` counts the officers of the units whose newest position (from the phone app or
 the demo's patrols) is at most ``PRESENT_FRESH_S`` old and within ``PRESENT_RADIUS_M`` of that post,
 each unit counted at its nearest post only; ``null`` for a venue drawn in local metres (phone
-positions are WGS-84 and cannot be compared). Rostered shifts will add who should be there.
+positions are WGS-84 and cannot be compared). Rostered shifts will add who should be there. A partner
+agency's user counts and names only the units it may see (:mod:`anbao.org.scope`).
 
 A gate counter belongs to the gate named in ``properties.gate``, else to the nearest gate of its
 zone (the simulator's rule); its newest ``values.queue`` (persons) and ``values.wait_s`` (seconds)
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from anbao.crowd.state import DeviceReading, latest
 from anbao.incident.service import at_posts, latest_positions
 from anbao.org.models import Person
+from anbao.org.scope import EVERY_UNIT, UnitScope
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 OK_S, STALE_S = 60.0, 120.0
@@ -47,12 +49,14 @@ class Presence:
     units: tuple[str, ...]  # call signs
 
 
-def presence(*, db: Session, event_id: int, posts: list[Any], now: datetime) -> dict[int, Presence] | None:
-    """Officers at each post now, from the units' newest positions (see the module notes); None for local venues."""
+def presence(*, db: Session, event_id: int, posts: list[Any], now: datetime,
+             units: UnitScope = EVERY_UNIT) -> dict[int, Presence] | None:
+    """Officers at each post now, from the newest positions of the units in ``units`` (see the module notes);
+    None for local venues."""
     if db.execute(select(Venue.id).where(Venue.event_id == event_id, Venue.crs == "local")).first() is not None:
         return None
     out = {p.id: Presence(p.id, 0, ()) for p in posts}
-    fixes = {f["unit_id"]: f for f in latest_positions(db=db, event_id=event_id)}
+    fixes = {f["unit_id"]: f for f in units.keep(latest_positions(db=db, event_id=event_id), lambda f: f["unit_id"])}
     where = at_posts(posts, fixes, now)
     if not where:
         return out
@@ -128,14 +132,14 @@ def _gate_queues(gate_of: dict[int, int], newest: dict[int, DeviceReading]) -> d
     return out
 
 
-def status(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
+def status(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVERY_UNIT) -> dict[str, Any]:
     """Gate queues and device health now: the part of the map that changes without a zone-state message."""
     gates = db.execute(select(Gate).where(Gate.event_id == event_id)).scalars().all()
     devices = db.execute(select(Device).where(Device.event_id == event_id)).scalars().all()
     newest = {r.device_id: r for r in latest(db=db, event_id=event_id)}
     queues = _gate_queues(gate_counters(list(gates), list(devices)), newest)
     posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
-    here = presence(db=db, event_id=event_id, posts=list(posts), now=now)
+    here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units)
     return {
         "posts": [{"post_id": p.id, "present": here[p.id].present if here else None,
                    "units": list(here[p.id].units) if here else []} for p in posts],
@@ -184,7 +188,7 @@ def _positions(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     return out
 
 
-def collection(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
+def collection(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVERY_UNIT) -> dict[str, Any]:
     """The event's map as a FeatureCollection (zones first, largest first, so smaller zones draw on top)."""
     venues = db.execute(select(Venue).where(Venue.event_id == event_id).order_by(Venue.id)).scalars().all()
     zones = db.execute(select(Zone).where(Zone.event_id == event_id)).scalars().all()
@@ -197,7 +201,7 @@ def collection(*, db: Session, event_id: int, now: datetime) -> dict[str, Any]:
     counters: dict[int, list[str]] = {}
     for device_id, gate_id in gate_of.items():
         counters.setdefault(gate_id, []).append(next(d.code for d in devices if d.id == device_id))
-    here = presence(db=db, event_id=event_id, posts=list(posts), now=now)
+    here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units)
     features: list[dict[str, Any]] = []
     extent: list[tuple[float, float]] = []
     for z in sorted(zones, key=lambda z: (-z.area_m2, z.code)):

@@ -21,6 +21,7 @@ from anbao.core.time import utcnow
 from anbao.crowd import history
 from anbao.incident.service import PRESENT_FRESH_S, PRESENT_RADIUS_M
 from anbao.live import mapdata
+from anbao.org.scope import unit_scope
 from anbao.venue import service as venues
 
 router = APIRouter(tags=["一张图 command map"])
@@ -60,11 +61,13 @@ def ui_config(request: Request, principal: Viewer) -> Any:
             "FeatureCollection, with gate queues and device health now",
             description="Zones come largest first (draw in order: smaller zones on top). Every feature has "
             "properties.layer (zone | gate | post | device) and properties.id. Posts: required = min_staff, "
-            "present = officers of the units whose fresh position (≤ 5 min) is within 75 m of the post. "
+            "present = officers of the units whose fresh position (≤ 5 min) is within 75 m of the post "
+            "(a partner agency counts only the units it may see). "
             "Devices: health ok (< 60 s since the newest reading), stale "
             "(< 120 s), silent, none (never reported).")
 def event_map(event: EventDep, db: DB, principal: MapReader) -> dict[str, Any]:
-    return mapdata.collection(db=db, event_id=event.id, now=utcnow())
+    units = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
+    return mapdata.collection(db=db, event_id=event.id, now=utcnow(), units=units)
 
 
 class GateQueueOut(Out):
@@ -99,7 +102,8 @@ class MapStatusOut(Out):
 @router.get("/events/{event_id}/map-status", response_model=MapStatusOut,
             summary="Post presence, gate queues and device health now (the map's fast-changing part, for polling)")
 def map_status(event: EventDep, db: DB, principal: MapReader) -> Any:
-    return mapdata.status(db=db, event_id=event.id, now=utcnow())
+    units = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
+    return mapdata.status(db=db, event_id=event.id, now=utcnow(), units=units)
 
 
 class ZoneSeriesOut(Out):

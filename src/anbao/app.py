@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from anbao import __version__, wiring
 from anbao.account.views import router as account_router
@@ -24,8 +24,10 @@ from anbao.alert.cap_views import router as cap_router
 from anbao.alert.flows import Watcher
 from anbao.alert.views import router as alert_router
 from anbao.api.deps import reject_unknown_query
+from anbao.api.guards import BodyLimit, SecurityHeaders, WebFiles, check_parameters
 from anbao.config import Settings, get_settings
-from anbao.core.auth import LoginRateLimiter
+from anbao.core import audit
+from anbao.core.auth import LoginRateLimiter, TrustedProxies, keep_tokens_out_of_logs, parse_networks
 from anbao.core.bus import InProcessBus
 from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.errors import AnBaoError
@@ -75,7 +77,10 @@ def _problem(status: int, msg: str, loc: list[Any] | None = None, kind: str = "v
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AnBaoError)
     async def domain_error(_req: Request, exc: AnBaoError) -> JSONResponse:
-        return _problem(exc.status, exc.message, exc.loc)
+        response = _problem(exc.status, exc.message, exc.loc)
+        if getattr(exc, "retry_after_s", None) is not None:  # 503 database busy
+            response.headers["Retry-After"] = str(exc.retry_after_s)  # type: ignore[attr-defined]
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
@@ -92,6 +97,25 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("integrity error: %s", exc.orig)
         return _problem(409, "conflicts with a row stored at the same time (duplicate code or stale reference); "
                              "reload and retry")
+
+    # last resorts: the input checks (core/schemas.py, api/guards.py) keep these from happening; a value the
+    # storage cannot hold is still bad input (422), never a server error
+    @app.exception_handler(StatementError)
+    async def unstorable(_req: Request, exc: StatementError) -> JSONResponse:
+        if isinstance(exc, IntegrityError):
+            return await integrity(_req, exc)
+        log.warning("value refused by the database: %s", exc.orig)
+        reason = str(exc.orig).splitlines()[0][:200] if isinstance(exc.orig, ValueError | OverflowError) or \
+            type(exc.orig).__name__ in ("DataError", "NumericValueOutOfRange", "StringDataRightTruncation") \
+            else None
+        if reason is None:
+            raise exc
+        return _problem(422, f"a value cannot be stored: {reason}")
+
+    @app.exception_handler(OverflowError)
+    async def overflow(_req: Request, exc: OverflowError) -> JSONResponse:
+        log.warning("overflow: %s", exc)
+        return _problem(422, f"a number or time is out of range: {exc}")
 
 
 def _install_offline_docs(app: FastAPI) -> None:
@@ -146,16 +170,25 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
     app.state.engine = engine
     app.state.bus = InProcessBus()
     # every session carries the bus: what a transaction posts to the outbox goes out when it commits
-    app.state.sessions = make_sessionmaker(engine, info={"bus": app.state.bus})
+    app.state.sessions = make_sessionmaker(engine, info={"bus": app.state.bus,
+                                                         audit.KEY_INFO: audit.use_keys(settings.audit_keys())})
     app.state.signing_key = settings.signing_key()
-    app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute)
+    app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute,
+                                               per_address=settings.login_attempts_per_address_per_minute)
     app.state.watcher = Watcher(app.state.sessions, app.state.bus, settings.evaluate_interval_s)
     #: callables told after commit that an event got readings over HTTP (the watcher hears them on the bus)
     app.state.ingest_listeners = []
     app.state.evacuation_runs = Runs()
     _install_error_handlers(app)
+    # X-Forwarded-For is believed from the configured proxies only (docs/security.md); no token in a log line
+    app.add_middleware(TrustedProxies, trusted=parse_networks(settings.trusted_proxies))
+    keep_tokens_out_of_logs()
 
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
+    # request bodies over their limit are refused before they are read; security headers on every response
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
+
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query), Depends(check_parameters)])
     for router in (system_router, account_router, event_router, venue_router, org_router, sensing_router,
                    alert_router, cap_router, plan_router, response_router, crowd_router, documents_router,
                    risk_router, review_router, incident_router, dispatch_router,
@@ -168,5 +201,5 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
             app.mount(f"/vendor/{name}", StaticFiles(directory=folder), name=f"vendor-{name}")
         else:
             log.warning("front-end library %s is missing at %s: run `make install`", name, folder)
-    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    app.mount("/", WebFiles(directory=WEB_DIR, html=True), name="web")  # without node_modules/ and npm files
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -36,6 +37,13 @@ class Settings(BaseSettings):
         description="Key that signs login tokens. When unset, a random key is created once in "
         "var/secret_key and reused.",
     )
+    audit_key: str | None = Field(
+        default=None, min_length=16,
+        title="Audit log key",
+        description="HMAC key of the audit hash chain, kept outside the database; several keys separated by "
+        "commas: the first signs new rows, the others verify older ones (rotation). When unset, a random key "
+        "is created once in var/audit_key (one key per line, newest first) and reused. See docs/audit.md.",
+    )
     timezone: str = Field(
         default="Asia/Shanghai",
         title="Display time zone",
@@ -51,6 +59,21 @@ class Settings(BaseSettings):
         ge=1,
         title="Login rate limit",
         description="Failed logins allowed per user name and client address per minute before 429.",
+    )
+    login_attempts_per_address_per_minute: int = Field(
+        default=20,
+        ge=1,
+        title="Login rate limit per address",
+        description="Failed logins allowed per client address per minute across all user names before 429 "
+        "(a spray of many names from one address). Behind a proxy, set ANBAO_TRUSTED_PROXIES.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        max_length=2000,
+        title="Trusted proxies",
+        description="Comma-separated addresses or CIDR networks of the reverse proxies in front of the app, "
+        "e.g. 10.0.0.5,10.1.0.0/16. Only from these is X-Forwarded-For believed. Empty: the socket peer is "
+        "the client.",
     )
     evaluate_interval_s: float = Field(
         default=1.0, gt=0, le=60, title="Warning pass interval",
@@ -84,6 +107,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for item in (v.strip() for v in value.split(",")):
+            try:
+                if item:
+                    ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from exc
+        return value
+
     def signing_key(self) -> str:
         """The token signing key: ANBAO_SECRET_KEY, else a persisted random key."""
         if self.secret_key:
@@ -96,6 +130,21 @@ class Settings(BaseSettings):
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+    def audit_keys(self) -> list[str]:
+        """The audit chain's keys, newest first: ANBAO_AUDIT_KEY, else var/audit_key (created once)."""
+        if self.audit_key:
+            return [k.strip() for k in self.audit_key.split(",") if k.strip()]
+        path = self.var_dir / "audit_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # O_EXCL: two processes starting at once keep one key
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(32) + "\n")
+            except FileExistsError:
+                pass
+        return [k.strip() for k in path.read_text().splitlines() if k.strip()]
 
 
 #: ANBAO_* variables that are not settings of the app (read by the test suite and CI)

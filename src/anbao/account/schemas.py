@@ -11,6 +11,15 @@ class LoginIn(In):
     password: str = Field(min_length=1, max_length=200)
 
 
+_PASSWORD_RULE = ("A new password: at least 10 characters, at least 5 different ones, not a common password, "
+                  "not the user name or the product name (docs/security.md)")
+
+
+class PasswordChange(In):
+    old_password: str = Field(min_length=1, max_length=200, description="The current password")
+    new_password: str = Field(min_length=1, max_length=200, description=_PASSWORD_RULE)
+
+
 class TokenOut(In):
     access_token: str
     token_type: str = "bearer"
@@ -22,7 +31,7 @@ class TokenOut(In):
 class UserCreate(In):
     username: str = Field(pattern=r"^[A-Za-z0-9_.\-]{2,60}$")
     display_name: str = Field(default="", max_length=100)
-    password: str = Field(min_length=8, max_length=200)
+    password: str = Field(min_length=1, max_length=200, description=_PASSWORD_RULE)
     role: Role
     agency: str | None = Field(default=None, max_length=40, description="Required for partner users")
 
@@ -35,10 +44,11 @@ class UserCreate(In):
 
 class UserUpdate(In):
     display_name: str | None = Field(default=None, max_length=100)
-    password: str | None = Field(default=None, min_length=8, max_length=200)
+    password: str | None = Field(default=None, min_length=1, max_length=200,
+                                 description=_PASSWORD_RULE + "; signs the user out everywhere")
     role: Role | None = None
     agency: str | None = Field(default=None, max_length=40)
-    active: bool | None = None
+    active: bool | None = Field(default=None, description="false signs the user out everywhere")
 
 
 class UserOut(Stamped):

@@ -7,14 +7,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 
 from anbao.account import service
-from anbao.account.schemas import LoginIn, TokenOut, UserCreate, UserOut, UserUpdate
+from anbao.account.models import User
+from anbao.account.schemas import LoginIn, PasswordChange, TokenOut, UserCreate, UserOut, UserUpdate
 from anbao.api.deps import DB, current_principal, require
 from anbao.core import audit
 from anbao.core.auth import Perm, Principal, Role, issue_token
-from anbao.core.errors import NotFound, TooManyRequests, Unauthorized
+from anbao.core.errors import AnBaoError, NotFound, TooManyRequests, Unauthorized
 
 router = APIRouter(tags=["账号 accounts"])
 Admin = Annotated[Principal, Depends(require(Perm.user_admin))]
+#: any logged-in user, no permission beyond that (their own password)
+LoggedIn = Annotated[Principal, Depends(require())]
+
+
+def _token(request: Request, user: User) -> TokenOut:
+    token, exp = issue_token(key=request.app.state.signing_key, user_id=user.id, username=user.username,
+                             ttl_minutes=request.app.state.settings.token_ttl_minutes, version=user.token_version or 0)
+    return TokenOut(access_token=token, expires_at=exp, username=user.username, role=Role(user.role))
 
 
 def _record_failure(request: Request, username: str, client: str, action: str) -> None:
@@ -42,11 +51,28 @@ def login(body: LoginIn, request: Request, db: DB) -> Any:
         _record_failure(request, body.username, client, "login_failed")
         raise Unauthorized("wrong user name or password")
     limiter.succeeded(body.username, client)
-    settings = request.app.state.settings
-    token, exp = issue_token(key=request.app.state.signing_key, user_id=user.id, username=user.username,
-                             ttl_minutes=settings.token_ttl_minutes)
     audit.record(db, action="login", entity="app_user", entity_id=str(user.id), after={"client": client})
-    return TokenOut(access_token=token, expires_at=exp, username=user.username, role=Role(user.role))
+    return _token(request, user)
+
+
+@router.post("/auth/password", response_model=TokenOut,
+             summary="Change my password 修改密码: every earlier token is revoked; returns a new one")
+def change_password(body: PasswordChange, request: Request, db: DB, principal: LoggedIn) -> Any:
+    limiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "?"
+    limiter.check(principal.username, client)  # guessing the old password with a stolen token is limited too
+    user = service.get(db=db, user_id=principal.user_id)
+    if user is None:
+        raise Unauthorized("user no longer exists; log in again")
+    try:
+        service.change_password(db=db, user=user, old_password=body.old_password, new_password=body.new_password)
+    except AnBaoError as exc:
+        if exc.loc == ["body", "old_password"]:
+            limiter.failed(principal.username, client)
+            db.rollback()
+            _record_failure(request, principal.username, client, "password_change_failed")
+        raise
+    return _token(request, user)
 
 
 @router.get("/auth/me", response_model=UserOut, summary="The logged-in user")
@@ -64,7 +90,9 @@ def create_user(body: UserCreate, db: DB, principal: Admin) -> Any:
     return service.create(db=db, data=body)
 
 
-@router.patch("/users/{user_id}", response_model=UserOut, summary="Change a user (role, password, active)")
+@router.patch("/users/{user_id}", response_model=UserOut,
+              summary="Change a user (role, password reset, active); a new password, deactivation or a new role "
+                      "or agency signs the user out everywhere")
 def update_user(user_id: int, body: UserUpdate, db: DB, principal: Admin) -> Any:
     user = service.get(db=db, user_id=user_id)
     if user is None:

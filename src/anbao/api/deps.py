@@ -7,7 +7,7 @@ walks the app's routes to prove it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from anbao.account import service as accounts
-from anbao.core.auth import Perm, Principal, Role, decode_token
+from anbao.core import audit
+from anbao.core.auth import Perm, Principal
+from anbao.core.db import lock_timeout, reading
 from anbao.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from anbao.core.events import new_id
 from anbao.event import service as events
@@ -27,10 +29,34 @@ from anbao.event.models import Event
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/login")
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def reads_only(endpoint: F) -> F:
+    """Mark a route that is not a GET but only reads (login): its session takes no write lock either."""
+    endpoint.__anbao_reads_only__ = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _reads_only(request: Request) -> bool:
+    if request.method in READ_METHODS:
+        return True
+    route = request.scope.get("route")
+    return bool(getattr(getattr(route, "endpoint", None), "__anbao_reads_only__", False))
+
+
 def get_db(request: Request) -> Iterator[Session]:
-    """A session per request; commits when the route returns, rolls back on error."""
+    """A session per request; commits when the route returns, rolls back on error.
+
+    GET requests (and routes marked :func:`reads_only`) read in a deferred transaction that takes no
+    write lock on SQLite; the audit entries they make (reads of personal data) are written in a short
+    transaction of their own after the read, before the answer leaves. A database still locked past
+    its busy timeout is a 503 with Retry-After, never a 500.
+    """
     factory = request.app.state.sessions
-    with factory() as db:
+    read = _reads_only(request)
+    with reading(factory) if read else factory() as db:
         db.info["actor"] = "anonymous"
         # one cause id for everything the request changes: the caller's X-Request-ID, else a new one
         cause = request.headers.get("x-request-id")
@@ -38,8 +64,13 @@ def get_db(request: Request) -> Iterator[Session]:
         try:
             yield db
             db.commit()
-        except BaseException:
+            if read:
+                audit.write_pending(db)
+        except BaseException as exc:
             db.rollback()
+            busy = lock_timeout(exc)
+            if busy is not None:
+                raise busy from exc
             raise
 
 
@@ -55,11 +86,8 @@ def current_principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized("login required: send Authorization: Bearer <token>")
-    user_id = decode_token(creds.credentials, key=request.app.state.signing_key)
-    user = accounts.get(db=db, user_id=user_id)
-    if user is None or not user.active:
-        raise Unauthorized("user no longer active; log in again")
-    principal = Principal(user_id=user.id, username=user.username, role=Role(user.role), agency=user.agency)
+    # the signature, expiry, an active user and the token's version (a password change or deactivation revokes)
+    principal = accounts.principal_for_token(db, creds.credentials, request.app.state.signing_key)
     db.info["actor"] = principal.actor
     return principal
 

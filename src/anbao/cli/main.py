@@ -52,7 +52,10 @@ def _serve(host: str, port: int, simulate: tuple[int, float] | None = None) -> N
 
     from anbao.app import create_app
 
-    uvicorn.run(create_app(load_settings(), simulate=simulate), host=host, port=port, log_level="info")
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app believes it only from
+    # ANBAO_TRUSTED_PROXIES (anbao.core.auth.TrustedProxies)
+    uvicorn.run(create_app(load_settings(), simulate=simulate), host=host, port=port, log_level="info",
+                proxy_headers=False)
 
 
 @app.command()

@@ -1,21 +1,28 @@
-"""Authentication and authorisation machinery: roles, permissions, password hashes, tokens,
-login rate limiting. Deny by default: a route is reachable only through :func:`anbao.api.deps.require`.
+"""Authentication and authorisation machinery: roles, permissions, password hashes and policy, tokens,
+login rate limiting, the client address behind trusted proxies, and tokens kept out of the logs.
+Deny by default: a route is reachable only through :func:`anbao.api.deps.require`.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from anbao.core.errors import TooManyRequests, Unauthorized
+from anbao.core.errors import Invalid, TooManyRequests, Unauthorized
 from anbao.core.time import utcnow
 
 
@@ -77,6 +84,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
+#: roles that work in the field: they act on the tasks of their own units only (response.service.check_task_owner);
+#: dispatchers, commanders and admins act on every task of the event
+FIELD_ROLES = frozenset({Role.officer})
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling. ``agency`` is set for partner users and limits what they see."""
@@ -98,6 +110,11 @@ class Principal:
     def can(self, perm: Perm) -> bool:
         return perm in ROLE_PERMISSIONS[self.role]
 
+    @property
+    def in_field(self) -> bool:
+        """A field role: acts on its own units' tasks only."""
+        return self.role in FIELD_ROLES
+
 
 _HASHER = PasswordHasher()
 
@@ -113,49 +130,250 @@ def verify_password(stored: str, password: str) -> bool:
         return False
 
 
-def issue_token(*, key: str, user_id: int, username: str, ttl_minutes: int) -> tuple[str, int]:
-    """A signed bearer token and its expiry (unix seconds)."""
+# ---------------------------------------------------------------------------------------------- password policy
+
+#: shortest new password, in characters
+MIN_PASSWORD_LENGTH = 10
+#: fewest different characters in a new password ("aaaaaaaaaa", "1212121212" are refused)
+MIN_DISTINCT_CHARACTERS = 5
+#: the product's own names: a password that is one of them (digits or symbols around it aside) is refused
+PRODUCT_NAMES = ("anbao", "安保", "an-bao")
+_EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The common-password list shipped with the package (core/data/common_passwords.txt, lowercased)."""
+    text = resources.files("anbao.core").joinpath("data/common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def password_problem(password: str, *, username: str = "", display_name: str = "") -> str | None:
+    """What is wrong with ``password`` as a new password, naming the rule; None when it is acceptable.
+
+    Rules: at least :data:`MIN_PASSWORD_LENGTH` characters and :data:`MIN_DISTINCT_CHARACTERS` different
+    ones; not on the common-password list (case-insensitive); not the user's name, display name or the
+    product's name, even with digits or symbols before or after it ("anbao2026!", "officer123456").
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"password too short: at least {MIN_PASSWORD_LENGTH} characters (it has {len(password)})"
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        return f"password too repetitive: at least {MIN_DISTINCT_CHARACTERS} different characters"
+    lowered = password.casefold()
+    if lowered in common_passwords():
+        return "password is on the list of common passwords; choose another"
+    core = _EDGES.sub("", lowered)
+    names = {n.casefold() for n in (username, display_name, *PRODUCT_NAMES) if n}
+    if lowered in names or core in names:
+        return "password must not be the user name or the product name (with digits or symbols around it)"
+    return None
+
+
+def check_password(password: str, *, username: str = "", display_name: str = "",
+                   field: str = "password") -> None:
+    """Raise :class:`Invalid` (422, at ``body.<field>``) when ``password`` breaks the policy."""
+    problem = password_problem(password, username=username, display_name=display_name)
+    if problem is not None:
+        raise Invalid(problem, loc=["body", field])
+
+
+# ---------------------------------------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    #: the user's token version when the token was issued: a password change or deactivation bumps it
+    version: int
+
+
+def issue_token(*, key: str, user_id: int, username: str, ttl_minutes: int, version: int = 0) -> tuple[str, int]:
+    """A signed bearer token (carrying the user's token version as "ver") and its expiry (unix seconds)."""
     exp = utcnow() + timedelta(minutes=ttl_minutes)
-    claims = {"sub": str(user_id), "name": username, "exp": exp, "iat": utcnow()}
+    claims = {"sub": str(user_id), "name": username, "ver": version, "exp": exp, "iat": utcnow()}
     return jwt.encode(claims, key, algorithm="HS256"), int(exp.timestamp())
 
 
-def decode_token(token: str, *, key: str) -> int:
-    """The user id in a valid token; raises :class:`Unauthorized` otherwise."""
+def decode_claims(token: str, *, key: str) -> TokenClaims:
+    """The user id and token version of a valid token; raises :class:`Unauthorized` otherwise.
+
+    Whether the version is still the user's is checked against the database by
+    :func:`anbao.account.service.principal_for_token`, which REST and the WebSocket both use.
+    """
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["sub", "exp"]})
-        return int(claims["sub"])
+        claims = jwt.decode(token, key, algorithms=["HS256"], options={"require": ["sub", "exp", "ver"]})
+        version = claims["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("ver is not an integer")
+        return TokenClaims(user_id=int(claims["sub"]), version=version)
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("login expired; log in again") from exc
     except (jwt.PyJWTError, ValueError) as exc:
         raise Unauthorized("invalid token") from exc
 
 
-class LoginRateLimiter:
-    """Sliding one-minute window of failed logins per (user name, client address)."""
+def decode_token(token: str, *, key: str) -> int:
+    """The user id in a valid token (signature and expiry only: use ``principal_for_token`` to authenticate)."""
+    return decode_claims(token, key=key).user_id
 
-    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
+
+#: a JSON Web Token anywhere in a text, and token-like query parameters
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_TOKEN_PARAM = re.compile(r"((?:access_)?token|jwt|authorization)=[^&\s\"']+", re.IGNORECASE)
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with every bearer token (JWT) and ``token=`` value replaced by a marker."""
+    return _TOKEN_PARAM.sub(r"\1=[redacted]", _JWT.sub("[token redacted]", text))
+
+
+class RedactTokens(logging.Filter):
+    """A logging filter that keeps tokens out of log lines (uvicorn logs the path and query of each request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact_tokens(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
+
+
+#: the loggers of the server that runs the app: uvicorn's access log (path and query) and its error log
+#: (WebSocket handshakes with their path and query)
+SERVER_LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn", "gunicorn.access", "gunicorn.error")
+
+
+def keep_tokens_out_of_logs() -> None:
+    """Put :class:`RedactTokens` on the server loggers (once; they keep it when uvicorn configures logging)."""
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
+# ---------------------------------------------------------------------------------------------- client address
+
+
+def parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks ("10.0.0.5, 10.1.0.0/16, ::1"); ValueError names a bad one."""
+    nets = []
+    for item in (v.strip() for v in value.split(",")):
+        if not item:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network") from exc
+    return tuple(nets)
+
+
+def _is_trusted(host: str, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(addr in net for net in trusted)
+
+
+def client_address(peer: str | None, forwarded_for: list[str],
+                   trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> str | None:
+    """The client's address: the socket peer unless the peer is a trusted proxy; then the right-most
+    ``X-Forwarded-For`` entry that is not itself a trusted proxy (entries left of it are the client's
+    say-so and are never believed)."""
+    if peer is None or not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+class TrustedProxies:
+    """ASGI middleware: when the socket peer is a configured proxy (ANBAO_TRUSTED_PROXIES), the client
+    address (``scope["client"]``: what the routes, the audit log and the access log see) and the scheme
+    come from ``X-Forwarded-For`` / ``X-Forwarded-Proto``; from any other peer those headers are ignored."""
+
+    def __init__(self, app: Any, trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> None:
+        self.app = app
+        self.trusted = trusted
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and self.trusted:
+            client = scope.get("client")
+            peer = client[0] if client else None
+            if peer is not None and _is_trusted(peer, self.trusted):
+                headers = scope.get("headers") or []
+                forwarded = [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"]
+                host = client_address(peer, forwarded, self.trusted)
+                if host and host != peer:
+                    scope["client"] = (host, 0)
+                proto = next((v.decode("latin-1").strip().lower() for k, v in headers
+                              if k == b"x-forwarded-proto"), None)
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto.replace("http", "ws") if scope["type"] == "websocket" else proto
+        await self.app(scope, receive, send)
+
+
+class LoginRateLimiter:
+    """Sliding one-minute windows of failed logins: per (user name, client address), and per client
+    address across all names (``per_address``: spraying many names from one address is limited too).
+
+    A success clears the name's window, not the address's: logging in to one's own account does not
+    reset a spray. While an address is over its limit every login from it is refused, right or wrong.
+    """
+
+    #: past this many remembered keys, expired ones are swept (a spray of random names stays bounded)
+    SWEEP_AT = 10_000
+
+    def __init__(self, per_minute: int, window_s: float = 60.0, per_address: int | None = None) -> None:
         self.per_minute = per_minute
+        self.per_address = per_address
         self.window_s = window_s
         self._fails: dict[tuple[str, str], deque[float]] = {}
+        self._by_address: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
+    def _trim(self, q: deque[float], now: float) -> deque[float]:
         while q and now - q[0] > self.window_s:
             q.popleft()
         return q
 
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        return self._trim(self._fails.setdefault(key, deque()), now)
+
+    def _wait(self, q: deque[float], now: float) -> int:
+        return int(self.window_s - (now - q[0])) + 1
+
     def check(self, username: str, client: str) -> None:
         with self._lock:
-            q = self._recent((username, client), time.monotonic())
+            now = time.monotonic()
+            if self.per_address is not None:
+                qa = self._trim(self._by_address.setdefault(client, deque()), now)
+                if len(qa) >= self.per_address:
+                    raise TooManyRequests(
+                        f"too many failed logins from this address ({self.per_address} a minute across all user "
+                        f"names); try again in {self._wait(qa, now)} s")
+            q = self._recent((username, client), now)
             if len(q) >= self.per_minute:
-                wait = int(self.window_s - (time.monotonic() - q[0])) + 1
-                raise TooManyRequests(f"too many failed logins for {username!r}; try again in {wait} s")
+                raise TooManyRequests(f"too many failed logins for {username!r}; try again in {self._wait(q, now)} s")
 
     def failed(self, username: str, client: str) -> None:
         with self._lock:
-            self._recent((username, client), time.monotonic()).append(time.monotonic())
+            now = time.monotonic()
+            if len(self._fails) + len(self._by_address) > self.SWEEP_AT:
+                self._sweep(now)
+            self._recent((username, client), now).append(now)
+            if self.per_address is not None:
+                self._trim(self._by_address.setdefault(client, deque()), now).append(now)
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, q in self._fails.items() if not self._trim(q, now)]:
+            del self._fails[key]
+        for addr in [a for a, q in self._by_address.items() if not self._trim(q, now)]:
+            del self._by_address[addr]
 
     def succeeded(self, username: str, client: str) -> None:
         with self._lock:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbao.core import crud
-from anbao.core.errors import Invalid
-from anbao.org.models import CommandNode, Person, Unit
+from anbao.core.errors import Invalid, NotFound
+from anbao.org.models import CommandNode, Person, Unit, UserUnit
 
 #: which level may sit under which: 指挥部 → 工作组 / 现场分指挥部 → 执勤组
 ALLOWED_PARENTS: dict[str, tuple[str | None, ...]] = {
@@ -91,3 +92,31 @@ def command_tree(*, db: Session, event_id: int, agency: str | None = None) -> li
     for n in nodes:
         (by_id[n.parent_id]["children"] if n.parent_id in by_id else roots).append(by_id[n.id])
     return roots
+
+
+# ---------------------------------------------------------------------------------------------- users and units
+
+
+def user_units(*, db: Session, user_id: int, event_id: int | None = None) -> list[Unit]:
+    """The units a login belongs to (``user_unit``), in one event or all, by event and code."""
+    stmt = select(Unit).join(UserUnit, UserUnit.unit_id == Unit.id).where(UserUnit.user_id == user_id)
+    if event_id is not None:
+        stmt = stmt.where(Unit.event_id == event_id)
+    return list(db.execute(stmt.order_by(Unit.event_id, Unit.code)).scalars())
+
+
+def link_user(*, db: Session, user_id: int, unit_id: int) -> bool:
+    """Link a login to a unit; False when it already was (nothing changes)."""
+    if db.get(UserUnit, (user_id, unit_id)) is not None:
+        return False
+    db.add(UserUnit(user_id=user_id, unit_id=unit_id))
+    db.flush()
+    return True
+
+
+def unlink_user(*, db: Session, user_id: int, unit_id: int) -> None:
+    link = db.get(UserUnit, (user_id, unit_id))
+    if link is None:
+        raise NotFound(f"user {user_id} is not linked to unit {unit_id}")
+    db.delete(link)
+    db.flush()

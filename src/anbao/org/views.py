@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response, status
 from sqlalchemy.orm import Session
 
+from anbao.account import service as accounts
 from anbao.api.deps import DB, EventDep, require
 from anbao.api.routing import ListQuery, resource_router
 from anbao.core.auth import Perm, Principal
+from anbao.core.errors import NotFound
 from anbao.core.vocab import CommandLevelIn, PoliceTypeIn, UnitStatusIn
 from anbao.org import service
+from anbao.org.models import Unit
 from anbao.org.schemas import (
     CommandNodeCreate,
     CommandNodeOut,
@@ -69,3 +72,51 @@ Reader = Annotated[Principal, Depends(require(Perm.org_read))]
 @router.get("/events/{event_id}/command-tree", tags=[TAG], summary="The command tree 指挥体系 with its units")
 def command_tree(event: EventDep, db: DB, principal: Reader) -> list[dict[str, Any]]:
     return service.command_tree(db=db, event_id=event.id, agency=principal.scoped_agency)
+
+
+# ---------------------------------------------------------------------------------------------- users and units
+# A login belongs to units (user_unit): field roles (一线民警) act on their own units' tasks only.
+
+Writer = Annotated[Principal, Depends(require(Perm.org_write))]
+USERS_TAG = "组织 organisation: users and units"
+
+
+def _user(db: Session, user_id: int) -> None:
+    if accounts.get(db=db, user_id=user_id) is None:
+        raise NotFound(f"user {user_id} not found")
+
+
+def _visible_units(units: list[Unit], principal: Principal) -> list[Unit]:
+    return [u for u in units if service.unit_visible(u, agency=principal.scoped_agency)]
+
+
+@router.get("/users/{user_id}/units", response_model=list[UnitOut], tags=[USERS_TAG],
+            summary="The units a user belongs to (every event)")
+def user_units(user_id: int, db: DB, principal: Reader) -> Any:
+    _user(db, user_id)
+    return _visible_units(service.user_units(db=db, user_id=user_id), principal)
+
+
+@router.put("/users/{user_id}/units/{unit_id}", response_model=list[UnitOut], tags=[USERS_TAG],
+            summary="Link a user to a unit (idempotent); returns the user's units")
+def link_user(user_id: int, unit_id: int, db: DB, principal: Writer) -> Any:
+    _user(db, user_id)
+    unit = db.get(Unit, unit_id)
+    if unit is None or not service.unit_visible(unit, agency=principal.scoped_agency):
+        raise NotFound(f"unit {unit_id} not found")
+    service.link_user(db=db, user_id=user_id, unit_id=unit_id)
+    return _visible_units(service.user_units(db=db, user_id=user_id), principal)
+
+
+@router.delete("/users/{user_id}/units/{unit_id}", status_code=status.HTTP_204_NO_CONTENT, tags=[USERS_TAG],
+               summary="Unlink a user from a unit (404 when not linked)")
+def unlink_user(user_id: int, unit_id: int, db: DB, principal: Writer) -> Response:
+    _user(db, user_id)
+    service.unlink_user(db=db, user_id=user_id, unit_id=unit_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/events/{event_id}/my-units", response_model=list[UnitOut], tags=[USERS_TAG],
+            summary="The caller's own units in this event (the phone app's 我的单元)")
+def my_units(event: EventDep, db: DB, principal: Reader) -> Any:
+    return _visible_units(service.user_units(db=db, user_id=principal.user_id, event_id=event.id), principal)

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from anbao.alert.models import EarlyWarning, WarningRule
 from anbao.core import crud, events
-from anbao.core.errors import Conflict, Invalid
+from anbao.core.auth import Principal
+from anbao.core.errors import Conflict, Forbidden, Invalid
 from anbao.core.vocab import PLAN_KINDS, TASK_STATUSES, WARNING_LEVEL_RANK, WARNING_LEVEL_ZH
 from anbao.org import service as org
 from anbao.plan import service as plans
@@ -117,6 +118,29 @@ def create_task(*, db: Session, event_id: int, data: dict[str, Any], now: dateti
     events.record(db, events.TaskCreated(event_id=event_id, at=now, actor=by, task_id=task.id, task=task_payload(task),
                                          line=f"任务「{task.title}」下达"))
     return task
+
+
+def check_task_owner(*, db: Session, task: Task, principal: Principal) -> None:
+    """Field roles (一线民警) act on their own units' tasks only: a task given to one of the caller's units,
+    or, when the task names no unit, to the command node of one of them. Dispatchers, commanders and admins
+    act on every task. Forbidden (403) names the rule otherwise."""
+    if not principal.in_field:
+        return
+    mine = org.user_units(db=db, user_id=principal.user_id, event_id=task.event_id)
+    if task.unit_id is not None:
+        if task.unit_id in {u.id for u in mine}:
+            return
+        target = f"unit {task.unit_id}"
+    elif task.command_node_id is not None:
+        if task.command_node_id in {u.command_node_id for u in mine}:
+            return
+        target = f"command node {task.command_node_id}"
+    else:
+        target = "no unit or command node"
+    have = (f"your units here are {', '.join(f'{u.id} ({u.call_sign})' for u in mine)}" if mine else
+            "you are linked to no unit of this event (PUT /api/v1/users/{user_id}/units/{unit_id})")
+    raise Forbidden(f"role {principal.role.value} acts only on its own units' tasks: task {task.id} is for {target}; "
+                    f"{have}")
 
 
 def set_status(*, db: Session, task: Task, status: str, by: str, note: str, now: datetime) -> Task:

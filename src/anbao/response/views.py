@@ -89,7 +89,9 @@ def task(event: EventDep, task_id: int, db: DB, principal: Reader) -> Any:
 
 
 @router.post("/events/{event_id}/tasks/{task_id}/status", response_model=TaskOut, tags=[TAG],
-             summary="Accept, arrive, finish or cancel a task (409 lists the allowed next states)")
+             summary="Accept, arrive, finish or cancel a task (409 lists the allowed next states; an officer acts "
+                     "on the tasks of its own units only, else 403)")
 def task_status(event: EventDep, task_id: int, body: TaskStatusChange, db: DB, principal: Worker) -> Any:
-    return response.set_status(db=db, task=_task(db, event.id, task_id), status=body.status, by=principal.actor,
-                              note=body.note, now=utcnow())
+    task = _task(db, event.id, task_id)
+    response.check_task_owner(db=db, task=task, principal=principal)  # an officer: own units' tasks only
+    return response.set_status(db=db, task=task, status=body.status, by=principal.actor, note=body.note, now=utcnow())

@@ -1,6 +1,7 @@
 """Ingest throughput and warning latency, against the old path measured in the same run. Prints one JSON line.
 
     python bench/ingest.py [--n 50000] [--mqtt mqtt://127.0.0.1:1883] [--workers 2] [--repeat 1]
+                           [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test | --pg none]
 
 Figures (readings per second stored and committed, on a temporary SQLite file):
 - readings_per_s_inprocess: service.ingest in batches of 5,000 parsed items, one thread
@@ -22,7 +23,15 @@ Figures (readings per second stored and committed, on a temporary SQLite file):
   acknowledging message by message (given a high Receive Maximum
   so that it does not lose messages; without one Mosquitto drops QoS 1 messages beyond 20 in flight
   plus 1,000 queued, which is also why this bench once hung: mosquitto_sub -C N waited for dropped ones)
-With --repeat R each throughput figure is the best of R runs (the medians are printed too).
+- sqlite_ceiling_rows_per_s: the raw storage ceiling: sqlite3 ``executemany`` of rows already in storage form
+  into the same ``reading`` table (its columns, indexes and foreign keys), WAL, synchronous=NORMAL, a commit
+  per 5,000; sqlite_inprocess_share / sqlite_http_share: the in-process and HTTP figures over it
+- readings_per_s_pg_inprocess, readings_per_s_pg_http_batch, pg_ceiling_rows_per_s (psycopg 3 COPY of rows
+  in storage form, ``write_row``, into the same ``reading`` table, a commit per 5,000), pg_inprocess_share,
+  pg_http_share: the same on PostgreSQL (``--pg``, a schema of its own, dropped at the end). Targets:
+  in process >= 0.8 and HTTP batch >= 0.6 of the ceiling, on each database
+With --repeat R each throughput figure is the best of R runs (the medians are printed too). The script
+runs against whichever ``anbao`` is importable: ``PYTHONPATH=<old tree>/src`` measures an older tree.
 """
 
 from __future__ import annotations
@@ -134,6 +143,57 @@ def old_ingest(*, db: Session, event_id: int, items: list[Any], source: str = ""
     if rows:
         db.execute(insert(Reading), rows)
     return len(rows)
+
+
+# -- raw storage ceilings ------------------------------------------------------------------------
+
+_COLUMNS = 'event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key'
+
+
+def _storage_rows(sessions: Any, eid: int, n: int, start: int) -> list[tuple[Any, ...]]:
+    """The bench's readings as ``reading`` rows in storage form (UTC text times), built before the clock."""
+    from sqlalchemy import text
+
+    with sessions() as db:
+        devices = dict(db.execute(text("SELECT code, id FROM device WHERE event_id = :e"), {"e": eid}).all())
+    received = datetime.now(UTC).isoformat(" ", "microseconds")[:26]
+    return [(eid, devices[it["sensor"]], None, it["at"][:10] + " " + it["at"][11:26], it["value"], None, received,
+             "bench", None) for it in _items(n, start)]
+
+
+def sqlite_ceiling(path: str, rows: list[tuple[Any, ...]]) -> float:
+    """Rows per second: sqlite3 executemany into ``reading``, WAL, a commit per 5,000 rows."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    sql = f"INSERT INTO reading ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    t = time.perf_counter()
+    for k in range(0, len(rows), BATCH):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, rows[k:k + BATCH])
+        conn.execute("COMMIT")
+    rate = len(rows) / (time.perf_counter() - t)
+    conn.close()
+    return rate
+
+
+def pg_ceiling(url: str, rows: list[tuple[Any, ...]]) -> float:
+    """Rows per second: psycopg 3 COPY (``write_row``) into ``reading``, a commit per 5,000 rows."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                         dbname=u.database, options=str(u.query.get("options", ""))) as conn:
+        t = time.perf_counter()
+        for k in range(0, len(rows), BATCH):
+            with conn.cursor() as cur, cur.copy(f"COPY reading ({_COLUMNS}) FROM STDIN") as copy:
+                for e, d, z, a, v, j, r, s, key in rows[k:k + BATCH]:
+                    copy.write_row((e, d, z, a + "+00", v, j, r + "+00", s, key))
+            conn.commit()
+        return len(rows) / (time.perf_counter() - t)
 
 
 # -- in process and HTTP ------------------------------------------------------------------------
@@ -461,6 +521,39 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(s[min(len(s) - 1, max(0, int(round(q * len(s))) - 1))], 1)
 
 
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgresql(pg_url: str, n: int, tmp: Path, measure: Any) -> None:
+    """The PostgreSQL figures, in a schema of their own that is dropped at the end."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_url, connect_args={"connect_timeout": 3})
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
+    try:
+        sessions, eid = _setup(url)
+        measure("pg_ceiling_rows_per_s", lambda s: pg_ceiling(url, _storage_rows(sessions, eid, n, s)))
+        measure("readings_per_s_pg_inprocess", lambda s: inprocess(sessions, eid, n, s, "items"))
+        server, base = start_server(url, tmp)
+        try:
+            tok = httpx.post(f"{base}/api/v1/auth/login",
+                             json={"username": "gateway", "password": "password-123"}).json()
+            headers = {"Authorization": f"Bearer {tok['access_token']}"}
+            with httpx.Client(base_url=base, timeout=60) as client:
+                measure("readings_per_s_pg_http_batch", lambda s: http_batch(client, headers, eid, n, s, old=False))
+        finally:
+            server.terminate()
+            server.wait(30)
+        sessions.kw["bind"].dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=50_000)
@@ -469,6 +562,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes for mqtt_single_workers")
     parser.add_argument("--mqtt-batched-n", type=int, default=200_000, help="readings sent in gateway messages")
     parser.add_argument("--repeat", type=int, default=1, help="runs per throughput figure (best and median kept)")
+    parser.add_argument("--pg", default=os.environ.get("ANBAO_BENCH_PG_URL", PG_URL),
+                        help="PostgreSQL to measure in a schema of its own ('none' skips it)")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--var", help=argparse.SUPPRESS)
@@ -488,6 +583,8 @@ def main() -> None:
             runs.setdefault(name, []).append(fn(offset[0]))
 
     n = args.n
+    measure("sqlite_ceiling_rows_per_s", lambda s: sqlite_ceiling(str(tmp / "bench.db"),
+                                                                  _storage_rows(sessions, eid, n, s)))
     measure("readings_per_s_inprocess", lambda s: inprocess(sessions, eid, n, s, "items"))
     measure("readings_per_s_inprocess_body", lambda s: inprocess(sessions, eid, n, s, "body"))
     measure("baseline_readings_per_s_inprocess", lambda s: inprocess(sessions, eid, n, s, "old"))
@@ -523,6 +620,11 @@ def main() -> None:
         result["mqtt_workers"] = args.workers
     except (OSError, TimeoutError, subprocess.SubprocessError) as exc:
         result["mqtt_error"] = str(exc)
+    if args.pg != "none":
+        try:
+            postgresql(args.pg, n, tmp, measure)
+        except Exception as exc:  # reported in the line; the SQLite figures stand
+            result["pg_error"] = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
     for name, values in runs.items():
         result[name] = round(max(values))
         if args.repeat > 1:
@@ -532,6 +634,12 @@ def main() -> None:
         result["mqtt_single_share_of_ceiling"] = round(result["readings_per_s_mqtt_single"] / ceiling, 3)
         result["baseline_mqtt_single_share_of_ceiling"] = round(
             result["baseline_readings_per_s_mqtt_single"] / ceiling, 3)
+    for db_name, prefix in (("sqlite", ""), ("pg", "pg_")):
+        top = result.get(f"{db_name}_ceiling_rows_per_s")
+        for door in ("inprocess", "http"):
+            figure = result.get(f"readings_per_s_{prefix}{'http_batch' if door == 'http' else door}")
+            if top and figure:
+                result[f"{db_name}_{door}_share"] = round(figure / top, 3)
     for name in ("inprocess", "http_batch", "mqtt_single", "mqtt_batched"):
         if result.get(f"baseline_readings_per_s_{name}"):
             result[f"speedup_{name}"] = round(result[f"readings_per_s_{name}"]

@@ -1,10 +1,14 @@
 """Low-level writes of the ingest path: readings, the newest reading per device, dead letters.
 
 Readings go in through the DBAPI with values already in the column's storage form (no per-row work
-in SQLAlchemy): multi-row ``INSERT ... VALUES`` statements on SQLite, one ``INSERT ... SELECT FROM
-unnest(arrays)`` on PostgreSQL. ``ON CONFLICT DO NOTHING`` against the unique index on
-(event, idempotency key) drops retries, also within one batch, and the row count tells how many
-were new, so duplicates are counted without a query before the insert.
+in SQLAlchemy): multi-row ``INSERT ... VALUES`` statements on SQLite, ``COPY`` (psycopg 3) on
+PostgreSQL. ``ON CONFLICT DO NOTHING`` against the unique index on (event, idempotency key) drops
+retries, also within one batch, and the row count tells how many were new, so duplicates are
+counted without a query before the insert. On PostgreSQL a batch without idempotency keys cannot
+conflict and is copied straight into ``reading``; a batch with keys is copied into a temporary
+table of the session (``reading_stage``, emptied at commit) and moved by one ``INSERT ... SELECT
+... ORDER BY n ON CONFLICT DO NOTHING``, so that a repeated key is skipped, not an error that would
+fail the whole COPY, and the rows keep the order of the batch.
 
 The ``device_latest`` upsert moves a device's row forward only (``WHERE excluded.at >
 device_latest.at``), so that batches stored out of order, or by several workers at once, leave the
@@ -36,12 +40,14 @@ _SQLITE_INSERT = (
     'INSERT INTO reading (event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key) VALUES ',
     " ON CONFLICT DO NOTHING",
 )
-_PG_INSERT = (
-    'INSERT INTO reading (event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key) '
-    "SELECT e, d, z, a, v, j, r, s, k FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::timestamptz[], "
-    "%s::float8[], %s::jsonb[], %s::timestamptz[], %s::varchar[], %s::varchar[]) AS t(e, d, z, a, v, j, r, s, k) "
-    "ON CONFLICT DO NOTHING"
-)
+_COLUMNS = 'event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key'
+_PG_COPY = f"COPY reading ({_COLUMNS}) FROM STDIN"
+_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS reading_stage (n integer, event_id integer, device_id integer, "
+             'zone_id integer, at timestamptz, value float8, "values" jsonb, received_at timestamptz, '
+             "source varchar(80), idem_key varchar(120))")
+_PG_STAGE_COPY = f"COPY reading_stage (n, {_COLUMNS}) FROM STDIN"
+_PG_FROM_STAGE = (f"INSERT INTO reading ({_COLUMNS}) SELECT {_COLUMNS} FROM reading_stage ORDER BY n "
+                  "ON CONFLICT DO NOTHING")
 DEAD_PAYLOAD_MAX = 64 * 1024
 
 
@@ -59,12 +65,28 @@ def insert_readings(*, db: Session, rows: Sequence[Row]) -> int:
         return 0
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        cols: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)]
-        cols[3] = [a + "+00" for a in cols[3]]
-        cols[6] = [a + "+00" for a in cols[6]]
-        result = conn.exec_driver_sql(_PG_INSERT, tuple(cols))
-        return int(result.rowcount)
+        return _pg_copy(conn, rows)
     return _sqlite_rows(conn, _SQLITE_INSERT, rows)
+
+
+def _pg_copy(conn: Connection, rows: Sequence[Row]) -> int:
+    """COPY ``rows`` into ``reading`` (through ``reading_stage`` when some have an idempotency key)."""
+    with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+        if all(r[8] is None for r in rows):
+            with cur.copy(_PG_COPY) as copy:
+                write = copy.write_row
+                for e, d, z, a, v, j, r, s, k in rows:
+                    write((e, d, z, a + "+00", v, j, r + "+00", s, k))
+            return len(rows)
+        cur.execute(_PG_STAGE)
+        with cur.copy(_PG_STAGE_COPY) as copy:
+            write = copy.write_row
+            for n, (e, d, z, a, v, j, r, s, k) in enumerate(rows):
+                write((n, e, d, z, a + "+00", v, j, r + "+00", s, k))
+        cur.execute(_PG_FROM_STAGE)
+        stored = cur.rowcount
+        cur.execute("TRUNCATE reading_stage")
+        return int(stored)
 
 
 #: one row of ``device_latest`` in storage form: (device_id, event_id, zone_id, at, value, values as

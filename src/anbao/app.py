@@ -31,7 +31,6 @@ from anbao.core.auth import LoginRateLimiter, TrustedProxies, keep_tokens_out_of
 from anbao.core.bus import InProcessBus
 from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.errors import AnBaoError
-from anbao.core.mqtt import SharedConsumer
 from anbao.core.time import NaiveDatetimeError
 from anbao.crowd.flows import Runs
 from anbao.crowd.views import router as crowd_router
@@ -47,7 +46,7 @@ from anbao.plan.views import router as plan_router
 from anbao.response.views import router as response_router
 from anbao.review.views import router as review_router
 from anbao.risk.views import router as risk_router
-from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
+from anbao.sensing.mqtt_ingest import consume
 from anbao.sensing.views import router as sensing_router
 from anbao.system.views import router as system_router
 from anbao.venue.views import router as venue_router
@@ -147,9 +146,11 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
                                            name="anbao-simulator")
         consumer = None
         if settings.mqtt_url:
-            consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER,
-                                      make_handler(app.state.sessions))
-            await asyncio.to_thread(consumer.start)
+            # a share of the fixed consumer slots with kept sessions, taken over when a holder dies (docs/mqtt.md)
+            consumer = await asyncio.to_thread(
+                consume, url=settings.mqtt_url, engine=engine, sessions=app.state.sessions,
+                prefix=settings.mqtt_client_id, slots=settings.mqtt_slots,
+                session_expiry_s=settings.mqtt_session_expiry_s, var_dir=settings.var_dir)
         try:
             yield
         finally:

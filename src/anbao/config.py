@@ -31,6 +31,27 @@ class Settings(BaseSettings):
         title="MQTT broker URL",
         description="mqtt://host:1883. When unset, the in-process bus carries live traffic.",
     )
+    mqtt_client_id: str = Field(
+        default="anbao-ingest", min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$",
+        title="MQTT consumer client id",
+        description="Prefix of the ingest consumers' client ids: slot k connects as <prefix>-<k> with a kept "
+        "session, whichever process holds it (docs/mqtt.md). One prefix per installation and broker.",
+    )
+    mqtt_slots: int = Field(
+        default=4, ge=1, le=64, title="MQTT consumer slots",
+        description="Broker sessions of the shared subscription, shared out among the running consumers "
+        "(anbao serve, anbao worker). Same value everywhere; raise it, never lower it without draining (docs/mqtt.md).",
+    )
+    mqtt_live_prefix: str = Field(
+        default="anbao/live", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$",
+        title="MQTT live-stream topic root",
+        description="With PostgreSQL and a broker, the replicas exchange live messages under <root>/msg/... and "
+        "typed changes under <root>/change/... (docs/scale-out.md). One root per installation and broker.",
+    )
+    mqtt_session_expiry_s: int = Field(
+        default=7 * 24 * 3600, ge=60, le=2**32 - 1, title="MQTT session expiry",
+        description="Seconds the broker keeps a slot's session and queue while no consumer holds it.",
+    )
     secret_key: str | None = Field(
         default=None,
         title="Token signing key",

@@ -99,21 +99,21 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
 @app.command()
 def worker(group: Annotated[str, typer.Option(help="Shared-subscription group; workers in one group split the load")]
            = "anbao-ingest",
-           worker_id: Annotated[int, typer.Option("--id", min=0, max=999,
-                                                  help="Worker number on this host; keep it across restarts")] = 0
+           worker_id: Annotated[int, typer.Option("--id", hidden=True,
+                                                  help="Ignored: workers take consumer slots by themselves")] = 0
            ) -> None:
-    """Run an MQTT ingest worker 接入进程 (needs ANBAO_MQTT_URL); start several (--id 0, 1, ...) to share the load.
+    """Run an MQTT ingest worker 接入进程 (needs ANBAO_MQTT_URL); start as many as needed, anywhere.
 
-    Each worker keeps a broker session for an hour under a stable client id, so a worker that
-    crashes gets the messages it had not acknowledged again when it restarts with the same --id.
+    The workers (and `anbao serve`) share ANBAO_MQTT_SLOTS fixed broker sessions: each takes a share,
+    and takes over the share of a worker that died, so every message the broker accepted is stored
+    (docs/mqtt.md).
     """
     import signal
-    import socket
     import threading
 
     from anbao.core.db import make_sessionmaker
-    from anbao.core.mqtt import SharedConsumer
-    from anbao.sensing.mqtt_ingest import TOPIC_FILTER, make_handler
+    from anbao.core.mqtt import MQTTError
+    from anbao.sensing.mqtt_ingest import TOPIC_FILTER, consume
 
     settings = load_settings()
     if not settings.mqtt_url:
@@ -121,21 +121,22 @@ def worker(group: Annotated[str, typer.Option(help="Shared-subscription group; w
     stats: dict[str, int] = {}
     with database() as engine:
         try:
-            consumer = SharedConsumer(settings.mqtt_url, TOPIC_FILTER, make_handler(make_sessionmaker(engine), stats),
-                                      group=group, client_id=f"anbao-ingest-{socket.gethostname()[:40]}-{worker_id}",
-                                      session_expiry_s=3600)
-            consumer.start()
-        except (OSError, TimeoutError, ValueError) as exc:
+            pool = consume(url=settings.mqtt_url, engine=engine, sessions=make_sessionmaker(engine),
+                           prefix=settings.mqtt_client_id, slots=settings.mqtt_slots,
+                           session_expiry_s=settings.mqtt_session_expiry_s, var_dir=settings.var_dir,
+                           group=group, stats=stats)
+        except (OSError, MQTTError, ValueError) as exc:
             fail(f"MQTT broker {settings.mqtt_url}: {exc}")
-        out.print(f"worker subscribed to $share/{group}/{TOPIC_FILTER} at {settings.mqtt_url}; Ctrl+C stops")
+        out.print(f"worker subscribed to $share/{group}/{TOPIC_FILTER} at {settings.mqtt_url} "
+                  f"(slots {pool.held()} of {settings.mqtt_slots}); Ctrl+C stops")
         done = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: done.set())
         try:
             while not done.wait(10):
-                out.print(f"stored messages: {consumer.stored}  readings: {stats}")
+                out.print(f"slots {pool.held()}  stored messages: {pool.stored}  readings: {stats}")
         except KeyboardInterrupt:
             pass
-        consumer.stop()
+        pool.stop()
 
 
 @app.command()

@@ -338,11 +338,9 @@ class SharedConsumer:
                 pass
 
     def stop(self) -> None:
-        """Finish the batch being stored (acknowledging it), then disconnect; the broker keeps a session
-        with an expiry for the messages not yet handed over."""
+        """Store and acknowledge what was received, then disconnect (a session with an expiry is kept)."""
         self._stop.set()
         with self._wake:
-            self._inbox.clear()  # not stored, not acknowledged: a kept session sends them again
             self._wake.notify_all()
         if self._writer.is_alive():
             self._writer.join(timeout=5)
@@ -399,7 +397,7 @@ class SharedConsumer:
         return batch
 
     def _drain(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() or self._inbox:
             batch = self._next_batch()
             if batch and self._store(batch):
                 self._acknowledge(batch)

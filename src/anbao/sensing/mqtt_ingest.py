@@ -11,17 +11,26 @@ items is kept in ``dead_letter`` with the reasons (its good items are stored all
 consumer never stops on a bad message: a message whose event's rows cannot be stored (the event was
 deleted meanwhile) is dead-lettered too; only a failing database holds a batch back, unacknowledged,
 for the consumer to try again.
+
+Exactly once: the consumer acknowledges (PUBACK) a message only after its batch is committed, so a
+process that dies before that gets the message again (QoS 1, kept session: docs/mqtt.md). A process
+that dies between the commit and the PUBACK also gets it again; every MQTT reading therefore carries
+an idempotency key (the sender's, else one derived from its device, time and values, so that the
+same reading sent again has the same key), and the store keeps the first and counts the others as
+duplicates (``ON CONFLICT DO NOTHING`` on the unique (event, key) index).
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pydantic_core
 from pydantic import ValidationError
@@ -31,6 +40,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from anbao.event import service as events
 from anbao.sensing import decode, service, store
 from anbao.sensing.decode import Decoded
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from anbao.core.mqtt import SlotPool
 
 log = logging.getLogger("anbao.ingest")
 TOPIC_FILTER = "anbao/v1/+/readings/#"
@@ -105,6 +119,22 @@ def _decode_group(group: _Group) -> None:
     group.decoded = decode.validate(items)
 
 
+def _keyed(decoded: Decoded) -> None:
+    """Give every item without an idempotency key one derived from its device, time and values.
+
+    A QoS 1 message delivered again (after a consumer died between commit and PUBACK, or a gateway
+    that sent it again) carries the same items, hence the same keys: the store keeps one. Two
+    readings of one device at the same instant with the same values are one reading.
+    """
+    blake = hashlib.blake2b
+    for _i, item in decoded.items:
+        if not item.get("idempotency_key"):
+            values = item.get("values")
+            text = f"{item['sensor']}\x1f{item['at']}\x1f{item.get('value')!r}\x1f" + (
+                repr(sorted(values.items())) if values else "")
+            item["idempotency_key"] = "m:" + blake(text.encode(), digest_size=15).hexdigest()
+
+
 def _starts(group: _Group) -> list[int]:
     """Where each message's items begin in the group's batch (counted again after a spliced decode)."""
     if not group.starts:
@@ -168,6 +198,7 @@ def make_handler(sessions: sessionmaker[Session], stats: dict[str, int] | None =
 
     def store_group(db: Session, ref: str, eid: int, group: _Group) -> int:
         _decode_group(group)
+        _keyed(group.decoded)
         try:
             with db.begin_nested():
                 out = service.store_decoded(db=db, event_id=eid, decoded=group.decoded, source=SOURCE)
@@ -225,3 +256,30 @@ def make_handler(sessions: sessionmaker[Session], stats: dict[str, int] | None =
                     log.exception("ingest listener failed for event %s", eid)
 
     return handle
+
+
+def lease_for(engine: Engine, prefix: str, var_dir: Path) -> Any:
+    """The slot lease for the database the consumers store into: PostgreSQL advisory locks across
+    machines, else file locks beside the SQLite file (one machine)."""
+    from anbao.core.mqtt import FileLease, PgLease
+
+    if engine.dialect.name == "postgresql":
+        return PgLease(engine, prefix)
+    database = engine.url.database
+    folder = Path(f"{database}.mqtt-slots") if database and database != ":memory:" else var_dir / "mqtt-slots"
+    return FileLease(folder / prefix)
+
+
+def consume(*, url: str, engine: Engine, sessions: sessionmaker[Session], prefix: str, slots: int,
+            session_expiry_s: int, var_dir: Path, group: str = "anbao-ingest", stats: dict[str, int] | None = None,
+            on_stored: Callable[[int], None] | None = None, **options: Any) -> SlotPool:
+    """Start storing MQTT readings through this process's share of the consumer slots (docs/mqtt.md).
+
+    Raises OSError or MQTTError when the broker cannot be reached at start.
+    """
+    from anbao.core.mqtt import SlotPool
+
+    pool = SlotPool(url, TOPIC_FILTER, make_handler(sessions, stats, on_stored), lease_for(engine, prefix, var_dir),
+                    slots=slots, prefix=prefix, group=group, session_expiry_s=session_expiry_s, **options)
+    pool.start()
+    return pool

@@ -11,6 +11,9 @@ from anbao.core.models import Timestamps
 class User(Audited, Timestamps, Base):
     __tablename__ = "app_user"
     __audit_redact__ = ("password_hash",)
+    #: the real name behind a login is personal data (the login name stays: it names the actor of every row)
+    __audit_personal__ = True
+    __audit_personal_fields__ = ("display_name",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(60), unique=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, status
 from anbao.account import service
 from anbao.account.models import User
 from anbao.account.schemas import LoginIn, PasswordChange, TokenOut, UserCreate, UserOut, UserUpdate
-from anbao.api.deps import DB, current_principal, require
+from anbao.api.deps import DB, current_principal, reads_only, require
 from anbao.core import audit
 from anbao.core.auth import Perm, Principal, Role, issue_token
 from anbao.core.errors import AnBaoError, NotFound, TooManyRequests, Unauthorized
@@ -35,6 +35,7 @@ def _record_failure(request: Request, username: str, client: str, action: str) -
 
 
 @router.post("/auth/login", response_model=TokenOut, summary="Log in; returns a bearer token (no login needed)")
+@reads_only  # the password check (argon2, ~0.1 s) holds no write lock; the audit rows are short writes apart
 def login(body: LoginIn, request: Request, db: DB) -> Any:
     limiter = request.app.state.login_limiter
     client = request.client.host if request.client else "?"

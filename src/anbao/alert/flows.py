@@ -46,6 +46,7 @@ from anbao.algorithms.density import forecast, trend
 from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transition, classify
 from anbao.core import events, outbox
 from anbao.core.bus import Bus
+from anbao.core.db import reading
 from anbao.core.time import utcnow
 from anbao.crowd import state as sensing
 from anbao.crowd.state import LEVEL_CODES, zone_states
@@ -233,16 +234,41 @@ def _why(t: Transition, tracker: LevelTracker, kind: str) -> str:
     return f"低于{LEVEL_NAMES_ZH[t.before]}色解除值 {th.release(t.before):g} {unit}"
 
 
-def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
-    """One pass for one event; returns the number of warning changes. Messages leave on commit.
+@dataclass(frozen=True)
+class Step:
+    """A level transition decided by a pass's reading phase, for its writing phase."""
 
-    A change a reading batch led to carries that batch's cause id (and the batch as its parent);
-    changes of the clock (silence, escalation, release of stale values) carry the pass's own id.
-    """
+    obs: Observation
+    level: Level  # the level after the transition; NONE releases
+    message: str
+    forecast: bool
+    rule_id: int
+    escalate_after_min: float | None
+    batch: events.ReadingsStored | None
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the reading phase of one event's pass found: transitions, and whether warnings are due to escalate."""
+
+    event_id: int
+    now: datetime
+    pass_id: str
+    steps: tuple[Step, ...]
+    escalations_due: bool
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.steps) or self.escalations_due
+
+
+def decide(*, db: Session, event_id: int, now: datetime, watch: Watch) -> Decided:
+    """The reading phase of a pass: zone states and sensor values against the rules, trackers stepped.
+    Writes nothing (a read-only session will do: no SQLite write lock while zone states are fused);
+    the zone-state and sensor-health deltas leave through ``db``'s outbox when it commits."""
     book = rules.RuleBook.load(db=db, event_id=event_id)
-    changes = 0
-    pass_id = events.new_id("pass")
     batches = watch.take(event_id)
+    steps: list[Step] = []
     for obs in _observations(db, event_id, now, watch, book):
         rule = book.find(obs.kind, obs.zone_kind)
         if rule is None:
@@ -253,25 +279,48 @@ def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
         t = tracker.step(obs.value, now.timestamp(), obs.forecast)
         if t is None:
             continue
+        if t.after == Level.NONE:
+            message = f"自动解除：{obs.what}，{_why(t, tracker, obs.kind)}"
+        else:
+            message = f"{obs.what}，{_why(t, tracker, obs.kind)}，{service.LEVEL_ZH[LEVEL_CODES[t.after]]}预警"
+        steps.append(Step(obs, t.after, message, t.forecast, rule.id, rule.escalate_after_min, batches.cause_of(obs)))
+    due = bool(service.due_for_escalation(db=db, event_id=event_id, now=now))
+    return Decided(event_id, now, events.new_id("pass"), tuple(steps), due)
+
+
+def apply(*, db: Session, decided: Decided) -> int:
+    """The writing phase of a pass (short: a write transaction): raise, move or release the warnings the
+    reading phase decided, and escalate those due. Returns the number of warning changes.
+
+    A change a reading batch led to carries that batch's cause id (and the batch as its parent);
+    changes of the clock (silence, escalation, release of stale values) carry the pass's own id.
+    """
+    event_id, now, changes = decided.event_id, decided.now, 0
+    for step in decided.steps:
+        obs, batch = step.obs, step.batch
         changes += 1
-        batch = batches.cause_of(obs)
-        with events.caused_by(db, batch.cause if batch else pass_id, batch.id if batch else None):
-            if t.after == Level.NONE:
-                service.release(db=db, event_id=event_id, key=obs.key, now=now,
-                                reason=f"自动解除：{obs.what}，{_why(t, tracker, obs.kind)}")
+        with events.caused_by(db, batch.cause if batch else decided.pass_id, batch.id if batch else None):
+            if step.level == Level.NONE:
+                service.release(db=db, event_id=event_id, key=obs.key, now=now, reason=step.message)
                 continue
-            level = LEVEL_CODES[t.after]
             # a rise starts the plans the rule names: the response package handles the change
             service.raise_level(
-                db=db, event_id=event_id, key=obs.key, kind=obs.kind, level=level, now=now, zone_id=obs.zone_id,
-                value=None if obs.value is None else round(obs.value, 3), forecast=t.forecast, rule_id=rule.id,
-                device_id=obs.device_id, escalate_after_min=rule.escalate_after_min,
-                message=f"{obs.what}，{_why(t, tracker, obs.kind)}，{service.LEVEL_ZH[level]}预警")
-    with events.caused_by(db, pass_id):
-        for w in service.due_for_escalation(db=db, event_id=event_id, now=now):
-            service.escalate(db=db, warning=w, now=now)
-            changes += 1
+                db=db, event_id=event_id, key=obs.key, kind=obs.kind, level=LEVEL_CODES[step.level], now=now,
+                zone_id=obs.zone_id, value=None if obs.value is None else round(obs.value, 3), forecast=step.forecast,
+                rule_id=step.rule_id, device_id=obs.device_id, escalate_after_min=step.escalate_after_min,
+                message=step.message)
+    if decided.escalations_due:
+        with events.caused_by(db, decided.pass_id):
+            for w in service.due_for_escalation(db=db, event_id=event_id, now=now):
+                service.escalate(db=db, warning=w, now=now)
+                changes += 1
     return changes
+
+
+def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
+    """One pass for one event in one session (:func:`decide`, then :func:`apply`); returns the number of
+    warning changes. Messages leave on commit. The watcher runs the two phases in two transactions."""
+    return apply(db=db, decided=decide(db=db, event_id=event_id, now=now, watch=watch))
 
 
 #: GB/T 28181 AlarmPriority -> warning level (1 is the most urgent) when the event has no camera rule
@@ -350,11 +399,17 @@ class Watcher:
         now = now or utcnow()
         changes = 0
         with self._lock:
-            with self._session() as db:
+            with reading(self.sessions) as db:
                 event_ids = events_with_fresh_readings(db=db, now=now)
             for event_id in event_ids:
+                # read without the write lock (SQLite: deferred), then write what changed in a short transaction
+                with reading(self.sessions, info={"bus": self.bus}) as db:
+                    decided = decide(db=db, event_id=event_id, now=now, watch=self.watch)
+                    db.commit()  # the zone-state deltas leave
+                if not decided.writes:
+                    continue
                 with self._session() as db:
-                    changes += evaluate(db=db, event_id=event_id, now=now, watch=self.watch)
+                    changes += apply(db=db, decided=decided)
                     db.commit()
             self.passes += 1
         return changes

@@ -66,6 +66,9 @@ def database() -> Iterator[Engine]:
     from anbao.core.migrate import upgrade
 
     wiring.connect()  # every command changes the record as the app does (a warning starts its plans...)
+    from anbao.core import audit
+
+    audit.use_keys(load_settings().audit_keys())  # the audit chain's key, kept outside the database
 
     try:
         engine = make_engine(load_settings().database_url)

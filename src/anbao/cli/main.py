@@ -308,17 +308,34 @@ def users_add(username: Annotated[str, typer.Argument(help="Login name")],
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit hash chain; exit 1 and name the first broken row."""
+def audit_verify(checkpoint: Annotated[Path | None, typer.Option(
+        help="A signed checkpoint file (anbao audit checkpoint): the chain must still pass through its head")] = None,
+                 ) -> None:
+    """Check the audit chain: keyed rows (HMAC), unkeyed older rows, the first broken row; exit 1 when broken."""
+    from anbao.core import audit
+
+    cp = read_json(checkpoint) if checkpoint is not None else None
+    with session() as db:
+        result = audit.verify(db, checkpoint=cp)
+    counts = f"{result.keyed} rows verified with a key, {result.unkeyed} unkeyed rows"
+    if not result.ok:
+        where = f"at row {result.broken_id}" if result.broken_id is not None else "before the first row"
+        err.print(f"audit chain BROKEN {where}: {result.reason} ({counts} good before it)", markup=False)
+        raise typer.Exit(1)
+    pinned = f"; matches the checkpoint at row {result.checkpoint_id}" if result.checkpoint_id is not None else ""
+    out.print(f"audit chain OK: {result.checked} rows ({counts}){pinned}", markup=False)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(out_file: Annotated[Path, typer.Option("--out", help="File to write (keep it off the database "
+                                                                          "machine)")]) -> None:
+    """Write the chain's head (last id and hash) signed with the audit key 审计检查点."""
     from anbao.core import audit
 
     with session() as db:
-        result = audit.verify(db)
-    if not result.ok:
-        err.print(f"audit chain BROKEN at row {result.broken_id}: {result.reason} "
-                  f"({result.checked} rows good before it)", markup=False)
-        raise typer.Exit(1)
-    out.print(f"audit chain OK: {result.checked} rows")
+        cp = audit.checkpoint(db)
+    out_file.write_text(json.dumps(cp, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    out.print(f"checkpoint of row {cp['last_id']} written to {out_file}", markup=False)
 
 
 @events_app.command("add")

@@ -1,8 +1,15 @@
 """Storage: SQLAlchemy 2 engine, sessions and the declarative base.
 
-SQLite (embedded default) runs in WAL mode with foreign keys on; every transaction starts with
-``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing with
-a stale snapshot. ``synchronous=NORMAL`` keeps every commit through a crash of the process (the
+SQLite (embedded default) runs in WAL mode with foreign keys on. A transaction that may write
+starts with ``BEGIN IMMEDIATE``, so that concurrent writers queue on the busy timeout instead of
+failing with a stale snapshot; read-only work (GET requests, the warning watcher's reading phase,
+documents) runs in sessions from :func:`reading`, whose transactions start with a plain (deferred)
+``BEGIN``: in WAL mode a reader takes no lock that a writer waits for, so reads never block writers
+and writers never block reads. Such a session must not write: a deferred transaction that tries to
+upgrade after another writer committed fails at once (``SQLITE_BUSY_SNAPSHOT``); the few writes a
+read makes (the audit entry of a personal-data read) go in a short transaction of their own after
+it (:mod:`anbao.core.audit`). A lock still timed out is :class:`Busy` (HTTP 503 with Retry-After),
+never a server error. ``synchronous=NORMAL`` keeps every commit through a crash of the process (the
 WAL is in the operating system's hands once written). Checkpoints (copying the WAL back into the
 database file) run in a background thread of each file engine, on the other core, instead of in
 the writer that happens to fill the WAL; writers checkpoint themselves only past a backstop of
@@ -23,7 +30,10 @@ from typing import Any
 from sqlalchemy import JSON, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from anbao.core.errors import AnBaoError
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -98,7 +108,7 @@ def _sqlite_setup(engine: Engine, path: str | None = None) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(DEFERRED) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -117,6 +127,58 @@ def make_engine(url: str) -> Engine:
 def make_sessionmaker(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
     """Sessions of ``engine``; ``info`` (e.g. the message bus for the outbox) is copied into each session."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
+
+
+#: execution option of the engine behind :func:`reading` sessions: SQLite begins their transactions DEFERRED
+DEFERRED = "anbao_deferred"
+#: ``Session.info`` keys set on :func:`reading` sessions: the flag, and the factory of write sessions
+READ_ONLY = "read_only"
+WRITER = "writer"
+_deferred_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_deferred_lock = threading.Lock()
+
+
+def _deferred(engine: Engine) -> Engine:
+    with _deferred_lock:
+        got = _deferred_engines.get(engine)
+        if got is None:  # one option engine per engine: it shares the pool and the listeners
+            got = _deferred_engines[engine] = engine.execution_options(**{DEFERRED: True})
+        return got
+
+
+def reading(factory: sessionmaker[Session], **kw: Any) -> Session:
+    """A session for read-only work: on SQLite its transactions begin DEFERRED and so take no write lock
+    (a WAL reader never blocks a writer). ``info[READ_ONLY]`` is set: :func:`anbao.core.audit.record`
+    keeps its entries for a short write transaction after the read (:func:`anbao.core.audit.write_pending`)."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine):
+        raise TypeError("reading() needs a sessionmaker bound to an engine")
+    db = factory(bind=_deferred(bind), **kw)
+    db.info[READ_ONLY] = True
+    db.info[WRITER] = factory
+    return db
+
+
+def is_read_only(db: Session) -> bool:
+    return bool(db.info.get(READ_ONLY))
+
+
+class Busy(AnBaoError):
+    """The database stayed locked past its busy timeout: try again shortly (HTTP 503, Retry-After)."""
+
+    status = 503
+    retry_after_s = 2
+
+
+def lock_timeout(exc: BaseException) -> Busy | None:
+    """A :class:`Busy` naming the cause when ``exc`` is SQLite's "database is locked"/"busy", else None."""
+    if not isinstance(exc, OperationalError) or not isinstance(exc.orig, sqlite3.OperationalError):
+        return None
+    text = str(exc.orig)
+    if "locked" not in text and "busy" not in text:
+        return None
+    return Busy(f"database busy: another transaction held the SQLite write lock past the busy timeout "
+                f"({text}); retry in {Busy.retry_after_s} s")
 
 
 @contextmanager

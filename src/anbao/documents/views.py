@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 
 from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
+from anbao.core.errors import NotFound
 from anbao.documents import plans as export
 from anbao.documents.schemas import DocumentOut
 
@@ -32,6 +33,11 @@ def plan_documents(event: EventDep, db: DB, principal: Reader) -> Any:
             responses={200: {"content": {DOCX: {}}}},
             summary="One planning document as DOCX (work-plan, plan-CODE, risk-report, assignments)")
 def plan_document(event: EventDep, name: str, db: DB, principal: Reader) -> Response:
-    body = export.render_one(db=db, event_id=event.id, name=name, agency=principal.scoped_agency)
+    found = [d for d in export.documents(db=db, event_id=event.id, agency=principal.scoped_agency) if d.name == name]
+    if not found:
+        raise NotFound(f"document {name!r} not found in event {event.id}")
+    content = found[0].build()  # reads the record (a deferred read: no write lock)
+    db.commit()  # end the read before the long part: laying out the DOCX holds no lock and no snapshot
+    body = export.render(content)
     return Response(body, media_type=DOCX,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{event.code}-{name}.docx"})

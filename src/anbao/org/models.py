@@ -45,6 +45,7 @@ class Person(Audited, Timestamps, Base):
     __tablename__ = "person"
     __table_args__ = (UniqueConstraint("event_id", "badge_no"),)
     __audit_personal__ = True
+    __audit_personal_fields__ = ("name", "badge_no", "phone")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)

@@ -82,9 +82,22 @@ class AuditOut(Out):
     before: Any
     after: Any
     hash: str
+    key_id: str | None = Field(default=None, description="The audit key that signed the row; null: unkeyed (older)")
+    redacted: bool = Field(default=False, description=f"Personal fields (个人信息) shown as {audit.PERSONAL_MARK!r}: "
+                                                      "the caller lacks person:read")
 
 
-@router.get("/audit", response_model=list[AuditOut], summary="Read the audit log, newest first")
+def _entry_out(row: audit.AuditEntry, *, redact: bool) -> dict[str, Any]:
+    out = {k: getattr(row, k) for k in AuditOut.model_fields if k != "redacted"}
+    if redact and (audit.has_personal(row.entity, row.before) or audit.has_personal(row.entity, row.after)):
+        out.update(before=audit.redact_personal(row.entity, row.before),
+                   after=audit.redact_personal(row.entity, row.after), redacted=True)
+    return out
+
+
+@router.get("/audit", response_model=list[AuditOut],
+            summary="Read the audit log, newest first; personal fields are hidden from callers without person:read, "
+                    "and a read that shows them is itself audited")
 def audit_log(db: DB, principal: Auditor,
               event_id: int | None = None, entity: str | None = None, actor: str | None = None,
               limit: Annotated[int, Query(ge=1, le=5000)] = 200,
@@ -99,10 +112,18 @@ def audit_log(db: DB, principal: Auditor,
         stmt = stmt.where(audit.AuditEntry.actor == actor)
     if before_id is not None:
         stmt = stmt.where(audit.AuditEntry.id < before_id)
-    return db.execute(stmt).scalars().all()
+    rows = db.execute(stmt).scalars().all()
+    redact = not principal.can(Perm.person_read)
+    if not redact:
+        shown = [r.id for r in rows if audit.has_personal(r.entity, r.before) or audit.has_personal(r.entity, r.after)]
+        if shown:  # personal data read through the log: audited like any read of it
+            audit.record(db, action="read", entity="audit_log", entity_id=str(shown[0]) if len(shown) == 1 else None,
+                         after={"count": len(shown), "ids": shown, "personal": True})
+    return [_entry_out(r, redact=redact) for r in rows]
 
 
 @router.get("/audit/verify", summary="Check the audit hash chain")
 def audit_verify(db: DB, principal: Auditor) -> dict[str, Any]:
     result = audit.verify(db)
-    return {"ok": result.ok, "checked": result.checked, "broken_id": result.broken_id, "reason": result.reason}
+    return {"ok": result.ok, "checked": result.checked, "broken_id": result.broken_id, "reason": result.reason,
+            "keyed": result.keyed, "unkeyed": result.unkeyed}

@@ -14,26 +14,26 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Engine, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from anbao.core import events
 from anbao.core.errors import Invalid
-from anbao.core.time import utcnow
+from anbao.core.time import FIELD_MAX_FUTURE, FIELD_MAX_PAST, utcnow
 from anbao.sensing import decode, store
 from anbao.sensing.decode import BadLine, Decoded
 from anbao.sensing.models import DeadLetter, Reading
 from anbao.venue.models import Device, Zone
 
-#: readings stamped further ahead than this are refused (clock error)
-MAX_FUTURE = timedelta(minutes=5)
-#: readings older than this are refused (a wrong clock or a replayed archive)
-MAX_PAST = timedelta(days=7)
+#: readings stamped further ahead than this are refused (clock error); older than MAX_PAST too (a wrong clock
+#: or a replayed archive): the one rule for every time from the field (anbao.core.time)
+MAX_FUTURE, MAX_PAST = FIELD_MAX_FUTURE, FIELD_MAX_PAST
 MAX_BATCH = 50_000
 #: persons/m²: no crowd is denser (the GB/T 28181 alarm door uses the same bound)
 MAX_DENSITY = 12.0
@@ -67,7 +67,38 @@ class _Dev(NamedTuple):
     area_m2: float
 
 
-def _devices(db: Session, event_id: int) -> dict[str, _Dev]:
+#: per database engine, per event: (version of the event's devices and zones, the devices by code)
+_DEVICE_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, tuple[tuple[Any, ...], dict[str, _Dev]]]] = (
+    weakref.WeakKeyDictionary())
+_CACHED_EVENTS = 256
+
+
+def _version_part(table: Any) -> Select[Any]:
+    return select(func.count(), func.sum(table.id), func.max(table.updated_at)).where(
+        table.event_id == bindparam("event_id"))
+
+
+#: what changes whenever a device or zone of the event is added, edited or deleted: per table, the count,
+#: the sum of the ids (a deletion and an addition together) and the newest ``updated_at`` (an edit)
+_DEVICE_VERSION = _version_part(Device).union_all(_version_part(Zone))
+
+
+def event_devices(*, db: Session, event_id: int) -> dict[str, _Dev]:
+    """The event's devices by code, with what ingest checks against (zone, bounds).
+
+    Kept per engine and event, and loaded again only when :data:`_DEVICE_VERSION` has moved, so that a
+    batch costs one small aggregate query instead of reading every device; the version is read in the
+    batch's own transaction, which makes the cache right across processes and replicas (a device edited
+    through another one moves the version as much as one edited here).
+    """
+    engine = db.connection().engine
+    version = tuple(tuple(r) for r in db.execute(_DEVICE_VERSION, {"event_id": event_id}))
+    per_event = _DEVICE_CACHE.get(engine)
+    if per_event is None:
+        per_event = _DEVICE_CACHE.setdefault(engine, {})
+    hit = per_event.get(event_id)
+    if hit is not None and hit[0] == version:
+        return hit[1]
     rows = db.execute(select(Device.code, Device.id, Device.zone_id, Device.kind, Zone.code, Zone.area_m2)
                       .outerjoin(Zone, Zone.id == Device.zone_id).where(Device.event_id == event_id))
     out = {}
@@ -75,6 +106,9 @@ def _devices(db: Session, event_id: int) -> dict[str, _Dev]:
         top = MAX_DENSITY * area if kind in HEAD_COUNTS and area else math.inf
         out[code] = _Dev(dev_id, zone_id, 0.0 if kind in NON_NEGATIVE else -math.inf, top, zone_code or "",
                          area or 0.0)
+    if len(per_event) >= _CACHED_EVENTS:
+        per_event.pop(next(iter(per_event)), None)
+    per_event[event_id] = (version, out)
     return out
 
 
@@ -111,11 +145,6 @@ def _stamp(at: str | datetime) -> tuple[str | None, str]:
     return (dt - off).replace(tzinfo=None).isoformat(" ", "microseconds"), dt.isoformat()
 
 
-def _utc_text(at: str) -> bool:
-    """True for ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` (or ``...Z``): the stored form is a slice of it."""
-    return at[19:20] == "." and (len(at) == 32 and at[26:] == "+00:00" or len(at) == 27 and at[26] == "Z")
-
-
 def ingest(*, db: Session, event_id: int, items: Sequence[Any], source: str = "",
            now: datetime | None = None) -> Outcome:
     """Check and store a batch of readings (parsed JSON items) for one event."""
@@ -135,14 +164,18 @@ def ingest_body(*, db: Session, event_id: int, body: bytes, content_type: str = 
         decoded = decode.decode_body(body, content_type)
         if decoded.size > MAX_BATCH:
             raise Invalid(f"a batch holds at most {MAX_BATCH} readings, got {decoded.size}", loc=["body"])
-        return store_decoded(db=db, event_id=event_id, decoded=decoded, source=source, now=now)
+        out = store_decoded(db=db, event_id=event_id, decoded=decoded, source=source, now=now)
+        # freed while the collector is paused: freeing lowers its allocation count again, so that enabling it
+        # does not start a collection that walks the batch's objects (or, promoted, every object of the process)
+        del decoded
+    return out
 
 
 def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str = "",
                   now: datetime | None = None) -> Outcome:
     """Check validated items against the event's devices and store the good ones."""
     now = now or utcnow()
-    devices = _devices(db, event_id)
+    devices = event_devices(db=db, event_id=event_id)
     out = Outcome(rejected=list(decoded.rejected))
     reject = out.reject
     received, source = store.stored_time(now), source[:80]
@@ -150,60 +183,62 @@ def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str =
     rows: list[store.Row] = []
     append = rows.append
     newest: dict[int, int] = {}  # device id -> position of its newest reading in rows
+    newest_get = newest.get
     dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
     fromiso = datetime.fromisoformat
+    device = devices.get
     for i, item in decoded.items:
-        sensor = item["sensor"]
-        dev = devices.get(sensor)
+        dev = device(item["sensor"])
         if dev is None:
-            reject(i, ["body", i, "sensor"], f"unknown sensor {sensor!r} in event {event_id}")
+            reject(i, ["body", i, "sensor"], f"unknown sensor {item['sensor']!r} in event {event_id}")
             continue
+        dev_id, zone_id, low, high, _, _ = dev
         value = item.get("value")
         values = item.get("values")
         if value is None and not values:
             reject(i, ["body", i], "a reading needs value or values")
             continue
         at = item["at"]
-        stamp: str | None
-        if isinstance(at, str) and _utc_text(at):  # the usual form: checked by the parser, stored by slicing
+        stamp: str | None = None
+        # the usual form, YYYY-MM-DDTHH:MM:SS.ffffff+00:00 (or ...Z): checked by the parser, stored by slicing
+        if type(at) is str and at[19:20] == "." and ((tail := at[26:]) == "+00:00" or tail == "Z"):
             try:
                 fromiso(at)
                 stamp, shown = at[:10] + " " + at[11:26], at
             except ValueError:
-                stamp, shown = _stamp(at)
-        else:
-            stamp, shown = _stamp(at)
+                pass
         if stamp is None:
-            reject(i, ["body", i, "at"], shown)
-            continue
+            stamp, shown = _stamp(at)
+            if stamp is None:
+                reject(i, ["body", i, "at"], shown)
+                continue
         if stamp > newest_ok:
             reject(i, ["body", i, "at"], f"time {shown} is in the future (clock error?)")
             continue
         if stamp < oldest_ok:
             reject(i, ["body", i, "at"], f"time {shown} is more than {MAX_PAST.days} days old")
             continue
-        if (values or value is not None and not dev.min_value <= value <= dev.max_value) and (
+        if (values or value is not None and not low <= value <= high) and (
                 bad := _impossible(dev, value, values)) is not None:
             reject(i, ["body", i, bad[0]], bad[1])
             continue
-        k = newest.get(dev.id)
-        if k is None or stamp >= rows[k][3]:
-            newest[dev.id] = len(rows)
-        append((event_id, dev.id, dev.zone_id, stamp, value, dumps(values) if values else None, received, source,
-                item.get("idempotency_key")))
+        k = newest_get(dev_id)
+        if k is None or stamp >= rows[k][2]:
+            newest[dev_id] = len(rows)
+        append((dev_id, zone_id, stamp, value, dumps(values) if values else None, item.get("idempotency_key")))
     if decoded.rejected:
         out.rejected.sort(key=lambda r: r["index"])
-    stored = store.insert_readings(db=db, rows=rows)
+    stored = store.insert_readings(db=db, event_id=event_id, received=received, source=source, rows=rows)
     out.accepted, out.duplicates = stored, len(rows) - stored
-    latest = [(r[1], r[0], r[2], r[3], r[4], r[5], r[6]) for r in map(rows.__getitem__, newest.values())]
-    store.upsert_latest(db=db, rows=latest)
+    latest = [rows[k] for k in newest.values()]
+    store.upsert_latest(db=db, event_id=event_id, received=received, rows=latest)
     if stored:  # every door ends here: the warning watcher hears of it the same way (after commit)
         cause = events.current_cause(db) or events.new_id("batch")
         with events.caused_by(db, cause, db.info.get("parent")):  # the session's cause is left as it was
             events.record(db, events.ReadingsStored(
                 event_id=event_id, at=now, actor=str(db.info.get("actor", "system")), source=source,
                 accepted=stored, cause=cause, device_ids=tuple(r[0] for r in latest),
-                zone_ids=tuple(sorted({r[2] for r in latest if r[2] is not None}))))
+                zone_ids=tuple(sorted({r[1] for r in latest if r[1] is not None}))))
     return out
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -31,16 +32,15 @@ from sqlalchemy.orm import Session
 from anbao.core.time import utcnow
 from anbao.sensing.models import DeadLetter
 
-#: one row of ``reading`` in storage form, in the column order of the insert: (event_id, device_id,
-#: zone_id, at, value, values as JSON text, received_at, source, idem_key); times are UTC as
-#: ``YYYY-MM-DD HH:MM:SS.ffffff``, the form SQLAlchemy keeps on SQLite
-Row = tuple[int, int, int | None, str, float | None, str | None, str, str, str | None]
+#: one reading in storage form: (device_id, zone_id, at, value, values as JSON text, idem_key); the time is
+#: UTC as ``YYYY-MM-DD HH:MM:SS.ffffff``, the form SQLAlchemy keeps on SQLite. The event, the time received
+#: and the source are the batch's, given once.
+Row = tuple[int, int | None, str, float | None, str | None, str | None]
 
-_SQLITE_INSERT = (
-    'INSERT INTO reading (event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key) VALUES ',
-    " ON CONFLICT DO NOTHING",
-)
 _COLUMNS = 'event_id, device_id, zone_id, at, value, "values", received_at, source, idem_key'
+# SQLite: the batch's constants are parameters 1-3, named once and used by every row
+_SQLITE_INSERT = ('INSERT INTO reading (event_id, received_at, source, device_id, zone_id, at, value, "values", '
+                  "idem_key) VALUES ", "(?1, ?2, ?3, ?, ?, ?, ?, ?, ?)", " ON CONFLICT DO NOTHING")
 _PG_COPY = f"COPY reading ({_COLUMNS}) FROM STDIN"
 _PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS reading_stage (n integer, event_id integer, device_id integer, "
              'zone_id integer, at timestamptz, value float8, "values" jsonb, received_at timestamptz, '
@@ -59,91 +59,91 @@ def stored_time(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
-def insert_readings(*, db: Session, rows: Sequence[Row]) -> int:
-    """Insert ``rows``; returns how many were new (the others repeat a stored idempotency key)."""
+def insert_readings(*, db: Session, event_id: int, received: str, source: str, rows: Sequence[Row]) -> int:
+    """Insert ``rows`` of one event, received at ``received`` (storage form) from ``source``; returns how
+    many were new (the others repeat a stored idempotency key)."""
     if not rows:
         return 0
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        return _pg_copy(conn, rows)
-    return _sqlite_rows(conn, _SQLITE_INSERT, rows)
+        return _pg_copy(conn, event_id, received + "+00", source, rows)
+    return _sqlite_rows(conn, _SQLITE_INSERT, (event_id, received, source), rows)
 
 
-def _pg_copy(conn: Connection, rows: Sequence[Row]) -> int:
+def _pg_copy(conn: Connection, event_id: int, received: str, source: str, rows: Sequence[Row]) -> int:
     """COPY ``rows`` into ``reading`` (through ``reading_stage`` when some have an idempotency key)."""
     with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
-        if all(r[8] is None for r in rows):
+        if all(r[5] is None for r in rows):
             with cur.copy(_PG_COPY) as copy:
                 write = copy.write_row
-                for e, d, z, a, v, j, r, s, k in rows:
-                    write((e, d, z, a + "+00", v, j, r + "+00", s, k))
+                for d, z, a, v, j, _ in rows:
+                    write((event_id, d, z, a + "+00", v, j, received, source, None))
             return len(rows)
         cur.execute(_PG_STAGE)
         with cur.copy(_PG_STAGE_COPY) as copy:
             write = copy.write_row
-            for n, (e, d, z, a, v, j, r, s, k) in enumerate(rows):
-                write((n, e, d, z, a + "+00", v, j, r + "+00", s, k))
+            for n, (d, z, a, v, j, k) in enumerate(rows):
+                write((n, event_id, d, z, a + "+00", v, j, received, source, k))
         cur.execute(_PG_FROM_STAGE)
         stored = cur.rowcount
-        cur.execute("TRUNCATE reading_stage")
+        cur.execute("TRUNCATE reading_stage")  # empty for the session's next batch, in this transaction too
         return int(stored)
 
 
-#: one row of ``device_latest`` in storage form: (device_id, event_id, zone_id, at, value, values as
-#: JSON text, received_at)
-LatestRow = tuple[int, int, int | None, str, float | None, str | None, str]
 _LATEST_SET = ('ON CONFLICT (device_id) DO UPDATE SET event_id = excluded.event_id, zone_id = excluded.zone_id, '
                'at = excluded.at, value = excluded.value, "values" = excluded."values", '
                "received_at = excluded.received_at WHERE excluded.at > device_latest.at")
-_SQLITE_LATEST = ('INSERT INTO device_latest (device_id, event_id, zone_id, at, value, "values", received_at) VALUES ',
-                  " " + _LATEST_SET)
+_SQLITE_LATEST = ('INSERT INTO device_latest (event_id, received_at, device_id, zone_id, at, value, "values") VALUES ',
+                  "(?1, ?2, ?, ?, ?, ?, ?)", " " + _LATEST_SET)
 _PG_LATEST = ('INSERT INTO device_latest (device_id, event_id, zone_id, at, value, "values", received_at) '
-              "SELECT * FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::timestamptz[], %s::float8[], "
-              "%s::jsonb[], %s::timestamptz[]) " + _LATEST_SET)
+              "SELECT d, %s, z, a, v, j, %s FROM unnest(%s::integer[], %s::integer[], %s::timestamptz[], "
+              "%s::float8[], %s::jsonb[]) AS t(d, z, a, v, j) " + _LATEST_SET)
 
 
-def upsert_latest(*, db: Session, rows: Sequence[LatestRow]) -> None:
+def upsert_latest(*, db: Session, event_id: int, received: str, rows: Sequence[Row]) -> None:
     """Store each device's newest reading unless a newer one is already stored.
 
-    ``rows`` holds at most one row per device; they are written in device order.
+    ``rows`` holds at most one reading per device; they are written in device order.
     """
     if not rows:
         return
-    ordered = sorted(rows)
+    ordered = sorted((r[:5] for r in rows), key=itemgetter(0))
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        cols: list[list[Any]] = [list(c) for c in zip(*ordered, strict=True)]
-        cols[3] = [a + "+00" for a in cols[3]]
-        cols[6] = [a + "+00" for a in cols[6]]
-        conn.exec_driver_sql(_PG_LATEST, tuple(cols))
+        d, z, a, v, j = (list(c) for c in zip(*ordered, strict=True))
+        conn.exec_driver_sql(_PG_LATEST, (event_id, received + "+00", d, z, [t + "+00" for t in a], v, j))
     else:
-        _sqlite_rows(conn, _SQLITE_LATEST, ordered)
+        _sqlite_rows(conn, _SQLITE_LATEST, (event_id, received), ordered)
 
 
 @lru_cache(maxsize=64)
-def _values_sql(head: str, tail: str, width: int, n: int) -> str:
-    return head + ", ".join(["(" + ", ".join("?" * width) + ")"] * n) + tail
+def _values_sql(sql: tuple[str, str, str], n: int) -> str:
+    return sql[0] + ", ".join([sql[1]] * n) + sql[2]
 
 
-def _sqlite_rows(conn: Connection, sql: tuple[str, str], rows: Sequence[tuple[Any, ...]]) -> int:
-    """Run ``head VALUES (...), (...) ... tail`` over ``rows``; returns the rows changed.
+def _sqlite_rows(conn: Connection, sql: tuple[str, str, str], constants: tuple[Any, ...],
+                 rows: Sequence[tuple[Any, ...]]) -> int:
+    """Run ``head (row), (row) ... tail`` over ``rows``, with ``constants`` as parameters 1, 2...; returns
+    the rows changed.
 
     Multi-row statements rather than ``executemany``: the sqlite3 module releases the GIL around each
     step, so ``executemany`` gives it up once per row, and while another thread of the process runs
     Python (the warning watcher, the event loop) each row then waits for a GIL switch: a batch of
-    5,000 rows went from 30 ms to seconds. One statement steps once. Statement sizes are the largest
-    the variable limit allows and powers of two below it, so that their prepared forms are reused.
+    5,000 rows went from 30 ms to seconds. One statement steps once. The batch's constants (event,
+    time received, source) are bound once per statement, not once per row. Statement sizes are the
+    largest the variable limit allows and powers of two below it, so that their prepared forms are
+    reused.
     """
     width = len(rows[0])
-    most = max(1, _variable_limit(conn) // width)
+    most = max(1, (_variable_limit(conn) - len(constants)) // width)
     flat = list(chain.from_iterable(rows))
     changed, k, total = 0, 0, len(rows)
     while k < total:
         n = min(most, total - k)
         if n < most:
             n = 1 << (n.bit_length() - 1)  # a power of two: few distinct statements
-        params = tuple(flat[k * width:(k + n) * width])
-        changed += int(conn.exec_driver_sql(_values_sql(sql[0], sql[1], width, n), params).rowcount)
+        params = (*constants, *flat[k * width:(k + n) * width])
+        changed += int(conn.exec_driver_sql(_values_sql(sql, n), params).rowcount)
         k += n
     return changed
 

@@ -117,8 +117,11 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # connections are cheap on SQLite: enough for every request thread (40) and the workers, so that a
+        # burst of slow requests (password checks) never leaves others waiting for a pooled connection
         on_disk = bool(parsed.database) and parsed.database != ":memory:" and not parsed.query.get("mode")
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               **({"pool_size": 5, "max_overflow": 60} if on_disk else {}))
         _sqlite_setup(engine, parsed.database if on_disk else None)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

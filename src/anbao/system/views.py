@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import asyncio
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, text
+from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy.pool import NullPool
 
 from anbao import __version__
 from anbao.alert.rules import DEFAULT_RULES
@@ -22,10 +26,25 @@ Auditor = Annotated[Principal, Depends(require(Perm.audit_read))]
 Reader = Annotated[Principal, Depends(require(Perm.venue_read))]
 
 
+#: health checks run here, not in the request thread pool that a flood of slow requests (password checks,
+#: documents) can fill; a connection of their own, not one from the pool those requests hold
+_health_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="anbao-health")
+_health_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _check(engine: Engine) -> str:
+    own = _health_engines.get(engine)
+    if own is None:
+        own = _health_engines[engine] = create_engine(engine.url, poolclass=NullPool)
+    with own.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return engine.dialect.name
+
+
 @router.get("/health", summary="Liveness and database check (no login needed)")
-def health(db: DB) -> dict[str, Any]:
-    db.execute(text("SELECT 1"))
-    return {"status": "ok", "version": __version__, "database": db.get_bind().dialect.name}
+async def health(request: Request) -> dict[str, Any]:
+    database = await asyncio.get_running_loop().run_in_executor(_health_threads, _check, request.app.state.engine)
+    return {"status": "ok", "version": __version__, "database": database}
 
 
 class VocabItem(BaseModel):

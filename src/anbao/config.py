@@ -38,9 +38,10 @@ class Settings(BaseSettings):
         "session, whichever process holds it (docs/mqtt.md). One prefix per installation and broker.",
     )
     mqtt_slots: int = Field(
-        default=4, ge=1, le=64, title="MQTT consumer slots",
-        description="Broker sessions of the shared subscription, shared out among the running consumers "
-        "(anbao serve, anbao worker). Same value everywhere; raise it, never lower it without draining (docs/mqtt.md).",
+        default=1, ge=1, le=64, title="MQTT consumer slots",
+        description="Broker sessions the running consumers (anbao serve, anbao worker) share out. 1: one consumes, "
+        "the others stand by (survives broker restarts); more: a shared subscription split among them. Same value "
+        "everywhere; never lowered without draining (docs/mqtt.md).",
     )
     mqtt_live_prefix: str = Field(
         default="anbao/live", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$",

@@ -21,7 +21,7 @@ Mosquitto is tests/core/test_mqtt_conformance.py.
 
 Keep-alive: a PINGREQ when nothing was sent or nothing received for half the keep-alive; a broker
 silent for 1.5 keep-alives is taken for dead and the connection is dropped. Reconnects back off
-from 0.5 s, doubling up to ``max_backoff_s``, with ±20 % jitter so that many consumers do not
+from ``min_backoff_s`` (0.5 s), doubling up to ``max_backoff_s``, with ±20 % jitter so that many consumers do not
 return in step.
 
 With ``session_expiry_s`` > 0 and a fixed ``client_id``, the broker keeps the session while the
@@ -171,23 +171,24 @@ class Parser:
 
 
 class SharedConsumer:
-    """Consume ``$share/<group>/<topic_filter>`` at QoS 1 and store before acknowledging.
+    """Consume ``$share/<group>/<topic_filter>`` (``group=None``: ``topic_filter`` alone) at QoS 1 and
+    store before acknowledging.
 
     ``may_connect`` (when given) is asked before every reconnect: a slot consumer whose lease is
     gone must not take the session back from the process that holds it now.
     """
 
     def __init__(self, url: str, topic_filter: str, handle: Callable[[list[Inbound]], None], *,
-                 group: str = "anbao-ingest", max_batch: int = 5000, max_wait_s: float = 0.05,
+                 group: str | None = "anbao-ingest", max_batch: int = 5000, max_wait_s: float = 0.05,
                  max_bytes: int = 2 * 1024 * 1024, client_id: str | None = None, keepalive_s: int = 30,
-                 session_expiry_s: int = 0, max_backoff_s: float = 10.0,
+                 session_expiry_s: int = 0, min_backoff_s: float = 0.5, max_backoff_s: float = 10.0,
                  may_connect: Callable[[], bool] | None = None) -> None:
         self.host, self.port = broker_address(url)
-        self.subscription = f"$share/{group}/{topic_filter}"
+        self.subscription = f"$share/{group}/{topic_filter}" if group else topic_filter  # None: not shared
         self.handle, self.max_batch, self.max_wait_s, self.max_bytes = handle, max_batch, max_wait_s, max_bytes
         self.client_id = client_id or f"anbao-{uuid.uuid4().hex[:12]}"
         self.keepalive_s, self.session_expiry_s = keepalive_s, session_expiry_s
-        self.max_backoff_s = max_backoff_s
+        self.min_backoff_s, self.max_backoff_s = min_backoff_s, max_backoff_s
         self.may_connect = may_connect
         self.stored = 0
         self.failed_batches = 0
@@ -289,7 +290,7 @@ class SharedConsumer:
             self._send(_PINGREQ)
 
     def _read_loop(self) -> None:
-        backoff = 0.5
+        backoff = self.min_backoff_s
         while not self._stop.is_set():
             sock = self._sock
             try:
@@ -310,7 +311,7 @@ class SharedConsumer:
                         if kind == DISCONNECT:
                             raise ConnectionError(f"broker disconnected: {body.hex()}")
                 self._keep_alive()
-                backoff = 0.5
+                backoff = self.min_backoff_s
             except (OSError, MQTTError) as exc:
                 if self._stop.is_set():
                     return
@@ -586,8 +587,14 @@ class PgLease:
 class SlotPool:
     """Consume through ``slots`` fixed client ids ``<prefix>-<k>``, each under a lease, all in one group.
 
-    Every slot is a persistent broker session in the shared group; Mosquitto keeps routing a share of
-    the traffic to each, connected or not. So every slot must be consumed whenever any consumer runs:
+    One slot (the default) subscribes to ``topic_filter`` itself: one process consumes, the others
+    stand by and take over within ``check_s`` of its death. Mosquitto restores that subscription from
+    its persistence file after a restart and queues for it until the consumer is back; it does not
+    restore shared subscriptions (2.0), so with several slots the messages published between a broker
+    restart and the consumers' return are dropped (docs/mqtt.md).
+
+    With several slots every slot is a persistent session in the shared group; Mosquitto keeps routing a
+    share of the traffic to each, connected or not. So every slot must be consumed whenever any consumer runs:
     each process holds about ``ceil(slots / members)`` of them, takes over any slot whose holder died
     (its lease is free) within ``check_s``, and hands slots back, after acknowledging what it stored,
     when more members join. While no consumer runs, the broker queues each slot's share in its session
@@ -653,7 +660,8 @@ class SlotPool:
         return lambda: slot in self.consumers and not self._stop.is_set()
 
     def _take(self, slot: int, timeout_s: float) -> None:
-        consumer = SharedConsumer(self.url, self.topic_filter, self.handle, group=self.group,
+        consumer = SharedConsumer(self.url, self.topic_filter, self.handle,
+                                  group=self.group if self.slots > 1 else None,
                                   client_id=f"{self.prefix}-{slot}", session_expiry_s=self.session_expiry_s,
                                   may_connect=self._may_connect(slot), **self.options)
         with self._lock:

@@ -141,7 +141,7 @@ def test_handover_keeps_the_history(client, ops):  # noqa: F811
 
 def test_plans_are_matched_on_intake_and_on_change_with_the_reason(client, ops):  # noqa: F811
     url, _event_id, h, ids = ops
-    assert client.get(f"{url}/warning-rules", headers=h["planner"]).status_code == 200  # default plans exist
+    assert client.post(f"{url}/warning-rules/defaults", headers=h["planner"]).status_code == 200  # default plans exist
     inc = _intake(client, url, h, "call-0006-ffff", type="医疗急救")
     detail = client.get(f"{url}/incidents/{inc['id']}", headers=h["analyst"]).json()
     assert [(p["code"], bool(p["activation_id"])) for p in detail["plans"]] == [("YA-YL", True)]

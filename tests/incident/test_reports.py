@@ -6,9 +6,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.alert.conftest import ops  # noqa: F401  (ops is a fixture)
+from tests.factories import link_user
 from tests.factories_cli import LAT, LON
 
-JPEG = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\x00" * 64 + b"\xff\xd9").decode()
+def _jpeg() -> str:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "JPEG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+JPEG = _jpeg()  # a real image: photos are checked to be images
 
 
 def _unit(client, url, h, ids):

@@ -85,7 +85,7 @@ def test_manual_activation_and_the_task_life_cycle(client, ops):  # noqa: F811
     url, event_id, h, ids = ops
     plans = {p["code"]: p for p in client.get(f"{url}/plans", headers=h["analyst"]).json()}
     assert plans == {}  # plans come with the rules, on first use
-    client.get(f"{url}/warning-rules", headers=h["planner"])
+    client.post(f"{url}/warning-rules/defaults", headers=h["planner"])
     plans = {p["code"]: p for p in client.get(f"{url}/plans", headers=h["analyst"]).json()}
     fire = plans["YA-XF"]["id"]
     assert client.post(f"{url}/plans/{fire}/activate", json={}, headers=h["officer"]).status_code == 403

@@ -78,7 +78,7 @@ def test_a_camera_rule_decides_the_level_and_starts_its_plans(client, site, logi
     """Video alarms are observations for the rules: severity = 5 - AlarmPriority against a camera rule."""
     url, gw, h = site
     disp = login("dispatcher")
-    assert client.get(f"{url}/warning-rules", headers=h).status_code == 200  # the default rules and plans
+    assert client.post(f"{url}/warning-rules/defaults", headers=h).status_code == 200  # the default rules and plans
     r = client.post(f"{url}/warning-rules", headers=h, json={
         "kind": "camera", "orange": 3, "red": 4, "min_hold_s": 0, "escalate_after_min": 3, "plans": {"red": "YA-SS"}})
     assert r.status_code == 201, r.text

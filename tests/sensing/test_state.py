@@ -78,7 +78,7 @@ def test_levels_follow_the_events_density_rules(client, base):
         return next(s for s in client.get(f"{url}/zone-states", headers=h).json() if s["code"] == "Z2")["level"]
 
     assert level() == "blue"  # 2.5 p/m2 against the default ladder 2/3/4/5
-    wide = next(r for r in client.get(f"{url}/warning-rules", headers=h).json() if r["kind"] == "density")
+    wide = next(r for r in client.post(f"{url}/warning-rules/defaults", headers=h).json() if r["kind"] == "density")
     assert client.patch(f"{url}/warning-rules/{wide['id']}", json={"blue": 1, "yellow": 2, "orange": 2.4, "red": 6},
                         headers=h).status_code == 200
     assert level() == "orange"

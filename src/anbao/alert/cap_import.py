@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from anbao.alert import cap, service
 from anbao.alert.models import EarlyWarning
 from anbao.core.errors import Conflict, Invalid, NotFound
+from anbao.core.time import FIELD_MAX_FUTURE
 from anbao.event.models import Event
 from anbao.venue.models import Zone
 
@@ -94,6 +95,10 @@ def import_cap(*, db: Session, event_id: int, alert: cap.CapAlert, now: datetime
         raise Invalid("now: a timezone-aware datetime is required")
     if db.get(Event, event_id) is None:
         raise NotFound(f"event {event_id} not found", loc=["path", "event_id"])
+    if alert.sent > now + FIELD_MAX_FUTURE:  # the same clock tolerance as every time from the field
+        raise Invalid(f"CAP sent {cap.format_datetime(alert.sent)} is in the future (more than "
+                      f"{FIELD_MAX_FUTURE.seconds // 60} minutes ahead of {cap.format_datetime(now)}): clock error?",
+                      loc=["body", "sent"])
     if alert.status in _REFUSED_STATUS:
         raise Invalid(f"CAP status {alert.status} is not imported: {_REFUSED_STATUS[alert.status]}; "
                       "import Actual warnings, or Exercise for drills", loc=["body", "status"])

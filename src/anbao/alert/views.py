@@ -23,11 +23,19 @@ RULE_TAG = "预警规则 warning rules"
 
 
 @router.get("/events/{event_id}/warning-rules", response_model=list[RuleOut], tags=[RULE_TAG],
-            summary="The event's warning rules (the defaults are created on first use)")
+            summary="The event's warning rules (reading writes nothing: the defaults come from POST …/defaults "
+                    "or the warning watcher's first pass)")
 def list_rules(event: EventDep, db: DB, principal: Annotated[Principal, Depends(require(Perm.event_read))],
                kind: RuleKindIn | None = None) -> Any:
-    rules.ensure_defaults(db=db, event_id=event.id)
     return crud.list_rows(db=db, kind=rules.RULES, event_id=event.id, limit=None, where={"kind": kind})
+
+
+@router.post("/events/{event_id}/warning-rules/defaults", response_model=list[RuleOut], tags=[RULE_TAG],
+             summary="Give an event without rules the default rules and the default plans they name "
+                     "(nothing changes when it has rules); the event's rules")
+def default_rules(event: EventDep, db: DB, principal: Annotated[Principal, Depends(require(Perm.plan_write))]) -> Any:
+    rules.ensure_defaults(db=db, event_id=event.id)
+    return crud.list_rows(db=db, kind=rules.RULES, event_id=event.id, limit=None)
 
 
 router.include_router(resource_router(

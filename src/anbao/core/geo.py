@@ -23,6 +23,9 @@ CRS = Literal["wgs84", "local"]
 _GEOD = Geod(ellps="WGS84")
 #: a WGS84 feature more than this far from its venue's reference point is rejected (swapped axes?)
 MAX_VENUE_SPAN_M = 50_000.0
+#: positions in one geometry at most (docs/limits.md): a surveyed stadium outline has a few hundred; shapely's
+#: validity check and the capacity network grow faster than linearly with more
+MAX_VERTICES = 10_000
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 
@@ -104,6 +107,9 @@ def check_geometry(
     positions = _positions(geom_type, coords)
     if not positions:
         raise Invalid("geometry has no positions")
+    if len(positions) > MAX_VERTICES:
+        raise Invalid(f"geometry has {len(positions)} positions: at most {MAX_VERTICES} (limit 'geometry vertices'; "
+                      "simplify the outline)")
     for i, pos in enumerate(positions):
         _check_position(pos, crs, f"position {i}")
     if geom_type in POLYGONAL:

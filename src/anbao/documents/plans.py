@@ -23,7 +23,8 @@ from anbao.documents.common import Record
 from anbao.documents.risk_report import risk_report
 from anbao.documents.special_plans import special_plan
 from anbao.documents.workplan import work_plan
-from anbao.documents.writer import Document, render
+from anbao.documents.writer import Document, printable
+from anbao.documents.writer import render as _render
 from anbao.plan.models import ResponsePlan
 
 __all__ = ["Doc", "assignment_list", "documents", "export", "render", "render_one", "risk_report", "special_plan",
@@ -58,6 +59,11 @@ def documents(*, db: Session, event_id: int, agency: str | None = None) -> list[
         Doc("assignments", "任务分工表", lambda: assignment_list(r)),
     ]
     return out
+
+
+def render(doc: Document) -> bytes:
+    """A document built from the record as DOCX bytes; stored characters XML cannot hold are shown as U+FFFD."""
+    return _render(printable(doc))
 
 
 def render_one(*, db: Session, event_id: int, name: str, agency: str | None = None) -> bytes:

@@ -34,8 +34,9 @@ import os
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import docx
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -477,6 +478,21 @@ def _fit_widths(t: Table, size: float, total: Length | int) -> list[Length]:
     twips = [int(w / 635) for w in widths]  # EMU to whole twips, so that the grid adds up to tblW
     twips[-1] += int(total / 635) - sum(twips)
     return [Length(Twips(x)) for x in twips]
+
+
+def printable(value: Any) -> Any:
+    """``value`` (a :class:`Document` or any part of one) with each character XML cannot hold shown as U+FFFD.
+
+    Documents built from the record pass through here: text stored before input refused control
+    characters (or by another door) must not stop every download of the event's documents.
+    """
+    if isinstance(value, str):
+        return _NOT_XML.sub("\ufffd", value)
+    if isinstance(value, tuple):
+        return tuple(printable(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: printable(getattr(value, f.name)) for f in fields(value)})
+    return value
 
 
 def render(doc: Document) -> bytes:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import re
 from typing import Annotated, Any
 
@@ -18,6 +19,8 @@ from anbao.core.vocab import (
 )
 
 MAX_PHOTO = 4 * 1024 * 1024
+#: a photo's width x height at most (a phone camera's 50 Mpx; more is a decompression bomb)
+MAX_PHOTO_PIXELS = 50_000_000
 _DATA_URL = re.compile(r"^data:(image/(?:jpeg|png|webp));base64,([A-Za-z0-9+/=\s]+)$")
 ClientKey = Annotated[str, Field(min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_.:\-]+$",
                                  description="Made on the phone (a UUID): the same key again is the same report")]
@@ -30,12 +33,37 @@ def _photo(value: str | None) -> str | None:
     if m is None:
         raise ValueError("photo must be a data URL: data:image/jpeg;base64,... (jpeg, png or webp)")
     try:
-        size = len(base64.b64decode(m.group(2), validate=False))
+        data = base64.b64decode(m.group(2), validate=False)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"photo is not valid base64: {exc}") from exc
+    size = len(data)
     if size > MAX_PHOTO:
         raise ValueError(f"photo is {size / 1e6:.1f} MB; at most {MAX_PHOTO // (1024 * 1024)} MB")
+    _check_image(m.group(1), data)
     return value
+
+
+#: the first bytes of each accepted image format
+_SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/webp": (b"RIFF",)}
+_PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+
+
+def _check_image(mime: str, data: bytes) -> None:
+    """The bytes are an image of the declared type: its signature, then Pillow reads its header and structure
+    (without decoding the pixels)."""
+    if not data.startswith(_SIGNATURES[mime]) or (mime == "image/webp" and data[8:12] != b"WEBP"):
+        raise ValueError(f"photo is not a {mime} image (its first bytes are not that format's signature)")
+    from PIL import Image  # Pillow comes with matplotlib; imported here, once a photo comes
+
+    try:
+        with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[mime]]) as img:
+            if img.width * img.height > MAX_PHOTO_PIXELS:
+                raise ValueError(f"photo is {img.width}x{img.height} pixels; at most {MAX_PHOTO_PIXELS} pixels")
+            img.verify()
+    except ValueError:
+        raise
+    except Exception as exc:  # Pillow raises many kinds for a broken file
+        raise ValueError(f"photo is not a readable {mime} image ({type(exc).__name__})") from None
 
 
 def decode_photo(value: str) -> tuple[str, bytes]:

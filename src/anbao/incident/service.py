@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from anbao.alert.models import EarlyWarning
 from anbao.core import crud, events, outbox
 from anbao.core.errors import Invalid
+from anbao.core.time import field_time_problem
 from anbao.core.vocab import INCIDENT_GRADES, INCIDENT_SOURCES, INCIDENT_TYPES
 from anbao.incident import lifecycle
 from anbao.incident.models import Incident, IncidentLog, IncidentPhoto, UnitPosition
@@ -21,10 +22,6 @@ from anbao.incident.schemas import IncidentReport, PositionIn, decode_photo
 from anbao.org import service as org
 from anbao.org.models import Unit
 from anbao.venue import service as venue
-
-MAX_FUTURE = timedelta(minutes=5)
-
-
 
 
 def payload(i: Incident, has_photo: bool) -> dict[str, Any]:
@@ -55,8 +52,8 @@ def report(*, db: Session, event_id: int, data: IncidentReport, by: str, now: da
     if (data.lon is None) != (data.lat is None):
         raise Invalid("give both lon and lat, or neither", loc=["body", "lat" if data.lat is None else "lon"])
     at = data.at or now
-    if at > now + MAX_FUTURE:
-        raise Invalid(f"time {at.isoformat()} is in the future (clock error?)", loc=["body", "at"])
+    if (problem := field_time_problem(at, now)) is not None:  # the one rule for times from the field
+        raise Invalid(problem, loc=["body", "at"])
     zone_id = venue.zone_at(db=db, event_id=event_id, lon=data.lon, lat=data.lat) \
         if data.lon is not None and data.lat is not None else None
     incident = Incident(event_id=event_id, client_key=data.client_key, type=data.type, grade=data.grade,
@@ -107,8 +104,8 @@ def add_position(*, db: Session, event_id: int, data: PositionIn, by: str, now: 
     if found is not None:
         return found, False
     unit = crud.ref(db=db, kind=org.UNITS, event_id=event_id, row_id=data.unit_id, field_name="unit_id")
-    if data.at > now + MAX_FUTURE:
-        raise Invalid(f"time {data.at.isoformat()} is in the future (clock error?)", loc=["body", "at"])
+    if (problem := field_time_problem(data.at, now)) is not None:
+        raise Invalid(problem, loc=["body", "at"])
     row = UnitPosition(event_id=event_id, unit_id=data.unit_id, client_key=data.client_key, at=data.at, lon=data.lon,
                        lat=data.lat, accuracy_m=data.accuracy_m, received_at=now, reported_by=by)
     db.add(row)
@@ -132,8 +129,8 @@ def add_positions(*, db: Session, event_id: int, items: Sequence[PositionIn], by
     for k, i in enumerate(fresh):
         if i.unit_id not in signs:
             raise Invalid(f"unit {i.unit_id} does not exist in this event", loc=["body", k, "unit_id"])
-        if i.at > now + MAX_FUTURE:
-            raise Invalid(f"time {i.at.isoformat()} is in the future (clock error?)", loc=["body", k, "at"])
+        if (problem := field_time_problem(i.at, now)) is not None:
+            raise Invalid(problem, loc=["body", k, "at"])
     db.add_all(UnitPosition(event_id=event_id, unit_id=i.unit_id, client_key=i.client_key, at=i.at, lon=i.lon,
                             lat=i.lat, accuracy_m=i.accuracy_m, received_at=now, reported_by=by) for i in fresh)
     db.flush()

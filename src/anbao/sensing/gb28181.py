@@ -55,7 +55,7 @@ import codecs
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -64,6 +64,7 @@ import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 
 from anbao.core.errors import Invalid
+from anbao.core.time import TimeRangeError, in_range
 
 if TYPE_CHECKING:  # parsing goes through defusedxml only
     from xml.etree.ElementTree import Element
@@ -328,7 +329,10 @@ def _time(raw: str, zone: tzinfo) -> datetime:
         raise Invalid(problem, loc=["body", "AlarmTime"]) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=zone)
-    return at.astimezone(UTC)
+    try:
+        return in_range(at)  # year 1 in Beijing time is not a time in UTC (OverflowError)
+    except TimeRangeError as exc:
+        raise Invalid(f"AlarmTime: {exc}", loc=["body", "AlarmTime"]) from None
 
 
 def _position(root: Element) -> tuple[float | None, float | None]:

@@ -142,7 +142,11 @@ def _stamp(at: str | datetime) -> tuple[str | None, str]:
     off = dt.utcoffset()
     if off is None:
         return None, "Input should have timezone info"
-    return (dt - off).replace(tzinfo=None).isoformat(" ", "microseconds"), dt.isoformat()
+    try:
+        utc = (dt - off).replace(tzinfo=None)
+    except OverflowError:  # year 1 at +08:00, 9999-12-31 at -05:00: not a time in UTC
+        return None, f"time {dt.isoformat()} is outside the accepted range (it cannot be expressed in UTC)"
+    return utc.isoformat(" ", "microseconds"), dt.isoformat()
 
 
 def ingest(*, db: Session, event_id: int, items: Sequence[Any], source: str = "",

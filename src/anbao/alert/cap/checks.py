@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from anbao.core.errors import Invalid
+from anbao.core.time import TimeRangeError, in_range
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -116,9 +117,14 @@ def parse_datetime(text: str, what: str = "datetime") -> datetime:
         raise Invalid(f"{what}: {text!r} is not a CAP date-time like 2026-12-19T20:15:00+08:00 "
                       "(whole seconds, explicit offset, no 'Z')")
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise Invalid(f"{what}: {text!r} is not a valid date-time ({exc})") from None
+    try:
+        in_range(parsed)  # year 1 at +08:00 cannot even be converted to UTC
+    except TimeRangeError as exc:
+        raise Invalid(f"{what}: {exc}") from None
+    return parsed
 
 
 def _check_reference(value: Any, what: str) -> str:

@@ -129,7 +129,7 @@ def get_dead_letters(db: DB, principal: Admin,
                      event_id: Annotated[int | None, Query(description="Only messages for this event")] = None,
                      source: Annotated[str | None, Query(max_length=40, description="Only this door, e.g. mqtt")]
                      = None,
-                     before_id: Annotated[int | None, Query(ge=1, description="Page: messages older than this id")]
+                     before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Page: older messages")]
                      = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
     return service.dead_letters(db=db, event_id=event_id, source=source, before_id=before_id, limit=limit)

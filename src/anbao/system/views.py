@@ -120,7 +120,7 @@ def _entry_out(row: audit.AuditEntry, *, redact: bool) -> dict[str, Any]:
 def audit_log(db: DB, principal: Auditor,
               event_id: int | None = None, entity: str | None = None, actor: str | None = None,
               limit: Annotated[int, Query(ge=1, le=5000)] = 200,
-              before_id: Annotated[int | None, Query(description="Page: entries older than this id")] = None,
+              before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Page: older entries")] = None,
               ) -> Any:
     stmt = select(audit.AuditEntry).order_by(audit.AuditEntry.id.desc()).limit(limit)
     if event_id is not None:

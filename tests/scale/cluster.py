@@ -303,6 +303,12 @@ class Proc:
             self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, *self.argv], env=self.env, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True)
 
+    restarts: int = 0
+    supervised: bool = True
+
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
     def kill9(self) -> None:
         """kill -9 of the process and its children (as a host losing power would)."""
         if self.proc is not None and self.proc.poll() is None:
@@ -311,6 +317,7 @@ class Proc:
             self.proc.wait(10)
 
     def stop(self) -> None:
+        self.supervised = False
         if self.proc is not None and self.proc.poll() is None:
             with suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -397,12 +404,17 @@ def cluster(*, replicas: int = 2, workers: int = 2, log: Callable[[str], None] =
             procs.append(p)
         for p in procs:
             p.start()
+        stop_supervisor = threading.Event()
+        supervisor = threading.Thread(target=_supervise, args=(procs, stop_supervisor), daemon=True)
+        supervisor.start()
         for name in c.web:
             wait_for(lambda n=name: _healthy(c.http(n)), 90, f"{name} healthy")
         proxy.start()
         log("cluster up")
         yield c
     finally:
+        for p in procs:
+            p.supervised = False
         for p in procs:
             p.stop()
         proxy.stop()
@@ -413,6 +425,17 @@ def cluster(*, replicas: int = 2, workers: int = 2, log: Callable[[str], None] =
             print(f"cluster files kept in {root}", file=sys.stderr)
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _supervise(procs: list[Proc], stop: threading.Event, restart_s: float = 1.0) -> None:
+    """What systemd does with Restart=always: start a process again ``restart_s`` after it exited."""
+    while not stop.wait(0.2):
+        for p in procs:
+            if p.supervised and p.exited():
+                time.sleep(restart_s)
+                if p.supervised:
+                    p.restarts += 1
+                    p.start()
 
 
 def _healthy(base: str) -> bool:
@@ -515,10 +538,16 @@ class Load:
         pending: dict[int, tuple[int, int]] = {}
         lock = threading.Lock()
 
+        early: set[int] = set()  # acknowledged before publish() returned its message id
+
         def on_publish(_client: Any, _userdata: Any, mid: int, rc: Any, _props: Any) -> None:
+            if getattr(rc, "is_failure", False):
+                return
             with lock:
                 start, n = pending.pop(mid, (0, 0))
-            if n and not getattr(rc, "is_failure", False):
+                if not n:
+                    early.add(mid)
+            if n:
                 self.tally.ack(start, n)
 
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"anbao-load-{self.c.net.tag}",
@@ -539,9 +568,16 @@ class Load:
         while not self.stop.is_set():
             for _ in range(msgs_per_tick):
                 start, items = self._batch(self.per_message, keyed=False)
-                with lock:  # the acknowledgement may come before publish() returns
-                    info = client.publish(topic, json.dumps(items), qos=1)
-                    pending[info.mid] = (start, len(items))
+                info = client.publish(topic, json.dumps(items), qos=1)
+                with lock:
+                    if info.mid in early:
+                        early.discard(info.mid)
+                        acked_now = True
+                    else:
+                        pending[info.mid] = (start, len(items))
+                        acked_now = False
+                if acked_now:
+                    self.tally.ack(start, len(items))
                 with self.tally.lock:
                     self.tally.sent += len(items)
             next_at += 0.05
@@ -616,7 +652,12 @@ def fault_run(c: Cluster, *, seconds: float = 20.0, rate_per_s: int = 10_000, dr
     """Readings at ``rate_per_s`` for ``seconds`` while, one after the other, a replica and a worker
     are killed with -9 (and started again, as systemd would), the broker is restarted and PostgreSQL
     is restarted; then wait until every acknowledged reading is stored or ``drain_s`` passes."""
-    load = Load(c, rate_per_s=rate_per_s)
+    # the zones' video counters report a crowd far above any zone's capacity: each of those zones must
+    # get exactly one open warning, whatever dies meanwhile
+    crowd = {code: 7.0 * float(area) for code, area in c.sql(  # 7 persons/m²: red, short of the 12 refused
+        f"SELECT d.code, z.area_m2 FROM device d JOIN zone z ON z.id = d.zone_id WHERE d.event_id = {c.event_id} "
+        "AND d.code LIKE 'VC-%'")}
+    load = Load(c, rate_per_s=rate_per_s, value=lambda code, i: crowd.get(code, float(i % 50)))
     load.start()
     t0 = time.monotonic()
     step = seconds / (len(faults) + 1)
@@ -628,16 +669,9 @@ def fault_run(c: Cluster, *, seconds: float = 20.0, rate_per_s: int = 10_000, dr
     for k, fault in enumerate(faults):
         at(k)
         f0 = time.monotonic()
-        if fault == "replica":
-            victim = next(iter(c.web.values()))
+        if fault in ("replica", "worker"):  # the supervisor starts it again, as systemd would
+            victim = next(iter(c.web.values() if fault == "replica" else c.workers.values()))
             victim.kill9()
-            time.sleep(1.0)
-            victim.start()
-        elif fault == "worker":
-            victim = next(iter(c.workers.values()))
-            victim.kill9()
-            time.sleep(1.0)
-            victim.start()
         elif fault == "broker":
             c.broker.restart()
         elif fault == "postgresql":
@@ -660,8 +694,19 @@ def fault_run(c: Cluster, *, seconds: float = 20.0, rate_per_s: int = 10_000, dr
             "lost": counts["lost"], "duplicates": counts["duplicates"], "http_acknowledged": tally["http_acknowledged"],
             "http_retries": tally["http_errors"], "drain_s": round(time.monotonic() - d0, 1),
             "warnings": int(c.sql(f"SELECT count(*) FROM warning WHERE event_id = {c.event_id}")[0][0]),
-            "duplicate_open_warnings": duplicate_warnings(c), "faults": done, "rate_per_s": rate_per_s,
+            "duplicate_open_warnings": duplicate_warnings(c), "zones_without_warning": zones_without_warning(c),
+            "faults": done,
+            "restarts": {p.name: p.restarts for p in (*c.web.values(), *c.workers.values())}, "rate_per_s": rate_per_s,
             "seconds": seconds}
+
+
+def zones_without_warning(c: Cluster) -> list[str]:
+    """Zones whose video counter reported an overcrowd and that have no open warning."""
+    rows = c.sql("SELECT DISTINCT z.code FROM device d JOIN zone z ON z.id = d.zone_id "
+                 f"WHERE d.event_id = {c.event_id} AND d.code LIKE 'VC-%' AND NOT EXISTS ("
+                 "SELECT 1 FROM warning w WHERE w.event_id = d.event_id AND w.zone_id = z.id "
+                 "AND w.status <> 'closed') ORDER BY z.code")
+    return [r[0] for r in rows]
 
 
 def duplicate_warnings(c: Cluster) -> int:

@@ -247,3 +247,10 @@ def make_event(client: Any, headers: dict[str, str], code: str = "EV1", **overri
 def make_venue(client: Any, headers: dict[str, str], event_id: int, code: str = "V1", **overrides: Any) -> int:
     """Create a WGS84 venue (reference point at LON, LAT unless overridden) in ``event_id``; its id."""
     return int(created(client, url(event_id, "venues"), venue_body(code, **overrides), headers)["id"])
+
+
+def link_user(client: Any, user: dict[str, str], unit_id: int, by: dict[str, str]) -> None:
+    """Link the login whose Authorization header is ``user`` to a unit (``by``: a caller with org:write)."""
+    uid = client.get("/api/v1/auth/me", headers=user).json()["id"]
+    r = client.put(f"/api/v1/users/{uid}/units/{unit_id}", headers=by)
+    assert r.status_code == 200, r.text

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.alert.conftest import ops  # noqa: F401  (ops is a fixture)
+from tests.factories import link_user
 from tests.factories_cli import LAT, LON
 
 
@@ -43,7 +44,8 @@ def test_dispatch_progress_from_the_phone_and_resolution(client, ops):  # noqa: 
     assert (a1["status"], a1["call_sign"]) == ("assigned", "巡1") and a1["task_id"]
     assert client.get(f"{url}/units/{u1}", headers=h["analyst"]).json()["status"] == "assigned"
     assert client.get(iu, headers=h["analyst"]).json()["status"] == "dispatched"
-    # the officer sees the task on the phone and taps 接收, then 到场
+    # the officer of u1 sees the task on the phone and taps 接收, then 到场
+    link_user(client, h["officer"], u1, by=h["dispatcher"])
     tasks = client.get(f"{url}/tasks", params={"unit_id": u1, "open": "true"}, headers=h["officer"]).json()
     assert [t["id"] for t in tasks] == [a1["task_id"]] and tasks[0]["incident_id"] == inc["id"]
     assert tasks[0]["title"].startswith("出警：打架斗殴")

@@ -113,7 +113,10 @@ def test_positions_are_idempotent_and_the_newest_per_unit_is_served(client, ops)
 
 def test_a_replayed_task_status_is_harmless(client, ops):  # noqa: F811
     url, _eid, h, _ids = ops
-    task = client.post(f"{url}/tasks", json={"title": "巡查内场"}, headers=h["dispatcher"]).json()
+    unit = client.post(f"{url}/units", json={"code": "U1", "name": "巡逻组", "call_sign": "巡1", "police_type": "治安"},
+                       headers=h["planner"]).json()["id"]
+    link_user(client, h["officer"], unit, by=h["dispatcher"])  # an officer acts on its own unit's tasks
+    task = client.post(f"{url}/tasks", json={"title": "巡查内场", "unit_id": unit}, headers=h["dispatcher"]).json()
     base = f"{url}/tasks/{task['id']}/status"
     assert client.post(base, json={"status": "accepted"}, headers=h["officer"]).status_code == 200
     r = client.post(base, json={"status": "accepted"}, headers=h["officer"])

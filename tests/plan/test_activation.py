@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.alert.conftest import ops, post, t0  # noqa: F401  (ops is a fixture)
+from tests.factories import link_user
 
 
 def _open(client, url, h):
@@ -95,6 +96,11 @@ def test_manual_activation_and_the_task_life_cycle(client, ops):  # noqa: F811
     assert body["activation"]["reason"] == "演练" and len(body["tasks"]) == 4
     task = body["tasks"][0]
     base = f"{url}/tasks/{task['id']}/status"
+    for i, node in enumerate({t_["command_node_id"] for t_ in body["tasks"][:2]}):  # the officer's units
+        mine = client.post(f"{url}/units", json={"code": f"M{i}", "name": "现场组", "call_sign": f"现{i}",
+                                                 "police_type": "治安", "command_node_id": node},
+                           headers=h["planner"]).json()["id"]
+        link_user(client, h["officer"], mine, by=h["dispatcher"])
     assert client.post(base, json={"status": "accepted"}, headers=h["analyst"]).status_code == 403
     assert client.post(base, json={"status": "accepted"}, headers=h["officer"]).json()["status"] == "accepted"
     r = client.post(base, json={"status": "已到场", "note": "到达内场"}, headers=h["officer"])

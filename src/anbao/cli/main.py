@@ -78,6 +78,7 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
     from anbao.account import service as accounts
     from anbao.account.schemas import UserCreate
     from anbao.demo.build import load_demo
+    from anbao.demo.people import ensure_demo_logins
 
     settings = load_settings()
     with session() as db:
@@ -85,12 +86,15 @@ def demo(port: Annotated[int | None, typer.Option(help="Port to serve on")] = No
         if accounts.get_by_username(db=db, username=DEMO_USER) is None:
             accounts.create(db=db, data=UserCreate(username=DEMO_USER, display_name="演示指挥长",
                                                    password=DEMO_PASSWORD, role="commander"))
+        officers = ensure_demo_logins(db=db, event_id=summary.event_id, password=DEMO_PASSWORD)
     state = "created" if summary.created else "already present"
     out.print(f"[bold]演示活动 demo event[/] #{summary.event_id} {state}: {summary.zones} zones, "
               f"{summary.gates} gates, {summary.posts} posts, {summary.sensors} sensors, {summary.cameras} cameras, "
               f"{summary.units} units, {summary.persons} people")
     h, p = host or settings.host, port or settings.port
     out.print(f"URL: http://{h}:{p}/   登录 login: {DEMO_USER} / {DEMO_PASSWORD}")
+    out.print("一线民警 field logins (phone /m/, own unit's tasks only): "
+              + ", ".join(f"{name} ({unit})" for name, unit in officers) + f" / {DEMO_PASSWORD}")
     if not no_serve:
         out.print(f"实时仿真 live simulation at {speed:g}x: readings flow through the ingest path at once")
         _serve(h, p, simulate=(summary.event_id, speed))
@@ -291,20 +295,40 @@ def users_add(username: Annotated[str, typer.Argument(help="Login name")],
               password: Annotated[str | None, typer.Option(help="Password (default: ask)")] = None,
               agency: Annotated[str | None, typer.Option(help="Agency, required for partner users")] = None,
               display_name: Annotated[str, typer.Option(help="Name shown in the UI")] = "") -> None:
-    """Create a local user 新增用户."""
+    """Create a local user 新增用户 (the password policy applies: docs/security.md)."""
     from anbao.account import service as accounts
     from anbao.account.schemas import UserCreate
 
-    if password is None:
-        if not sys.stdin.isatty():
-            password = sys.stdin.readline().rstrip("\n")
-        else:
-            password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = _ask_password(password)
     data = parse(UserCreate, {"username": username, "password": password, "role": role, "agency": agency,
                                "display_name": display_name})
     with session() as db:
         user = accounts.create(db=db, data=data)
         out.print(f"user {user.username} ({user.role}) created, id {user.id}")
+
+
+def _ask_password(password: str | None) -> str:
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("password")
+def users_password(username: Annotated[str, typer.Argument(help="Login name")],
+                   password: Annotated[str | None, typer.Option(help="New password (default: ask)")] = None) -> None:
+    """Reset a user's password 重置密码: the policy applies and the user's earlier logins are revoked."""
+    from anbao.account import service as accounts
+
+    password = _ask_password(password)
+    with session() as db:
+        user = accounts.get_by_username(db=db, username=username)
+        if user is None:
+            fail(f"no user {username!r}")
+        accounts.set_password(user=user, password=password)
+        db.flush()
+        out.print(f"password of {user.username} changed; their earlier logins are revoked")
 
 
 @audit_app.command("verify")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from anbao.account import service as accounts
+from anbao.account.schemas import UserCreate
 from anbao.demo.site import QUADRANTS, SIDES, SKILLS
+from anbao.org import service as org
+from anbao.org.models import Unit
 
 #: the eight working groups of the headquarters 指挥部工作组
 HQ_GROUPS = ("综合协调组", "现场安保组", "交通管理组", "治安巡逻组",
@@ -165,3 +172,24 @@ def plan_people(units: list[UnitSpec], rng: random.Random) -> list[PersonSpec]:
     return out
 
 
+
+
+# --------------------------------------------------------------------------- field logins
+
+#: the demo's field logins (一线民警, role officer) and the unit each belongs to: on the phone app (/m/) each
+#: sees and acts on its own unit's tasks only. They share the demo password.
+DEMO_OFFICERS = (("officer-z01", "治安1组民警", "Z-01"), ("officer-t01", "特警1队民警", "T-01"))
+
+
+def ensure_demo_logins(*, db: Session, event_id: int, password: str) -> list[tuple[str, str]]:
+    """Create the demo officers (once) and link each to its unit of the demo event; (login, unit call sign)."""
+    out = []
+    for username, display_name, unit_code in DEMO_OFFICERS:
+        unit = db.execute(select(Unit).where(Unit.event_id == event_id, Unit.code == unit_code)).scalar_one()
+        user = accounts.get_by_username(db=db, username=username)
+        if user is None:
+            user = accounts.create(db=db, data=UserCreate(username=username, display_name=display_name,
+                                                          password=password, role="officer"))
+        org.link_user(db=db, user_id=user.id, unit_id=unit.id)
+        out.append((username, unit.call_sign))
+    return out

@@ -41,6 +41,7 @@ export class Model extends EventTarget {
     this.eventId = null;
     this.event = null;
     this.units = new Map();
+    this.linked = new Set(); // the units the server links my login to (GET my-units); empty: I pick any unit
     this.nodes = new Map();
     this.zones = new Map();
     this.posts = [];
@@ -91,11 +92,16 @@ export class Model extends EventTarget {
   /** The event's organisation and geography: units, command nodes, zones, posts. */
   async loadEvent() {
     const all = {limit: 5000};
-    const [units, nodes, zones, posts] = await Promise.all([
+    const [units, nodes, zones, posts, mine] = await Promise.all([
       cachedGet(this.url("/units"), all), cachedGet(this.url("/command-nodes"), all),
       cachedGet(this.url("/zones"), all), cachedGet(this.url("/posts"), all),
+      cachedGet(this.url("/my-units")).catch((err) => {
+        if (err instanceof AuthError) throw err;
+        return {data: [], fresh: true}; // a server without the route: any unit
+      }),
     ]);
     this.units = new Map(this.track(units).map((u) => [u.id, u]));
+    this.linked = new Set(this.track(mine).map((u) => u.id));
     this.nodes = new Map(this.track(nodes).map((n) => [n.id, n]));
     this.zones = new Map(this.track(zones).map((z) => [z.id, z]));
     this.posts = this.track(posts);
@@ -126,12 +132,22 @@ export class Model extends EventTarget {
   // ------------------------------------------------------------------ my unit, node and zones
 
   get unitId() {
+    let id = null;
     try {
       const u = JSON.parse(localStorage.getItem(UNIT_KEY) || "null");
-      return u && u.event_id === this.eventId && u.username === this.username ? u.unit_id : null;
+      id = u && u.event_id === this.eventId && u.username === this.username ? u.unit_id : null;
     } catch {
-      return null;
+      id = null;
     }
+    // a login linked to units (an officer) works for those only: the server refuses the others' tasks
+    if (this.linked.size && !this.linked.has(id)) return this.linked.size === 1 ? [...this.linked][0] : null;
+    return id;
+  }
+
+  /** The units I may pick: those my login is linked to, else every unit of the event. */
+  pickableUnits() {
+    const all = [...this.units.values()];
+    return this.linked.size ? all.filter((u) => this.linked.has(u.id)) : all;
   }
 
   setUnit(unitId) {

@@ -16,7 +16,7 @@ export function renderUnitPicker(model, {onPick}) {
   const list = $("#unit-list");
   const q = $("#unit-search").value.trim().toLowerCase();
   const groups = new Map();
-  for (const u of [...model.units.values()].sort((a, b) => a.code.localeCompare(b.code))) {
+  for (const u of model.pickableUnits().sort((a, b) => a.code.localeCompare(b.code))) {
     const hay = `${u.code} ${u.call_sign} ${u.name} ${model.nodes.get(u.command_node_id)?.name || ""}`.toLowerCase();
     if (q && !hay.includes(q)) continue;
     const key = u.command_node_id ?? 0;

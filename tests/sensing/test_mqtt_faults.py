@@ -35,7 +35,8 @@ SINGLE, BATCHES, PER_BATCH = 3000, 20, 50  # 4,000 readings
 def _env(db_url: str, broker: Broker, var: Path, prefix: str, slots: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANBAO_")}
     env.update(ANBAO_DATABASE_URL=db_url, ANBAO_MQTT_URL=broker.url, ANBAO_VAR_DIR=str(var),
-               ANBAO_MQTT_SLOTS=str(slots), ANBAO_MQTT_CLIENT_ID=prefix, ANBAO_SECRET_KEY="test-secret-key-0123456789abcdef")
+               ANBAO_MQTT_SLOTS=str(slots), ANBAO_MQTT_CLIENT_ID=prefix,
+               ANBAO_SECRET_KEY="test-secret-key-0123456789abcdef")
     return env
 
 

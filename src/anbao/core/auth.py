@@ -231,7 +231,7 @@ _TOKEN_PARAM = re.compile(r"((?:access_)?token|jwt|authorization)=[^&\s\"']+", r
 
 def redact_tokens(text: str) -> str:
     """``text`` with every bearer token (JWT) and ``token=`` value replaced by a marker."""
-    return _TOKEN_PARAM.sub(r"\1=[redacted]", _JWT.sub("[token redacted]", text))
+    return _JWT.sub("[token redacted]", _TOKEN_PARAM.sub(r"\1=[redacted]", text))
 
 
 class RedactTokens(logging.Filter):

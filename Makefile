@@ -39,6 +39,15 @@ lint: install
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 	$(WEB)/node_modules/.bin/biome lint $(WEB)
+	$(BIN)/bandit -c pyproject.toml -q -r src
+	@# known vulnerabilities of the locked packages; the database is online: without it, a notice and no failure
+	@out=$$($(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --progress-spinner off 2>&1); rc=$$?; \
+	if [ $$rc -ne 0 ] && echo "$$out" | grep -qiE "ConnectionError|Max retries|resolve|timed out|unreachable"; then \
+	  echo "NOTICE: pip-audit could not reach the vulnerability database: requirements.lock was NOT audited"; \
+	elif [ $$rc -ne 0 ]; then echo "$$out"; exit $$rc; \
+	elif n=$$(echo "$$out" | grep -c "could not be audited"); [ $$n -gt 0 ]; then \
+	  echo "NOTICE: pip-audit could not look up $$n locked packages (vulnerability database unreachable?)"; \
+	else echo "$$out" | grep -v "^WARNING"; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(WEB)/node_modules

@@ -11,7 +11,7 @@ class LoginIn(In):
     password: str = Field(min_length=1, max_length=200)
 
 
-_PASSWORD_RULE = ("A new password: at least 10 characters, at least 5 different ones, not a common password, "
+_PASSWORD_RULE = ("A new password: at least 10 characters, at least 5 different ones, not a common password, "  # nosec B105
                   "not the user name or the product name (docs/security.md)")
 
 

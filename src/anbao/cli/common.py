@@ -24,7 +24,7 @@ out = Console()
 err = Console(stderr=True)
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "anbao-demo-2026"
+DEMO_PASSWORD = "anbao-demo-2026"  # nosec B105: the documented demo login, made by `anbao demo` only
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -46,7 +46,7 @@ _PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS reading_stage (n integer, event_id
              'zone_id integer, at timestamptz, value float8, "values" jsonb, received_at timestamptz, '
              "source varchar(80), idem_key varchar(120))")
 _PG_STAGE_COPY = f"COPY reading_stage (n, {_COLUMNS}) FROM STDIN"
-_PG_FROM_STAGE = (f"INSERT INTO reading ({_COLUMNS}) SELECT {_COLUMNS} FROM reading_stage ORDER BY n "
+_PG_FROM_STAGE = (f"INSERT INTO reading ({_COLUMNS}) SELECT {_COLUMNS} FROM reading_stage ORDER BY n "  # nosec B608
                   "ON CONFLICT DO NOTHING")
 DEAD_PAYLOAD_MAX = 64 * 1024
 
@@ -95,7 +95,7 @@ _LATEST_SET = ('ON CONFLICT (device_id) DO UPDATE SET event_id = excluded.event_
                "received_at = excluded.received_at WHERE excluded.at > device_latest.at")
 _SQLITE_LATEST = ('INSERT INTO device_latest (event_id, received_at, device_id, zone_id, at, value, "values") VALUES ',
                   "(?1, ?2, ?, ?, ?, ?, ?)", " " + _LATEST_SET)
-_PG_LATEST = ('INSERT INTO device_latest (device_id, event_id, zone_id, at, value, "values", received_at) '
+_PG_LATEST = ('INSERT INTO device_latest (device_id, event_id, zone_id, at, value, "values", received_at) '  # nosec B608
               "SELECT d, %s, z, a, v, j, %s FROM unnest(%s::integer[], %s::integer[], %s::timestamptz[], "
               "%s::float8[], %s::jsonb[]) AS t(d, z, a, v, j) " + _LATEST_SET)
 

@@ -1,6 +1,8 @@
-// One WebSocket per page: /api/v1/events/{id}/live. Resumes with ?since=<last seq> after a drop,
-// reconnecting with exponential backoff (1 s, 2 s, 4 s ... 30 s, with jitter). Close code 4401 (or a
-// handshake refused while /auth/me says 401) means the login is gone; 4403/4404 stop retrying.
+// One WebSocket per page: /api/v1/events/{id}/live. The token never goes in the URL (servers log URLs):
+// the first frame sent is {"type": "auth", "token"}. Resumes with ?since=<last seq> after a drop,
+// reconnecting with exponential backoff (1 s, 2 s, 4 s ... 30 s, with jitter). Close code 4401 means the
+// login is gone (expired, revoked, user deactivated: the server checks again every few seconds);
+// 4400/4403/4404 stop retrying.
 import {api, AuthError, getToken} from "./api.js";
 
 export class LiveStream {
@@ -38,10 +40,9 @@ export class LiveStream {
   }
 
   url() {
-    const q = new URLSearchParams({token: getToken() || ""});
-    if (this.seq !== null) q.set("since", String(this.seq));
+    const q = this.seq !== null ? `?${new URLSearchParams({since: String(this.seq)})}` : "";
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    return `${proto}://${location.host}/api/v1/events/${this.eventId}/live?${q}`;
+    return `${proto}://${location.host}/api/v1/events/${this.eventId}/live${q}`;
   }
 
   /** Before resuming: a restarted server numbers its messages from 1 again, so ?since= would skip them. */
@@ -74,6 +75,7 @@ export class LiveStream {
     this.ws = ws;
     ws.onopen = () => {
       opened = true;
+      ws.send(JSON.stringify({type: "auth", token: getToken() || ""}));
     };
     ws.onmessage = (ev) => {
       let m;
@@ -106,12 +108,12 @@ export class LiveStream {
         this.onAuthLost();
         return;
       }
-      if (ev.code === 4403 || ev.code === 4404) {
+      if (ev.code === 4400 || ev.code === 4403 || ev.code === 4404) {
         this.setState("refused", ev.code);
         return;
       }
-      // a refused handshake shows up as 1006 in browsers: the next attempt first asks GET /ui-config, which
-      // answers 401 (and brings the login form back) when the login no longer holds
+      // a socket that never opened (1006: server unreachable, or a proxy refused it): the next attempt first
+      // asks GET /ui-config, which answers 401 (and brings the login form back) when the login no longer holds
       if (!opened && this.seq === null && !(await this.checkServer())) return;
       this.schedule();
     };

@@ -5,6 +5,10 @@ kept in a bounded replay buffer, so a client that reconnects asks for what came 
 number it saw (:meth:`InProcessBus.since`) and learns when the buffer no longer reaches back that far.
 Subscribers are callbacks or asyncio queues; publishing is thread-safe and never blocks on a slow
 subscriber (a full queue drops its oldest message and marks the gap).
+
+With several API replicas (PostgreSQL and ``ANBAO_MQTT_URL``) the app uses
+:class:`anbao.core.broker_bus.BrokerBus` instead: the same interface, global sequence numbers from
+PostgreSQL and the messages carried by the MQTT broker (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -63,7 +67,12 @@ class Bus(Protocol):
     hears of stored readings this way, whatever door they came through).
     """
 
+    @property
+    def last_seq(self) -> int: ...
+
     def publish(self, topic: str, payload: dict[str, Any]) -> Message: ...
+
+    def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Message]: ...
 
     def emit(self, change: Any) -> None: ...
 
@@ -71,7 +80,13 @@ class Bus(Protocol):
 
     def subscribe_changes(self, kind: type, callback: Callable[[Any], None]) -> Callable[[], None]: ...
 
+    def subscribe_queue(self, prefix: str) -> Subscription: ...
+
+    def unsubscribe(self, sub: Subscription) -> None: ...
+
     def since(self, prefix: str, seq: int) -> Replay: ...
+
+    def wait_for(self, seq: int, timeout_s: float) -> bool: ...
 
 
 class InProcessBus:
@@ -93,12 +108,19 @@ class InProcessBus:
             msg = Message(topic=topic, seq=next(self._seq), at=utcnow(), payload=payload)
             self._buffer.append(msg)
             subs = [s for s in self._subs if s.matches(topic)]
+        self._fan_out(msg, subs)
+        return msg
+
+    def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Message]:
+        """Publish ``(topic, payload)`` pairs in this order (the outbox of one transaction)."""
+        return [self.publish(topic, payload) for topic, payload in items]
+
+    def _fan_out(self, msg: Message, subs: list[Subscription]) -> None:
         for sub in subs:
             if sub.callback is not None:
                 sub.callback(msg)
             elif sub.queue is not None and sub.loop is not None:
                 sub.loop.call_soon_threadsafe(self._offer, sub, msg)
-        return msg
 
     def emit(self, change: Any) -> None:
         """Hand a committed typed change to the subscribers of its kind (in the committing thread)."""
@@ -155,3 +177,8 @@ class InProcessBus:
             out = [m for m in self._buffer if m.seq > seq and probe.matches(m.topic)]
         complete = oldest is None or seq + 1 >= oldest
         return Replay(messages=out, complete=complete)
+
+    def wait_for(self, seq: int, timeout_s: float) -> bool:
+        """True when number ``seq`` was given out. One process gives out every number itself: no waiting
+        (the broker bus waits for a replica a few milliseconds ahead)."""
+        return self.last_seq >= seq

@@ -78,3 +78,42 @@ def test_roles_least_privilege():
     assert Perm.audit_read in ROLE_PERMISSIONS[Role.auditor]
     assert not any(p.value.endswith(":write") for p in ROLE_PERMISSIONS[Role.auditor])
     assert not any(p.value.endswith(":write") for p in ROLE_PERMISSIONS[Role.partner])
+
+
+def test_rate_limiter_per_address_across_names():
+    lim = LoginRateLimiter(per_minute=5, per_address=3)
+    for name in ("a", "b", "c"):
+        lim.check(name, "1.2.3.4")
+        lim.failed(name, "1.2.3.4")
+    with pytest.raises(TooManyRequests, match="from this address"):
+        lim.check("d", "1.2.3.4")
+    lim.succeeded("a", "1.2.3.4")  # a success of one name does not reset the address
+    with pytest.raises(TooManyRequests, match="from this address"):
+        lim.check("a", "1.2.3.4")
+    lim.check("d", "5.6.7.8")
+
+
+def test_rate_limiter_counts_attempts_still_in_flight():
+    """40 guesses sent at once: only as many pass the check as the limit allows, before any has failed."""
+    lim = LoginRateLimiter(per_minute=100, per_address=3)
+    for name in ("a", "b", "c"):
+        lim.check(name, "1.2.3.4")  # still hashing
+    with pytest.raises(TooManyRequests):
+        lim.check("d", "1.2.3.4")
+    lim.release("a", "1.2.3.4")  # an attempt that ended in an error gives its place back
+    lim.check("d", "1.2.3.4")
+    lim.succeeded("b", "1.2.3.4")
+    lim.failed("c", "1.2.3.4")
+    lim.failed("d", "1.2.3.4")
+    lim.check("e", "1.2.3.4")  # 2 failures + 1 in flight
+    with pytest.raises(TooManyRequests):
+        lim.check("f", "1.2.3.4")
+
+
+def test_rate_limiter_memory_stays_bounded_under_a_spray():
+    lim = LoginRateLimiter(per_minute=5, per_address=10**6, window_s=-1.0)  # every entry already expired
+    lim.SWEEP_AT = 100
+    for i in range(1000):
+        lim.check(f"n{i}", f"10.0.{i // 250}.{i % 250}")
+        lim.failed(f"n{i}", f"10.0.{i // 250}.{i % 250}")
+    assert len(lim._fails) + len(lim._by_address) <= 2 * 100 + 2 and not lim._pending

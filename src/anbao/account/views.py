@@ -44,7 +44,11 @@ def login(body: LoginIn, request: Request, db: DB) -> Any:
     except TooManyRequests:
         _record_failure(request, body.username, client, "login_blocked")
         raise
-    user = service.authenticate(db=db, username=body.username, password=body.password)
+    try:
+        user = service.authenticate(db=db, username=body.username, password=body.password)
+    except BaseException:
+        limiter.release(body.username, client)
+        raise
     db.info["actor"] = f"user:{body.username}"
     if user is None:
         limiter.failed(body.username, client)
@@ -62,17 +66,23 @@ def change_password(body: PasswordChange, request: Request, db: DB, principal: L
     limiter = request.app.state.login_limiter
     client = request.client.host if request.client else "?"
     limiter.check(principal.username, client)  # guessing the old password with a stolen token is limited too
-    user = service.get(db=db, user_id=principal.user_id)
-    if user is None:
-        raise Unauthorized("user no longer exists; log in again")
     try:
+        user = service.get(db=db, user_id=principal.user_id)
+        if user is None:
+            raise Unauthorized("user no longer exists; log in again")
         service.change_password(db=db, user=user, old_password=body.old_password, new_password=body.new_password)
     except AnBaoError as exc:
-        if exc.loc == ["body", "old_password"]:
-            limiter.failed(principal.username, client)
-            db.rollback()
-            _record_failure(request, principal.username, client, "password_change_failed")
+        if exc.loc != ["body", "old_password"]:
+            limiter.release(principal.username, client)
+            raise
+        limiter.failed(principal.username, client)
+        db.rollback()
+        _record_failure(request, principal.username, client, "password_change_failed")
         raise
+    except BaseException:
+        limiter.release(principal.username, client)
+        raise
+    limiter.succeeded(principal.username, client)
     return _token(request, user)
 
 

@@ -330,6 +330,10 @@ class LoginRateLimiter:
 
     A success clears the name's window, not the address's: logging in to one's own account does not
     reset a spray. While an address is over its limit every login from it is refused, right or wrong.
+
+    Attempts still being checked count too: :meth:`check` takes a place that :meth:`failed`,
+    :meth:`succeeded` or :meth:`release` gives back, so 40 guesses sent at once are not all let through
+    while the first ones are still hashing.
     """
 
     #: past this many remembered keys, expired ones are swept (a spray of random names stays bounded)
@@ -341,6 +345,7 @@ class LoginRateLimiter:
         self.window_s = window_s
         self._fails: dict[tuple[str, str], deque[float]] = {}
         self._by_address: dict[str, deque[float]] = {}
+        self._pending: dict[tuple[str, str] | str, int] = {}  # attempts between check and their outcome
         self._lock = threading.Lock()
 
     def _trim(self, q: deque[float], now: float) -> deque[float]:
@@ -355,20 +360,38 @@ class LoginRateLimiter:
         return int(self.window_s - (now - q[0])) + 1
 
     def check(self, username: str, client: str) -> None:
+        """Raise :class:`TooManyRequests` when a limit is reached; else take a place for this attempt."""
         with self._lock:
             now = time.monotonic()
             if self.per_address is not None:
                 qa = self._trim(self._by_address.setdefault(client, deque()), now)
-                if len(qa) >= self.per_address:
+                if len(qa) + self._pending.get(client, 0) >= self.per_address:
                     raise TooManyRequests(
                         f"too many failed logins from this address ({self.per_address} a minute across all user "
-                        f"names); try again in {self._wait(qa, now)} s")
+                        f"names); try again in {self._wait(qa, now) if qa else 1} s")
             q = self._recent((username, client), now)
-            if len(q) >= self.per_minute:
-                raise TooManyRequests(f"too many failed logins for {username!r}; try again in {self._wait(q, now)} s")
+            if len(q) + self._pending.get((username, client), 0) >= self.per_minute:
+                raise TooManyRequests(f"too many failed logins for {username!r}; try again in "
+                                      f"{self._wait(q, now) if q else 1} s")
+            for key in ((username, client), client):
+                self._pending[key] = self._pending.get(key, 0) + 1
+
+    def _give_back(self, username: str, client: str) -> None:
+        for key in ((username, client), client):
+            left = self._pending.get(key, 0) - 1
+            if left > 0:
+                self._pending[key] = left
+            else:
+                self._pending.pop(key, None)
+
+    def release(self, username: str, client: str) -> None:
+        """An attempt that ended neither way (an error): its place is given back, nothing is counted."""
+        with self._lock:
+            self._give_back(username, client)
 
     def failed(self, username: str, client: str) -> None:
         with self._lock:
+            self._give_back(username, client)
             now = time.monotonic()
             if len(self._fails) + len(self._by_address) > self.SWEEP_AT:
                 self._sweep(now)
@@ -384,4 +407,5 @@ class LoginRateLimiter:
 
     def succeeded(self, username: str, client: str) -> None:
         with self._lock:
+            self._give_back(username, client)
             self._fails.pop((username, client), None)

@@ -8,6 +8,10 @@ priority, so that its seconds of C++ work never hold the API's interpreter lock:
 request keep answering while it runs. The queue is bounded (docs/limits.md): at most
 :data:`MAX_PER_EVENT` runs queued or running per event and :data:`MAX_PER_USER` per user; beyond that
 a start is refused with 429 naming the limit.
+
+The child is started with multiprocessing's ``spawn`` (never a fork of a threaded server): like every
+program that spawns, a script that runs the app must guard its body with ``if __name__ == "__main__"``
+(the ``anbao`` command, uvicorn and pytest do).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ KEEP = 20
 MAX_PER_EVENT = 3
 MAX_PER_USER = 2
 #: niceness of a JuPedSim child process: the API's requests come first
-CHILD_NICE = 10
+CHILD_NICE = 5
 
 
 @dataclass

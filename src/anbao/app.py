@@ -26,11 +26,13 @@ from anbao.alert.views import router as alert_router
 from anbao.api.deps import reject_unknown_query
 from anbao.api.guards import BodyLimit, SecurityHeaders, WebFiles, check_parameters
 from anbao.config import Settings, get_settings
-from anbao.core import audit
+from anbao.core import audit, events
 from anbao.core.auth import LoginRateLimiter, TrustedProxies, keep_tokens_out_of_logs, parse_networks
+from anbao.core.broker_bus import BrokerBus, uses_broker
 from anbao.core.bus import InProcessBus
 from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.errors import AnBaoError
+from anbao.core.lease import AdvisoryLease
 from anbao.core.time import NaiveDatetimeError
 from anbao.crowd.flows import Runs
 from anbao.crowd.views import router as crowd_router
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(app.state.bus, BrokerBus):  # several replicas: live messages through the broker
+            await asyncio.to_thread(app.state.bus.start)
         task = asyncio.create_task(app.state.watcher.run(), name="anbao-warnings")
         sim_task = None
         if simulate is not None:
@@ -163,20 +167,29 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
                     with contextlib.suppress(asyncio.CancelledError):
                         await t
             app.state.watcher.close()
+            if isinstance(app.state.bus, BrokerBus):
+                await asyncio.to_thread(app.state.bus.stop)
             engine.dispose()
 
     app = FastAPI(title="AnBao 安保 API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, openapi_url="/api/v1/openapi.json", redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.bus = InProcessBus()
+    # PostgreSQL and a broker: replicas share the live stream through the broker (docs/scale-out.md)
+    app.state.bus = BrokerBus(engine, settings.mqtt_url, root=settings.mqtt_live_prefix,
+                              broadcast=[events.ReadingsStored]) \
+        if settings.mqtt_url and uses_broker(database_url=settings.database_url, mqtt_url=settings.mqtt_url) \
+        else InProcessBus()
     # every session carries the bus: what a transaction posts to the outbox goes out when it commits
     app.state.sessions = make_sessionmaker(engine, info={"bus": app.state.bus,
                                                          audit.KEY_INFO: audit.use_keys(settings.audit_keys())})
     app.state.signing_key = settings.signing_key()
     app.state.login_limiter = LoginRateLimiter(settings.login_attempts_per_minute,
                                                per_address=settings.login_attempts_per_address_per_minute)
-    app.state.watcher = Watcher(app.state.sessions, app.state.bus, settings.evaluate_interval_s)
+    # on PostgreSQL every replica runs a watcher and the holder of the lease evaluates (docs/scale-out.md)
+    app.state.watcher = Watcher(app.state.sessions, app.state.bus, settings.evaluate_interval_s,
+                                lease=AdvisoryLease(engine, "warning-engine")
+                                if engine.dialect.name == "postgresql" else None)
     #: callables told after commit that an event got readings over HTTP (the watcher hears them on the bus)
     app.state.ingest_listeners = []
     app.state.evacuation_runs = Runs()

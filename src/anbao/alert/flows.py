@@ -24,6 +24,13 @@ One pass (:func:`evaluate`) for one event:
 when a :class:`~anbao.core.events.ReadingsStored` change arrives on the bus (any door: HTTP, MQTT,
 GB/T 28181, the simulator) (passes at least ``min_gap_s`` = 100 ms apart,
 so that a stream of ingest batches does not keep the SQLite write lock busy with passes).
+
+With several replicas on PostgreSQL each runs a Watcher, and exactly one evaluates: the holder of
+the ``warning-engine`` lease (:class:`anbao.core.lease.AdvisoryLease`); the others stand by and try
+to take it every ``standby_retry_s``. Each pass of the holder is fenced in its own transaction
+(:meth:`~anbao.core.lease.AdvisoryLease.fence`), so a holder that lost the lease mid-pass cannot
+overlap the next one; one that loses it forgets its trackers (the next holder starts from the open
+warnings in the database). SQLite has one process and no lease. docs/scale-out.md.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transit
 from anbao.core import events, outbox
 from anbao.core.bus import Bus
 from anbao.core.db import reading
+from anbao.core.lease import AdvisoryLease, LeaseLost
 from anbao.core.time import utcnow
 from anbao.crowd import state as sensing
 from anbao.crowd.state import LEVEL_CODES, zone_states
@@ -366,8 +374,11 @@ class Watcher:
     """Runs :func:`evaluate` for every event with fresh readings: every ``interval_s``, and on :meth:`poke`."""
 
     def __init__(self, sessions: sessionmaker[Session], bus: Bus, interval_s: float,
-                 min_gap_s: float = 0.1) -> None:
+                 min_gap_s: float = 0.1, *, lease: AdvisoryLease | None = None,
+                 standby_retry_s: float = 1.0) -> None:
         self.sessions, self.bus, self.interval_s, self.min_gap_s = sessions, bus, interval_s, min_gap_s
+        #: several replicas: only the holder of this lease runs the background passes; None (SQLite): always
+        self.lease, self.standby_retry_s = lease, standby_retry_s
         self.watch = Watch()
         self._wake = threading.Event()
         #: every door's stored readings reach the watcher the same way: as typed changes on the bus
@@ -388,18 +399,25 @@ class Watcher:
 
     def close(self) -> None:
         self._unsubscribe()
+        if self.lease is not None:
+            self.lease.close()
 
     def _session(self) -> Session:
         db = self.sessions(info={"bus": self.bus})
         db.info["actor"] = "system:warnings"
         return db
 
-    def run_once(self, now: datetime | None = None) -> int:
-        """One pass over every event with fresh readings; returns the number of warning changes."""
+    def run_once(self, now: datetime | None = None, *, fenced: bool = False) -> int:
+        """One pass over every event with fresh readings; returns the number of warning changes.
+
+        ``fenced`` (the background loop, with a lease): each event's transaction first checks that this
+        process still holds the lease, and raises :class:`~anbao.core.lease.LeaseLost` if not."""
         now = now or utcnow()
         changes = 0
         with self._lock:
             with reading(self.sessions) as db:
+                if fenced and self.lease is not None:
+                    self.lease.fence(db)  # a pass of a process that lost the lease stops here
                 event_ids = events_with_fresh_readings(db=db, now=now)
             for event_id in event_ids:
                 # read without the write lock (SQLite: deferred), then write what changed in a short transaction
@@ -409,6 +427,8 @@ class Watcher:
                 if not decided.writes:
                     continue
                 with self._session() as db:
+                    if fenced and self.lease is not None:
+                        self.lease.fence(db)
                     changes += apply(db=db, decided=decided)
                     db.commit()
             self.passes += 1
@@ -418,12 +438,36 @@ class Watcher:
         self._wake.wait(self.interval_s)
         self._wake.clear()
 
+    def _stand_down(self) -> None:
+        """Forget what was kept between passes: another engine moved on meanwhile, the database knows."""
+        with self._lock:
+            w = self.watch
+            for kept in (w.trackers, w.last_sent, w.health_sent, w.last_push, w.history):
+                kept.clear()
+
+    @property
+    def leading(self) -> bool:
+        """True when this watcher runs the background passes (it holds the lease, or needs none)."""
+        return self.lease is None or self.lease.held
+
     async def run(self) -> None:
+        lease = self.lease
         while True:
             started = time.monotonic()
             try:
+                if lease is not None and lease.held and not await asyncio.to_thread(lease.alive):
+                    await asyncio.to_thread(self._stand_down)  # its connection was cut: the lock went with it
+                if lease is not None and not lease.held:
+                    if not await asyncio.to_thread(lease.try_acquire):
+                        await asyncio.sleep(self.standby_retry_s)  # standing by
+                        continue
+                    log.info("warning engine: this process evaluates now (lease %s)", lease.describe())
                 if not self.paused:
-                    await asyncio.to_thread(self.run_once)
+                    await asyncio.to_thread(self.run_once, fenced=True)
+            except LeaseLost as exc:
+                log.warning("warning engine: %s; standing by", exc)
+                await asyncio.to_thread(self._stand_down)
+                continue
             except Exception:  # a bad pass must not stop the watcher; it is logged and retried
                 log.exception("warning pass failed")
             gap = self.min_gap_s - (time.monotonic() - started)

@@ -105,6 +105,7 @@ class AdvisoryLease:
         """True while the lease's session answers (it then still holds the lock)."""
         with self._lock:
             if self._conn is None or self.pid is None:
+                self.pid = None
                 return False
             try:
                 self._conn.execute(text("SELECT 1"))

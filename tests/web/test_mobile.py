@@ -82,11 +82,14 @@ class Phone:
 
 
 @pytest.fixture(scope="module")
-def officer(served: Served) -> str:
-    admin = served.token("admin-test")
-    r = httpx.post(f"{served.url}/api/v1/users", headers={"Authorization": f"Bearer {admin}"},
+def officer(served: Served, unit: dict[str, Any]) -> str:
+    """The officer's login, linked to its unit: an officer acts on its own unit's tasks (docs/security.md)."""
+    admin = {"Authorization": f"Bearer {served.token('admin-test')}"}
+    r = httpx.post(f"{served.url}/api/v1/users", headers=admin,
                    json={"username": OFFICER, "password": PASSWORD, "role": "officer", "display_name": "张警官"})
     assert r.status_code == 201, r.text
+    r = httpx.put(f"{served.url}/api/v1/users/{r.json()['id']}/units/{unit['id']}", headers=admin)
+    assert r.status_code == 200, r.text
     return OFFICER
 
 
@@ -114,6 +117,12 @@ def phone(browser: Any, served: Served, officer: str, unit: dict[str, Any]) -> I
     p.login()
     p.ready()
     page.wait_for_selector("#screen-unit:not([hidden])")
+    # the picker offers only the unit the login is linked to (the demo has 43)
+    from playwright.sync_api import expect
+
+    picker = page.locator("#unit-list button.unit")
+    expect(picker).to_have_count(1, timeout=10000)
+    assert picker.get_attribute("data-code") == UNIT
     page.fill("#unit-search", UNIT)
     page.click(f"#unit-list button[data-code='{UNIT}']")
     page.wait_for_selector("#screen-tasks:not([hidden])")

@@ -139,9 +139,9 @@ export class Model extends EventTarget {
     } catch {
       id = null;
     }
-    // a login linked to units (an officer) works for those only: the server refuses the others' tasks
-    if (this.linked.size && !this.linked.has(id)) return this.linked.size === 1 ? [...this.linked][0] : null;
-    return id;
+    // a login linked to units (an officer) works for those only (the server refuses the others' tasks): a unit
+    // picked before the link changed is picked again
+    return this.linked.size && !this.linked.has(id) ? null : id;
   }
 
   /** The units I may pick: those my login is linked to, else every unit of the event. */

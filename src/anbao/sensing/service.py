@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class _Dev(NamedTuple):
 _DEVICE_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, tuple[tuple[Any, ...], dict[str, _Dev]]]] = (
     weakref.WeakKeyDictionary())
 _CACHED_EVENTS = 256
+_CACHE_LOCK = threading.Lock()
 
 
 def _version_part(table: Any) -> Select[Any]:
@@ -95,7 +97,8 @@ def event_devices(*, db: Session, event_id: int) -> dict[str, _Dev]:
     version = tuple(tuple(r) for r in db.execute(_DEVICE_VERSION, {"event_id": event_id}))
     per_event = _DEVICE_CACHE.get(engine)
     if per_event is None:
-        per_event = _DEVICE_CACHE.setdefault(engine, {})
+        with _CACHE_LOCK:
+            per_event = _DEVICE_CACHE.setdefault(engine, {})
     hit = per_event.get(event_id)
     if hit is not None and hit[0] == version:
         return hit[1]
@@ -106,9 +109,10 @@ def event_devices(*, db: Session, event_id: int) -> dict[str, _Dev]:
         top = MAX_DENSITY * area if kind in HEAD_COUNTS and area else math.inf
         out[code] = _Dev(dev_id, zone_id, 0.0 if kind in NON_NEGATIVE else -math.inf, top, zone_code or "",
                          area or 0.0)
-    if len(per_event) >= _CACHED_EVENTS:
-        per_event.pop(next(iter(per_event)), None)
-    per_event[event_id] = (version, out)
+    with _CACHE_LOCK:
+        if len(per_event) >= _CACHED_EVENTS:
+            per_event.pop(next(iter(per_event)), None)
+        per_event[event_id] = (version, out)
     return out
 
 

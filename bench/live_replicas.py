@@ -83,7 +83,8 @@ def main() -> None:
         other, same = results["other"], results["same"]
         print(json.dumps({
             "messages": args.n, "rate_per_s": args.rate,
-            "p50_ms": _pct(other["lat"], 0.5), "p99_ms": _pct(other["lat"], 0.99), "max_ms": round(max(other["lat"]), 2),
+            "p50_ms": _pct(other["lat"], 0.5), "p99_ms": _pct(other["lat"], 0.99),
+            "max_ms": round(max(other["lat"]), 2),
             "mean_ms": round(statistics.fmean(other["lat"]), 2),
             "received": len(other["lat"]), "out_of_order": other["disorder"], "duplicates": other["dups"],
             "same_replica_p50_ms": _pct(same["lat"], 0.5), "same_replica_p99_ms": _pct(same["lat"], 0.99),

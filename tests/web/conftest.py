@@ -112,8 +112,12 @@ def browser() -> Iterator[object]:
 class PageWatch:
     """A page with its uncaught errors and console errors collected (the tests fail on them)."""
 
-    def __init__(self, browser: object, served: Served, size: tuple[int, int] = (1600, 1000)) -> None:
-        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")  # type: ignore[attr-defined]
+    def __init__(self, browser: object, served: Served, size: tuple[int, int] = (1600, 1000), *,
+                 csp: bool = False) -> None:
+        # the tests' own string predicates (wait_for_function) are evaluated in the page, which the app's
+        # Content-Security-Policy forbids: enforced only where asked (tests/web/test_csp.py loads every page so)
+        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN",  # type: ignore[attr-defined]
+                                           bypass_csp=not csp)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.allowed: list[str] = []

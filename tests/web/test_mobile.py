@@ -36,6 +36,7 @@ VENUE = {"longitude": 120.2290, "latitude": 30.2300, "accuracy": 8}  # 内场通
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
     "locale": "zh-CN", "timezone_id": "Asia/Shanghai", "geolocation": VENUE, "permissions": ["geolocation"],
+    "bypass_csp": True,  # the test's own string predicates run in the page (tests/web/test_csp.py enforces the CSP)
 }
 #: console noise of a browser that is offline on purpose, or of a login that expired on purpose
 NETWORK_NOISE = ("net::ERR_INTERNET_DISCONNECTED", "Failed to load resource", "ERR_NAME_NOT_RESOLVED",

@@ -30,6 +30,9 @@ Figures (readings per second stored and committed, on a temporary SQLite file):
   in storage form, ``write_row``, into the same ``reading`` table, a commit per 5,000), pg_inprocess_share,
   pg_http_share: the same on PostgreSQL (``--pg``, a schema of its own, dropped at the end). Targets:
   in process >= 0.8 and HTTP batch >= 0.6 of the ceiling, on each database
+- *_per_cpu_s_* and *_share_cpu: the in-process figures and ceilings per CPU second (this process's CPU time,
+  plus the PostgreSQL backend's, read from /proc): on a machine shared with other work, wall-clock shares
+  swing with the neighbours' load; CPU shares hardly move
 With --repeat R each throughput figure is the best of R runs (the medians are printed too). The script
 runs against whichever ``anbao`` is importable: ``PYTHONPATH=<old tree>/src`` measures an older tree.
 """
@@ -37,6 +40,7 @@ runs against whichever ``anbao`` is importable: ``PYTHONPATH=<old tree>/src`` me
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -161,7 +165,42 @@ def _storage_rows(sessions: Any, eid: int, n: int, start: int) -> list[tuple[Any
              "bench", None) for it in _items(n, start)]
 
 
-def sqlite_ceiling(path: str, rows: list[tuple[Any, ...]]) -> float:
+class Rate(tuple[float, float | None]):
+    """(rows per wall-clock second, rows per CPU second): the CPU figure holds on a busy shared machine."""
+
+
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds used so far by a PostgreSQL backend of this machine (utime + stime from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Clock:
+    """Wall and CPU time of a stretch of work: this process's CPU time plus that of the PostgreSQL backends
+    named (None when a backend cannot be read: another machine)."""
+
+    def __init__(self, backends: tuple[int, ...] = ()) -> None:
+        self.backends = backends
+
+    def _cpu(self) -> float | None:
+        try:
+            return time.process_time() + sum(_backend_cpu(pid) for pid in self.backends)
+        except OSError:
+            return None
+
+    def __enter__(self) -> Clock:
+        self.cpu0, self.wall0 = self._cpu(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.wall, cpu1 = time.perf_counter() - self.wall0, self._cpu()
+        self.cpu = None if cpu1 is None or self.cpu0 is None else cpu1 - self.cpu0
+
+    def rate(self, n: int) -> Rate:
+        return Rate((n / self.wall, n / self.cpu if self.cpu else None))
+
+
+def sqlite_ceiling(path: str, rows: list[tuple[Any, ...]]) -> Rate:
     """Rows per second: sqlite3 executemany into ``reading``, WAL, a commit per 5,000 rows."""
     import sqlite3
 
@@ -169,17 +208,16 @@ def sqlite_ceiling(path: str, rows: list[tuple[Any, ...]]) -> float:
     for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
         conn.execute(f"PRAGMA {pragma}")
     sql = f"INSERT INTO reading ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    t = time.perf_counter()
-    for k in range(0, len(rows), BATCH):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(sql, rows[k:k + BATCH])
-        conn.execute("COMMIT")
-    rate = len(rows) / (time.perf_counter() - t)
+    with Clock() as clock:
+        for k in range(0, len(rows), BATCH):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(sql, rows[k:k + BATCH])
+            conn.execute("COMMIT")
     conn.close()
-    return rate
+    return clock.rate(len(rows))
 
 
-def pg_ceiling(url: str, rows: list[tuple[Any, ...]]) -> float:
+def pg_ceiling(url: str, rows: list[tuple[Any, ...]]) -> Rate:
     """Rows per second: psycopg 3 COPY (``write_row``) into ``reading``, a commit per 5,000 rows."""
     import psycopg
     from sqlalchemy.engine import make_url
@@ -187,31 +225,41 @@ def pg_ceiling(url: str, rows: list[tuple[Any, ...]]) -> float:
     u = make_url(url)
     with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
                          dbname=u.database, options=str(u.query.get("options", ""))) as conn:
-        t = time.perf_counter()
-        for k in range(0, len(rows), BATCH):
-            with conn.cursor() as cur, cur.copy(f"COPY reading ({_COLUMNS}) FROM STDIN") as copy:
-                for e, d, z, a, v, j, r, s, key in rows[k:k + BATCH]:
-                    copy.write_row((e, d, z, a + "+00", v, j, r + "+00", s, key))
-            conn.commit()
-        return len(rows) / (time.perf_counter() - t)
+        with Clock((conn.info.backend_pid,)) as clock:
+            for k in range(0, len(rows), BATCH):
+                with conn.cursor() as cur, cur.copy(f"COPY reading ({_COLUMNS}) FROM STDIN") as copy:
+                    for e, d, z, a, v, j, r, s, key in rows[k:k + BATCH]:
+                        copy.write_row((e, d, z, a + "+00", v, j, r + "+00", s, key))
+                conn.commit()
+        return clock.rate(len(rows))
 
 
 # -- in process and HTTP ------------------------------------------------------------------------
 
-def inprocess(sessions: Any, eid: int, n: int, start: int, how: str) -> float:
+def _backend_pid(db: Session) -> int | None:
+    info = getattr(db.connection().connection.dbapi_connection, "info", None)  # psycopg's, not sqlite3's
+    return getattr(info, "backend_pid", None)
+
+
+def inprocess(sessions: Any, eid: int, n: int, start: int, how: str) -> Rate:
     items = _items(n, start)
     chunks = [items[k:k + BATCH] for k in range(0, n, BATCH)]
     bodies = [json.dumps(c).encode() for c in chunks] if how == "body" else []
-    t = time.perf_counter()
-    for k, chunk in enumerate(chunks):
-        with transaction(sessions, actor="bench") as db:
-            if how == "items":
-                service.ingest(db=db, event_id=eid, items=chunk)
-            elif how == "body":
-                service.ingest_body(db=db, event_id=eid, body=bodies[k])
-            else:
-                old_ingest(db=db, event_id=eid, items=chunk)
-    return n / (time.perf_counter() - t)
+    with sessions() as db:
+        pid = _backend_pid(db)
+    pids = set()
+    with Clock(() if pid is None else (pid,)) as clock:
+        for k, chunk in enumerate(chunks):
+            with transaction(sessions, actor="bench") as db:
+                pids.add(_backend_pid(db))
+                if how == "items":
+                    service.ingest(db=db, event_id=eid, items=chunk)
+                elif how == "body":
+                    service.ingest_body(db=db, event_id=eid, body=bodies[k])
+                else:
+                    old_ingest(db=db, event_id=eid, items=chunk)
+    wall, cpu = clock.rate(n)
+    return Rate((wall, cpu if pids == {pid} else None))  # another pooled connection: its backend was not read
 
 
 def http_batch(client: httpx.Client, headers: dict[str, str], eid: int, n: int, start: int, old: bool) -> float:
@@ -475,14 +523,16 @@ def latency(base: str, headers: dict[str, str], eid: int, rounds: int, load_per_
     out: list[float] = []
     missed = 0
     ws_url = base.replace("http://", "ws://") + f"/api/v1/events/{eid}/live"
+    stack = contextlib.ExitStack()
     try:  # the token in the first frame; a tree from before that took it in the URL
-        ws = connect(ws_url)
+        ws = stack.enter_context(connect(ws_url))
         ws.send(json.dumps({"type": "auth", "token": token["access_token"]}))
         ws.recv(timeout=10)  # hello
     except Exception:
-        ws = connect(f"{ws_url}?token={token['access_token']}")
+        stack.close()
+        ws = stack.enter_context(connect(f"{ws_url}?token={token['access_token']}"))
         ws.recv()
-    with ws:
+    with stack:
 
         def listen() -> None:
             while True:
@@ -581,6 +631,7 @@ def main() -> None:
     url = f"sqlite:///{tmp / 'bench.db'}"
     sessions, eid = _setup(url)
     runs: dict[str, list[float]] = {}
+    cpu_runs: dict[str, list[float]] = {}
     offset = [0]
 
     def measure(*named: Any) -> None:
@@ -589,7 +640,10 @@ def main() -> None:
         for _ in range(args.repeat):
             for name, fn in zip(named[::2], named[1::2], strict=True):
                 offset[0] += 1_000_000
-                runs.setdefault(name, []).append(fn(offset[0]))
+                got = fn(offset[0])
+                runs.setdefault(name, []).append(got[0] if isinstance(got, Rate) else got)
+                if isinstance(got, Rate) and got[1] is not None:
+                    cpu_runs.setdefault(name.replace("per_s", "per_cpu_s"), []).append(got[1])
 
     n = args.n
     measure("sqlite_ceiling_rows_per_s", lambda s: sqlite_ceiling(str(tmp / "bench.db"),
@@ -634,7 +688,7 @@ def main() -> None:
             postgresql(args.pg, n, tmp, measure)
         except Exception as exc:  # reported in the line; the SQLite figures stand
             result["pg_error"] = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
-    for name, values in runs.items():
+    for name, values in [*runs.items(), *cpu_runs.items()]:
         result[name] = round(max(values))
         if args.repeat > 1:
             result[name + "_median"] = round(statistics.median(values))
@@ -649,6 +703,10 @@ def main() -> None:
             figure = result.get(f"readings_per_s_{prefix}{'http_batch' if door == 'http' else door}")
             if top and figure:
                 result[f"{db_name}_{door}_share"] = round(figure / top, 3)
+        top, figure = (result.get(f"{db_name}_ceiling_rows_per_cpu_s"),
+                       result.get(f"readings_per_cpu_s_{prefix}inprocess"))
+        if top and figure:
+            result[f"{db_name}_inprocess_share_cpu"] = round(figure / top, 3)
     for name in ("inprocess", "http_batch", "mqtt_single", "mqtt_batched"):
         if result.get(f"baseline_readings_per_s_{name}"):
             result[f"speedup_{name}"] = round(result[f"readings_per_s_{name}"]

@@ -114,7 +114,8 @@ def test_warning_reaches_the_websocket_within_two_seconds(client, site, login):
     url, event_id, gw, _ = site
     client.app.state.watcher.paused = False
     token = login("officer")["Authorization"].removeprefix("Bearer ")
-    with client.websocket_connect(f"/api/v1/events/{event_id}/live?token={token}") as ws:
+    with client.websocket_connect(f"/api/v1/events/{event_id}/live") as ws:
+        ws.send_json({"type": "auth", "token": token})
         assert ws.receive_json()["type"] == "hello"
         started = time.monotonic()
         _count(client, url, gw, datetime.now(UTC) - timedelta(seconds=1), 45_000)  # the lifespan watcher runs it

@@ -129,7 +129,12 @@ def test_handover_keeps_the_history(client, ops):  # noqa: F811
     inc = _intake(client, url, h, "call-0005-eeee", type="盗窃")
     iu = f"{url}/incidents/{inc['id']}"
     a1 = client.post(f"{iu}/assignments", json={"unit_id": u1}, headers=h["dispatcher"]).json()
-    client.post(f"{iu}/assignments/{a1['id']}/status", json={"status": "on_scene"}, headers=h["officer"])
+    # an officer moves only its own units' assignments
+    r = client.post(f"{iu}/assignments/{a1['id']}/status", json={"status": "on_scene"}, headers=h["officer"])
+    assert r.status_code == 403 and "acts only for its own units" in r.json()["detail"], r.text
+    link_user(client, h["officer"], u1, by=h["dispatcher"])
+    r = client.post(f"{iu}/assignments/{a1['id']}/status", json={"status": "on_scene"}, headers=h["officer"])
+    assert r.status_code == 200, r.text
     r = client.post(f"{iu}/handover", json={"police_type": "刑侦", "unit_id": detective, "note": "涉案金额较大"},
                     headers=h["dispatcher"])
     assert r.status_code == 200 and r.json()["police_type"] == "criminal", r.text

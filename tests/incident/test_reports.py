@@ -93,6 +93,11 @@ def test_positions_are_idempotent_and_the_newest_per_unit_is_served(client, ops)
     unit = _unit(client, url, h, ids)
     got = []
     client.app.state.bus.subscribe(f"event/{event_id}/unit-position", got.append)
+    first = {"client_key": "pos-0000-xyz", "unit_id": unit, "lon": LON, "lat": LAT,
+             "at": datetime.now(UTC).isoformat()}
+    r = client.post(f"{url}/positions", json=first, headers=h["officer"])  # not linked to the unit yet
+    assert r.status_code == 403 and "acts only for its own units" in r.json()["detail"], r.text
+    link_user(client, h["officer"], unit, by=h["dispatcher"])
     now = datetime.now(UTC).replace(microsecond=0)
     for i, dt in enumerate((60, 30, 45)):  # the newest by time is the second one, whatever the order of arrival
         r = client.post(f"{url}/positions", json={"client_key": f"pos-{i:04d}-xyz", "unit_id": unit,
@@ -107,7 +112,7 @@ def test_positions_are_idempotent_and_the_newest_per_unit_is_served(client, ops)
     assert (latest["unit_id"], latest["call_sign"], latest["lon"]) == (unit, "巡1", pytest.approx(LON + 1e-4))
     assert len(got) == 3
     r = client.post(f"{url}/positions", json={"client_key": "pos-0009-xyz", "unit_id": 9999, "lon": LON, "lat": LAT,
-                                              "at": now.isoformat()}, headers=h["officer"])
+                                              "at": now.isoformat()}, headers=h["dispatcher"])
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "unit_id"]
 
 

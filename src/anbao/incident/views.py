@@ -30,6 +30,7 @@ from anbao.incident.schemas import (
     PositionIn,
     PositionOut,
 )
+from anbao.org import service as org
 from anbao.org.models import Unit
 from anbao.org.scope import unit_scope
 from anbao.response import service as response
@@ -100,6 +101,7 @@ def photo(event: EventDep, incident_id: int, db: DB, principal: Reader) -> Respo
 @router.post("/events/{event_id}/positions", response_model=PositionOut, status_code=201,
              summary="A unit's position from a phone 位置上报 (idempotent by client_key)")
 def position(event: EventDep, body: PositionIn, db: DB, principal: Reporter) -> Any:
+    org.check_own_unit(db=db, principal=principal, event_id=event.id, unit_id=body.unit_id, what="the position")
     row, created = service.add_position(db=db, event_id=event.id, data=body, by=principal.actor, now=utcnow())
     out = PositionOut.model_validate(row).model_dump(mode="json")
     return JSONResponse(out, status_code=201 if created else 200)
@@ -175,6 +177,8 @@ def assignment_status(incident: IncidentDep, assignment_id: int, body: Assignmen
     a = db.get(Assignment, assignment_id)
     if a is None or a.incident_id != incident.id:
         raise NotFound(f"assignment {assignment_id} not found at incident {incident.id}")
+    org.check_own_unit(db=db, principal=principal, event_id=incident.event_id, unit_id=a.unit_id,
+                       what=f"assignment {a.id}")
     lifecycle.progress(db=db, assignment=a, status=body.status, by=principal.actor, now=utcnow(), note=body.note)
     return _assignment(db, a)
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from anbao.core import crud
-from anbao.core.errors import Invalid, NotFound
+from anbao.core.auth import Principal
+from anbao.core.errors import Forbidden, Invalid, NotFound
 from anbao.org.models import CommandNode, Person, Unit, UserUnit
 
 #: which level may sit under which: 指挥部 → 工作组 / 现场分指挥部 → 执勤组
@@ -103,6 +104,19 @@ def user_units(*, db: Session, user_id: int, event_id: int | None = None) -> lis
     if event_id is not None:
         stmt = stmt.where(Unit.event_id == event_id)
     return list(db.execute(stmt.order_by(Unit.event_id, Unit.code)).scalars())
+
+
+def check_own_unit(*, db: Session, principal: Principal, event_id: int, unit_id: int, what: str) -> None:
+    """Field roles act for their own units only (positions, assignment progress); Forbidden (403) naming
+    the rule otherwise. Dispatchers, commanders and admins act for every unit."""
+    if not principal.in_field:
+        return
+    mine = user_units(db=db, user_id=principal.user_id, event_id=event_id)
+    if unit_id in {u.id for u in mine}:
+        return
+    have = (f"your units here are {', '.join(f'{u.id} ({u.call_sign})' for u in mine)}" if mine else
+            "you are linked to no unit of this event (PUT /api/v1/users/{user_id}/units/{unit_id})")
+    raise Forbidden(f"role {principal.role.value} acts only for its own units: {what} is for unit {unit_id}; {have}")
 
 
 def link_user(*, db: Session, user_id: int, unit_id: int) -> bool:

@@ -269,3 +269,19 @@ def test_a_read_of_the_log_that_shows_personal_data_is_audited(client, login, se
     assert reads[0].after["ids"] == shown and reads[0].after["count"] == 2
     with sessions() as db:
         assert audit.verify(db).ok
+
+
+def test_a_process_with_another_key_refuses_to_start(anbao, sessions, monkeypatch):
+    """A replica or command that made up its own key would sign rows no other process can verify."""
+    with sessions() as db:
+        db.info["actor"] = "test"
+        _make_history(db)
+    monkeypatch.setattr(audit, "_keys", {})  # this process knows only the key of its own (new) state folder
+    monkeypatch.setattr(audit, "_current", [])
+    r = anbao("events", "list")
+    assert r.exit_code == 2 and "signed with key" in r.output and "ANBAO_AUDIT_KEY" in r.output, r.output
+    monkeypatch.setenv("ANBAO_AUDIT_KEY", KEY)  # the installation's key: it starts
+    from anbao.config import get_settings
+
+    get_settings.cache_clear()
+    assert anbao("events", "list").exit_code == 0

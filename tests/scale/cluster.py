@@ -355,7 +355,9 @@ class Cluster:
 
 def _env(root: Path, pg: Postgres, broker: Mosquitto) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANBAO_")}
+    # what deploy/anbao.env.example asks every process of an installation to share
     env.update({"ANBAO_DATABASE_URL": pg.url, "ANBAO_MQTT_URL": broker.url, "ANBAO_SECRET_KEY": secrets.token_hex(32),
+                "ANBAO_AUDIT_KEY": secrets.token_urlsafe(32), "ANBAO_TRUSTED_PROXIES": pg.host,
                 "ANBAO_VAR_DIR": str(root / "var"), "PYTHONUNBUFFERED": "1"})
     return env
 

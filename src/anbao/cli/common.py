@@ -76,6 +76,11 @@ def database() -> Iterator[Engine]:
         fail(f"bad ANBAO_DATABASE_URL: {exc}")
     try:
         upgrade(engine)
+        with engine.connect() as conn:
+            foreign = audit.foreign_signing_key(conn)
+        if foreign is not None:
+            fail(f"the audit log is signed with key {foreign!r}, which this process does not have: give every "
+                 "process of the installation the same ANBAO_AUDIT_KEY (docs/audit.md, docs/deploy.md)")
         yield engine
     except AnBaoError as exc:
         where = ".".join(str(p) for p in exc.loc if p != "body")

@@ -104,6 +104,18 @@ def known_key(key_id: str) -> AuditKey | None:
         return _keys.get(key_id)
 
 
+def foreign_signing_key(conn: Any) -> str | None:
+    """The key id of the newest keyed audit row when this process does not hold that key, else None.
+
+    Every process of an installation (replicas, workers, the command line) must sign with the same key:
+    one that made up its own would write rows that the others cannot verify."""
+    newest = conn.execute(select(AuditEntry.key_id).where(AuditEntry.key_id.is_not(None))
+                          .order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    if newest is None or known_key(newest) is not None:
+        return None
+    return str(newest)
+
+
 def signing_key(db: Session) -> AuditKey | None:
     """The key that signs ``db``'s appends: the session's own, else the process's current one."""
     key = db.info.get(KEY_INFO)

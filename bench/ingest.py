@@ -667,6 +667,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
+    if args.pg != "none":
+        try:
+            postgresql(args.pg, n, tmp, measure)
+        except Exception as exc:  # reported in the line; the SQLite figures stand
+            result["pg_error"] = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
     try:
         single = min(n, 50_000)
         measure("readings_per_s_mqtt_single", lambda s: mqtt_rate(args.mqtt, url, sessions, eid, single, 1, s, "lean"))
@@ -683,11 +688,6 @@ def main() -> None:
         result["mqtt_workers"] = args.workers
     except (OSError, TimeoutError, subprocess.SubprocessError) as exc:
         result["mqtt_error"] = str(exc)
-    if args.pg != "none":
-        try:
-            postgresql(args.pg, n, tmp, measure)
-        except Exception as exc:  # reported in the line; the SQLite figures stand
-            result["pg_error"] = f"{exc.__class__.__name__}: {exc}".splitlines()[0]
     for name, values in [*runs.items(), *cpu_runs.items()]:
         result[name] = round(max(values))
         if args.repeat > 1:

@@ -188,57 +188,61 @@ def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str =
     reject = out.reject
     received, source = store.stored_time(now), source[:80]
     newest_ok, oldest_ok = store.stored_time(now + MAX_FUTURE), store.stored_time(now - MAX_PAST)
-    rows: list[store.Row] = []
-    append = rows.append
-    newest: dict[int, int] = {}  # device id -> position of its newest reading in rows
+    newest: dict[int, store.Row] = {}  # device id -> its newest reading in the batch
     newest_get = newest.get
+    taken = 0
     dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
     fromiso = datetime.fromisoformat
     device = devices.get
-    for i, item in decoded.items:
-        dev = device(item["sensor"])
-        if dev is None:
-            reject(i, ["body", i, "sensor"], f"unknown sensor {item['sensor']!r} in event {event_id}")
-            continue
-        dev_id, zone_id, low, high, _, _ = dev
-        value = item.get("value")
-        values = item.get("values")
-        if value is None and not values:
-            reject(i, ["body", i], "a reading needs value or values")
-            continue
-        at = item["at"]
-        stamp: str | None = None
-        # the usual form, YYYY-MM-DDTHH:MM:SS.ffffff+00:00 (or ...Z): checked by the parser, stored by slicing
-        if type(at) is str and at[19:20] == "." and ((tail := at[26:]) == "+00:00" or tail == "Z"):
-            try:
-                fromiso(at)
-                stamp, shown = at[:10] + " " + at[11:26], at
-            except ValueError:
-                pass
-        if stamp is None:
-            stamp, shown = _stamp(at)
-            if stamp is None:
-                reject(i, ["body", i, "at"], shown)
+    keyed = any(item.get("idempotency_key") is not None for _, item in decoded.items)
+    with store.readings(db=db, event_id=event_id, received=received, source=source, keyed=keyed) as sink:
+        add = sink.add
+        for i, item in decoded.items:
+            dev = device(item["sensor"])
+            if dev is None:
+                reject(i, ["body", i, "sensor"], f"unknown sensor {item['sensor']!r} in event {event_id}")
                 continue
-        if stamp > newest_ok:
-            reject(i, ["body", i, "at"], f"time {shown} is in the future (clock error?)")
-            continue
-        if stamp < oldest_ok:
-            reject(i, ["body", i, "at"], f"time {shown} is more than {MAX_PAST.days} days old")
-            continue
-        if (values or value is not None and not low <= value <= high) and (
-                bad := _impossible(dev, value, values)) is not None:
-            reject(i, ["body", i, bad[0]], bad[1])
-            continue
-        k = newest_get(dev_id)
-        if k is None or stamp >= rows[k][2]:
-            newest[dev_id] = len(rows)
-        append((dev_id, zone_id, stamp, value, dumps(values) if values else None, item.get("idempotency_key")))
+            dev_id, zone_id, low, high, _, _ = dev
+            value = item.get("value")
+            values = item.get("values")
+            if value is None and not values:
+                reject(i, ["body", i], "a reading needs value or values")
+                continue
+            at = item["at"]
+            stamp: str | None = None
+            # the usual form, YYYY-MM-DDTHH:MM:SS.ffffff+00:00 (or ...Z): checked by the parser, stored by slicing
+            if type(at) is str and at[19:20] == "." and ((tail := at[26:]) == "+00:00" or tail == "Z"):
+                try:
+                    fromiso(at)
+                    stamp, shown = at[:10] + " " + at[11:26], at
+                except ValueError:
+                    pass
+            if stamp is None:
+                stamp, shown = _stamp(at)
+                if stamp is None:
+                    reject(i, ["body", i, "at"], shown)
+                    continue
+            if stamp > newest_ok:
+                reject(i, ["body", i, "at"], f"time {shown} is in the future (clock error?)")
+                continue
+            if stamp < oldest_ok:
+                reject(i, ["body", i, "at"], f"time {shown} is more than {MAX_PAST.days} days old")
+                continue
+            if (values or value is not None and not low <= value <= high) and (
+                    bad := _impossible(dev, value, values)) is not None:
+                reject(i, ["body", i, bad[0]], bad[1])
+                continue
+            row = (dev_id, zone_id, stamp, value, dumps(values) if values else None, item.get("idempotency_key"))
+            add(row)
+            taken += 1
+            last = newest_get(dev_id)
+            if last is None or stamp >= last[2]:
+                newest[dev_id] = row
     if decoded.rejected:
         out.rejected.sort(key=lambda r: r["index"])
-    stored = store.insert_readings(db=db, event_id=event_id, received=received, source=source, rows=rows)
-    out.accepted, out.duplicates = stored, len(rows) - stored
-    latest = [rows[k] for k in newest.values()]
+    stored = sink.stored
+    out.accepted, out.duplicates = stored, taken - stored
+    latest = list(newest.values())
     store.upsert_latest(db=db, event_id=event_id, received=received, rows=latest)
     if stored:  # every door ends here: the warning watcher hears of it the same way (after commit)
         cause = events.current_cause(db) or events.new_id("batch")

@@ -19,10 +19,11 @@ lock them in the same order and cannot deadlock.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, count
 from operator import itemgetter
 from typing import Any
 
@@ -59,35 +60,68 @@ def stored_time(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
-def insert_readings(*, db: Session, event_id: int, received: str, source: str, rows: Sequence[Row]) -> int:
-    """Insert ``rows`` of one event, received at ``received`` (storage form) from ``source``; returns how
-    many were new (the others repeat a stored idempotency key)."""
-    if not rows:
-        return 0
+class Sink:
+    """Where the rows of a batch go while the batch is checked (:func:`readings`); ``stored`` counts the new
+    ones once the block has ended."""
+
+    add: Callable[[Row], object]
+    stored: int = 0
+
+
+@contextmanager
+def readings(*, db: Session, event_id: int, received: str, source: str, keyed: bool) -> Iterator[Sink]:
+    """Store the rows given to the sink's ``add`` as one batch of one event, received at ``received`` (storage
+    form) from ``source``. ``keyed``: some rows may carry an idempotency key.
+
+    On PostgreSQL the COPY is open while the block runs: the server stores the first rows while the rest
+    of the batch is still being checked. On SQLite the rows are gathered and inserted when the block ends.
+    Either way ``stored`` then counts the rows that were new (the others repeat a stored key).
+    """
+    sink = Sink()
     conn = db.connection()
-    if conn.dialect.name == "postgresql":
-        return _pg_copy(conn, event_id, received + "+00", source, rows)
-    return _sqlite_rows(conn, _SQLITE_INSERT, (event_id, received, source), rows)
-
-
-def _pg_copy(conn: Connection, event_id: int, received: str, source: str, rows: Sequence[Row]) -> int:
-    """COPY ``rows`` into ``reading`` (through ``reading_stage`` when some have an idempotency key)."""
+    if conn.dialect.name != "postgresql":
+        rows: list[Row] = []
+        sink.add = rows.append
+        yield sink
+        if rows:
+            sink.stored = _sqlite_rows(conn, _SQLITE_INSERT, (event_id, received, source), rows)
+        return
+    received += "+00"
     with conn.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
-        if all(r[5] is None for r in rows):
+        if not keyed:  # nothing can conflict: straight into reading
             with cur.copy(_PG_COPY) as copy:
                 write = copy.write_row
-                for d, z, a, v, j, _ in rows:
-                    write((event_id, d, z, a + "+00", v, j, received, source, None))
-            return len(rows)
+
+                def add(row: Row) -> None:
+                    write((event_id, row[0], row[1], row[2] + "+00", row[3], row[4], received, source, None))
+
+                sink.add = add
+                yield sink
+            sink.stored = max(cur.rowcount, 0)
+            return
         cur.execute(_PG_STAGE)
         with cur.copy(_PG_STAGE_COPY) as copy:
-            write = copy.write_row
-            for n, (d, z, a, v, j, k) in enumerate(rows):
-                write((n, event_id, d, z, a + "+00", v, j, received, source, k))
+            write, seq = copy.write_row, count().__next__
+
+            def add_keyed(row: Row) -> None:
+                write((seq(), event_id, row[0], row[1], row[2] + "+00", row[3], row[4], received, source, row[5]))
+
+            sink.add = add_keyed
+            yield sink
         cur.execute(_PG_FROM_STAGE)
-        stored = cur.rowcount
+        sink.stored = max(cur.rowcount, 0)
         cur.execute("TRUNCATE reading_stage")  # empty for the session's next batch, in this transaction too
-        return int(stored)
+
+
+def insert_readings(*, db: Session, event_id: int, received: str, source: str, rows: Sequence[Row]) -> int:
+    """Insert ``rows`` of one event (see :func:`readings`); returns how many were new."""
+    if not rows:
+        return 0
+    with readings(db=db, event_id=event_id, received=received, source=source,
+                  keyed=any(r[5] is not None for r in rows)) as sink:
+        for row in rows:
+            sink.add(row)
+    return sink.stored
 
 
 _LATEST_SET = ('ON CONFLICT (device_id) DO UPDATE SET event_id = excluded.event_id, zone_id = excluded.zone_id, '

@@ -30,7 +30,7 @@ from anbao.core import audit, events
 from anbao.core.auth import LoginRateLimiter, TrustedProxies, keep_tokens_out_of_logs, parse_networks
 from anbao.core.broker_bus import BrokerBus, uses_broker
 from anbao.core.bus import InProcessBus
-from anbao.core.db import make_engine, make_sessionmaker
+from anbao.core.db import lock_timeout, make_engine, make_sessionmaker, unavailable
 from anbao.core.errors import AnBaoError
 from anbao.core.lease import AdvisoryLease
 from anbao.core.time import NaiveDatetimeError
@@ -105,6 +105,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unstorable(_req: Request, exc: StatementError) -> JSONResponse:
         if isinstance(exc, IntegrityError):
             return await integrity(_req, exc)
+        busy = lock_timeout(exc) or unavailable(exc)
+        if busy is not None:  # PostgreSQL restarting or away: 503 with Retry-After, never a 500
+            log.warning("%s", busy.message)
+            return await domain_error(_req, busy)
         log.warning("value refused by the database: %s", exc.orig)
         reason = str(exc.orig).splitlines()[0][:200] if isinstance(exc.orig, ValueError | OverflowError) or \
             type(exc.orig).__name__ in ("DataError", "NumericValueOutOfRange", "StringDataRightTruncation") \

@@ -14,13 +14,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from anbao.account import service as accounts
 from anbao.core import audit
 from anbao.core.auth import Perm, Principal
-from anbao.core.db import lock_timeout, reading
+from anbao.core.db import lock_timeout, reading, unavailable
 from anbao.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from anbao.core.events import new_id
 from anbao.event import service as events
@@ -67,8 +68,12 @@ def get_db(request: Request) -> Iterator[Session]:
             if read:
                 audit.write_pending(db)
         except BaseException as exc:
-            db.rollback()
-            busy = lock_timeout(exc)
+            busy = lock_timeout(exc) or unavailable(exc)
+            try:
+                db.rollback()
+            except OperationalError:  # the connection is gone (the server restarts): nothing to roll back
+                if busy is None:
+                    raise
             if busy is not None:
                 raise busy from exc
             raise

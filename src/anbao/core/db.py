@@ -184,6 +184,15 @@ def lock_timeout(exc: BaseException) -> Busy | None:
                 f"({text}); retry in {Busy.retry_after_s} s")
 
 
+def unavailable(exc: BaseException) -> Busy | None:
+    """A :class:`Busy` when ``exc`` says the database server cannot be reached or dropped the connection
+    (PostgreSQL restarting, failing over, the network away), else None. The request changed nothing."""
+    if not isinstance(exc, OperationalError) or isinstance(exc.orig, sqlite3.OperationalError):
+        return None
+    first = str(exc.orig).strip().splitlines()[0][:200] if str(exc.orig).strip() else type(exc.orig).__name__
+    return Busy(f"database unavailable ({first}); nothing was changed, retry in {Busy.retry_after_s} s")
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, actor: str) -> Iterator[Session]:
     """A session that commits on success, rolls back on error; ``actor`` is written to the audit log."""

@@ -162,3 +162,30 @@ def test_a_unit_shared_later_shows_at_once_on_rest(w):
     finally:
         w.client.patch(url(w.shared, "units", unit), json={"shared_with": []}, headers=planner)
     assert HIDDEN not in {p["call_sign"] for p in get(w, "unit-positions", "partner")}
+
+
+def test_tasks_and_reporting_units_name_no_unshared_unit(w):
+    """A task given to an unshared unit, and an incident reported by one, show the partner no unit id."""
+    c, dispatcher = w.client, w.headers["dispatcher"]
+    hidden, shared = w.units[HIDDEN], w.units[SHARED]
+    tasks = {}
+    for sign, unit_id in ((HIDDEN, hidden), (SHARED, shared)):
+        r = c.post(url(w.shared, "tasks"), json={"title": f"巡查 {sign}", "unit_id": unit_id}, headers=dispatcher)
+        assert r.status_code == 201, r.text
+        tasks[sign] = r.json()["id"]
+    police = {t["id"]: t["unit_id"] for t in get(w, "tasks", "analyst")}
+    partner = {t["id"]: t["unit_id"] for t in get(w, "tasks", "partner")}
+    assert police[tasks[HIDDEN]] == hidden and police[tasks[SHARED]] == shared
+    assert partner[tasks[HIDDEN]] is None and partner[tasks[SHARED]] == shared
+    assert get(w, f"tasks/{tasks[HIDDEN]}", "partner")["unit_id"] is None
+    assert get(w, f"tasks?unit_id={hidden}", "partner") == []  # asking by the hidden id learns nothing
+    by_unit = get(w, f"tasks?unit_id={hidden}", "analyst")
+    assert tasks[HIDDEN] in [t["id"] for t in by_unit] and {t["unit_id"] for t in by_unit} == {hidden}
+    lon, lat = point(10.0, 12.0)
+    r = c.post(url(w.shared, "incidents"), json={"client_key": "incident-by-hidden", "type": "theft", "lon": lon,
+                                                 "lat": lat, "unit_id": hidden}, headers=dispatcher)
+    assert r.status_code == 201, r.text
+    inc = r.json()["id"]
+    assert get(w, f"incidents/{inc}", "analyst")["unit_id"] == hidden
+    assert get(w, f"incidents/{inc}", "partner")["unit_id"] is None
+    assert next(i for i in get(w, "incidents", "partner") if i["id"] == inc)["unit_id"] is None

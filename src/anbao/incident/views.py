@@ -32,7 +32,7 @@ from anbao.incident.schemas import (
 )
 from anbao.org import service as org
 from anbao.org.models import Unit
-from anbao.org.scope import unit_scope
+from anbao.org.scope import EVERY_UNIT, UnitScope, unit_scope
 from anbao.response import service as response
 
 router = APIRouter(tags=["警情 incidents"])
@@ -52,9 +52,13 @@ def incident_of(event: EventDep, incident_id: int, db: DB) -> Incident:
 IncidentDep = Annotated[Incident, Depends(incident_of)]
 
 
-def _out(i: Incident, photo: bool) -> dict[str, Any]:
-    return {**IncidentOut.model_validate(i).model_dump(mode="json"), "type_zh": INCIDENT_TYPES[i.type][0],
-            "has_photo": photo}
+def _out(i: Incident, photo: bool, scope: UnitScope = EVERY_UNIT) -> dict[str, Any]:
+    """The incident as the caller may see it: a reporting unit not shared with a partner shows as none."""
+    out = {**IncidentOut.model_validate(i).model_dump(mode="json"), "type_zh": INCIDENT_TYPES[i.type][0],
+           "has_photo": photo}
+    if out["unit_id"] is not None and not scope.sees(out["unit_id"]):
+        out["unit_id"] = None
+    return out
 
 
 def _visible_assignments(db: DB, incident: Incident, principal: Principal) -> list[dict[str, Any]]:
@@ -85,7 +89,8 @@ def incidents(event: EventDep, db: DB, principal: Reader,
               limit: Annotated[int, Query(ge=1, le=5000)] = 500, offset: Annotated[int, Query(ge=0)] = 0) -> Any:
     rows = service.list_incidents(db=db, event_id=event.id, status=status, limit=limit, offset=offset)
     photos = service.photo_ids(db=db, incident_ids=[r.id for r in rows])
-    return [_out(r, r.id in photos) for r in rows]
+    scope = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
+    return [_out(r, r.id in photos, scope) for r in rows]
 
 
 @router.get("/events/{event_id}/incidents/{incident_id}/photo", response_class=Response,
@@ -130,7 +135,8 @@ def incident(incident: IncidentDep, db: DB, principal: Reader) -> Any:
                for a in response.activations(db=db, event_id=incident.event_id, incident_id=incident.id)}
     matched = [{**m.__dict__, "activation_id": started.get(m.plan_id)}
                for m in lifecycle.matches(db=db, incident=incident, now=utcnow())]
-    return {**_out(incident, service.has_photo(db=db, incident_id=incident.id)),
+    scope = unit_scope(db=db, event_id=incident.event_id, agency=principal.scoped_agency)
+    return {**_out(incident, service.has_photo(db=db, incident_id=incident.id), scope),
             "assignments": _visible_assignments(db, incident, principal),
             "plans": matched, "next_statuses": list(lifecycle.NEXT[incident.status])}
 

@@ -14,6 +14,7 @@ from anbao.core.auth import Perm, Principal
 from anbao.core.errors import NotFound
 from anbao.core.time import utcnow
 from anbao.core.vocab import TaskStatusIn
+from anbao.org.scope import UnitScope, unit_scope
 from anbao.plan import service as plans
 from anbao.response import service as response
 from anbao.response.models import Task
@@ -65,9 +66,19 @@ def tasks(event: EventDep, db: DB, principal: Reader,
           command_node_id: int | None = None, warning_id: int | None = None, unit_id: int | None = None,
           incident_id: int | None = None,
           limit: Annotated[int, Query(ge=1, le=5000)] = 1000, offset: Annotated[int, Query(ge=0)] = 0) -> Any:
-    return response.list_tasks(db=db, event_id=event.id, status=status_, open_only=open_,
-                              command_node_id=command_node_id, warning_id=warning_id, unit_id=unit_id,
-                              incident_id=incident_id, limit=limit, offset=offset)
+    scope = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
+    if unit_id is not None and not scope.sees(unit_id):
+        return []  # a partner asking for a unit not shared with it learns nothing about it
+    rows = response.list_tasks(db=db, event_id=event.id, status=status_, open_only=open_,
+                               command_node_id=command_node_id, warning_id=warning_id, unit_id=unit_id,
+                               incident_id=incident_id, limit=limit, offset=offset)
+    return [_scoped(t, scope) for t in rows]
+
+
+def _scoped(task: Task, scope: UnitScope) -> TaskOut:
+    """The task as the caller may see it: a unit not shared with a partner is shown as no unit."""
+    out = TaskOut.model_validate(task)
+    return out if scope.sees(out.unit_id) or out.unit_id is None else out.model_copy(update={"unit_id": None})
 
 
 @router.post("/events/{event_id}/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED, tags=[TAG],
@@ -85,7 +96,7 @@ def _task(db: Session, event_id: int, task_id: int) -> Task:
 
 @router.get("/events/{event_id}/tasks/{task_id}", response_model=TaskOut, tags=[TAG], summary="One task")
 def task(event: EventDep, task_id: int, db: DB, principal: Reader) -> Any:
-    return _task(db, event.id, task_id)
+    return _scoped(_task(db, event.id, task_id), unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency))
 
 
 @router.post("/events/{event_id}/tasks/{task_id}/status", response_model=TaskOut, tags=[TAG],

@@ -161,8 +161,8 @@ def _storage_rows(sessions: Any, eid: int, n: int, start: int) -> list[tuple[Any
     with sessions() as db:
         devices = dict(db.execute(text("SELECT code, id FROM device WHERE event_id = :e"), {"e": eid}).all())
     received = datetime.now(UTC).isoformat(" ", "microseconds")[:26]
-    return [(eid, devices[it["sensor"]], None, it["at"][:10] + " " + it["at"][11:26], it["value"], None, received,
-             "bench", None) for it in _items(n, start)]
+    return [(eid, devices[it["sensor"]], None, datetime.fromisoformat(it["at"]).isoformat(" ", "microseconds")[:26],
+             it["value"], None, received, "bench", None) for it in _items(n, start)]  # _T0 is UTC
 
 
 class Rate(tuple[float, float | None]):

@@ -171,9 +171,22 @@ def test_the_loser_of_a_race_for_the_defaults_uses_the_winners(client, ev, sessi
 
     monkeypatch.setattr(crud, "create_rows", create_rows_after_the_winner)
     with sessions() as loser:
-        book = rules.RuleBook.load(db=loser, event_id=ev)
+        book = rules.RuleBook.load(db=loser, event_id=ev, create_defaults=True)
         assert raced and book.find("density", None) is not None
         loser.commit()
     with sessions() as check:
         assert check.execute(select(func.count()).select_from(WarningRule).where(WarningRule.event_id == ev)
                              ).scalar() == 6
+
+
+def test_reading_the_rules_of_an_event_without_any_writes_nothing(ev, sessions):
+    """A screen (zone-states) or the watcher's reading phase judges by the default rules held in memory;
+    storing them is a write of its own (on SQLite a read that wrote would need the write lock)."""
+    with sessions() as db:
+        book = rules.RuleBook.load(db=db, event_id=ev)
+        assert book.find("density", None).red == 5.0 and rules.density_thresholds(db=db, event_id=ev)
+        assert not db.new and not db.dirty
+        db.commit()  # a read that committed what it had written would leave six rules
+    with sessions() as db:
+        assert db.execute(select(func.count()).select_from(WarningRule).where(WarningRule.event_id == ev)
+                          ).scalar() == 0

@@ -40,7 +40,9 @@ def test_density_and_level_per_zone(client, base):
         {"sensor": "W1", "at": t, "value": 50_000},  # Z1 40,000 m2: 50,000 devices x 0.6 = 30,000 -> 0.75
         {"sensor": "S1", "at": t, "value": 1},  # a smoke detector does not count people
     ])
-    states = {s["code"]: s for s in client.get(f"{url}/zone-states", headers=h).json()}
+    r = client.get(f"{url}/zone-states", headers=h)
+    assert r.status_code == 200, r.text
+    states = {s["code"]: s for s in r.json()}
     z2, z1 = states["Z2"], states["Z1"]
     assert z2["count"] == 41_000 and z2["density"] == pytest.approx(4.1, rel=2e-3)
     assert (z2["source"], z2["level"], z2["level_zh"]) == ("video", "orange", "橙")

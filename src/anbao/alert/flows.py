@@ -347,7 +347,7 @@ def on_camera_alarm(db: Session, change: events.CameraAlarmReceived) -> None:
     severity = 5 - change.priority
     zone = db.get(Zone, change.zone_id) if change.zone_id is not None else None
     zone_kind = zone.kind if zone is not None else None
-    rule = rules.RuleBook.load(db=db, event_id=change.event_id).find("camera", zone_kind)
+    rule = rules.RuleBook.load(db=db, event_id=change.event_id, create_defaults=True).find("camera", zone_kind)
     if rule is not None:
         found = classify(float(severity), rules.thresholds(rule))
         if found == Level.NONE:
@@ -384,6 +384,8 @@ class Watcher:
         #: every door's stored readings reach the watcher the same way: as typed changes on the bus
         self._unsubscribe = bus.subscribe_changes(events.ReadingsStored, self.heard)
         self._lock = threading.Lock()
+        #: events whose default rules this watcher has made sure of
+        self._ruled: set[int] = set()
         self.passes = 0
         #: True stops the background passes (a test or a replay then drives :meth:`run_once` itself)
         self.paused = False
@@ -420,6 +422,13 @@ class Watcher:
                     self.lease.fence(db)  # a pass of a process that lost the lease stops here
                 event_ids = events_with_fresh_readings(db=db, now=now)
             for event_id in event_ids:
+                if event_id not in self._ruled:  # an event's default rules are stored once, in a write of its own
+                    with self._session() as db:
+                        if fenced and self.lease is not None:
+                            self.lease.fence(db)
+                        rules.ensure_defaults(db=db, event_id=event_id)
+                        db.commit()
+                    self._ruled.add(event_id)
                 # read without the write lock (SQLite: deferred), then write what changed in a short transaction
                 with reading(self.sessions, info={"bus": self.bus}) as db:
                     decided = decide(db=db, event_id=event_id, now=now, watch=self.watch)

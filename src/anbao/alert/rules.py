@@ -131,9 +131,17 @@ class RuleBook:
         return {zk: thresholds(r) for (k, zk), r in self._by.items() if k == kind}
 
     @classmethod
-    def load(cls, *, db: Session, event_id: int) -> RuleBook:
-        ensure_defaults(db=db, event_id=event_id)
-        return cls(list(db.execute(select(WarningRule).where(WarningRule.event_id == event_id)).scalars()))
+    def load(cls, *, db: Session, event_id: int, create_defaults: bool = False) -> RuleBook:
+        """The event's rules. An event without any rule is judged by the default rules: stored first when
+        ``create_defaults`` (a writing transaction), else held in memory only, so that a read (a screen, the
+        watcher's reading phase) never writes and never needs the SQLite write lock."""
+        if create_defaults:
+            ensure_defaults(db=db, event_id=event_id)
+        stored = list(db.execute(select(WarningRule).where(WarningRule.event_id == event_id)).scalars())
+        if stored or create_defaults:
+            return cls(stored)
+        return cls([WarningRule(event_id=event_id, zone_kind="", enabled=True, note="默认规则", **r)
+                    for r in DEFAULT_RULES])
 
 
 def density_thresholds(*, db: Session, event_id: int) -> dict[str, Thresholds]:

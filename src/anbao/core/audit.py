@@ -35,6 +35,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, String, event, insert, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from anbao.core.db import WRITER, Base, JSONType, is_read_only
@@ -233,11 +235,12 @@ def _append(db: Session, records: list[Record], *, actor: str | None = None, cau
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     head = conn.execute(stmt).first()
-    if head is None:
-        conn.execute(insert(AuditHead).values(id=1, last_id=None, last_hash=GENESIS))
-        last_id, last_hash = 0, GENESIS
-    else:
-        last_id, last_hash = head.last_id or 0, head.last_hash
+    if head is None:  # the first entry ever: several transactions may get here at once (PostgreSQL)
+        first = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(AuditHead)
+        conn.execute(first.values(id=1, last_id=None, last_hash=GENESIS).on_conflict_do_nothing())
+        head = conn.execute(stmt).first()  # the winner's head, locked, once it committed
+    assert head is not None
+    last_id, last_hash = head.last_id or 0, head.last_hash
     if key is None and last_id and conn.execute(select(AuditEntry.key_id).where(AuditEntry.id == last_id)).scalar():
         raise AuditKeyMissing("the audit log is keyed but this process has no audit key (ANBAO_AUDIT_KEY or "
                               "var/audit_key): an unkeyed row would break the chain")

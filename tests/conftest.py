@@ -28,6 +28,10 @@ from anbao.core.db import make_engine, make_sessionmaker
 from anbao.core.migrate import upgrade
 from anbao.models import metadata
 
+#: one audit key for every app, command and server process of the suite, as one installation has (a process
+#: with another key refuses to start on a chain it did not sign: docs/deploy.md)
+SUITE_AUDIT_KEY = os.environ.setdefault("ANBAO_AUDIT_KEY", "anbao-test-suite-audit-key-0123456789")
+
 # the capabilities react to each other as in the app (a warning starts plans, a task moves an assignment)
 wiring.connect()
 

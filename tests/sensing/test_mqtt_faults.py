@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from anbao.sensing.models import Reading
+from tests.conftest import SUITE_AUDIT_KEY
 from tests.factories_cli import small_collection
 from tests.mosquitto import Broker, free_port, wait_for
 
@@ -36,7 +37,7 @@ def _env(db_url: str, broker: Broker, var: Path, prefix: str, slots: int) -> dic
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANBAO_")}
     env.update(ANBAO_DATABASE_URL=db_url, ANBAO_MQTT_URL=broker.url, ANBAO_VAR_DIR=str(var),
                ANBAO_MQTT_SLOTS=str(slots), ANBAO_MQTT_CLIENT_ID=prefix,
-               ANBAO_SECRET_KEY="test-secret-key-0123456789abcdef")
+               ANBAO_SECRET_KEY="test-secret-key-0123456789abcdef", ANBAO_AUDIT_KEY=SUITE_AUDIT_KEY)
     return env
 
 

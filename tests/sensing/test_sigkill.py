@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from anbao.account import service as accounts
 from anbao.account.schemas import UserCreate
 from anbao.sensing.models import Reading
+from tests.conftest import SUITE_AUDIT_KEY
 from tests.sensing.conftest import build_site
 
 BATCH = 200
@@ -36,7 +37,8 @@ def _free_port() -> int:
 
 def _serve(db_url: str, var_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANBAO_") or k.startswith("ANBAO_TEST_")}
-    env.update(ANBAO_DATABASE_URL=db_url, ANBAO_VAR_DIR=str(var_dir), ANBAO_SECRET_KEY="k" * 32)
+    env.update(ANBAO_DATABASE_URL=db_url, ANBAO_VAR_DIR=str(var_dir), ANBAO_SECRET_KEY="k" * 32,
+               ANBAO_AUDIT_KEY=SUITE_AUDIT_KEY)
     proc = subprocess.Popen([sys.executable, "-c", "from anbao.cli.main import main; main()", "serve", "--host",
                              "127.0.0.1", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)

@@ -9,6 +9,7 @@ from tests.alert.conftest import ops  # noqa: F401  (ops is a fixture)
 from tests.factories import link_user
 from tests.factories_cli import LAT, LON
 
+
 def _jpeg() -> str:
     from io import BytesIO
 

@@ -25,7 +25,7 @@ def test_min_cover_keeps_a_critical_post_staffed(venue_ops: Ops) -> None:
     body = ops.recommend(incident, k=10).json()
     excluded = {e["call_sign"]: e for e in body["excluded"]}
     assert set(excluded) == {"CS-U1"} and excluded["CS-U1"]["reason"] == "min_cover"
-    assert "P1" in excluded["CS-U1"]["detail"] and "6 present, minimum 4" in excluded["CS-U1"]["detail"]
+    assert "P1" in excluded["CS-U1"]["detail"] and "在岗 6 人，最少 4 人" in excluded["CS-U1"]["detail"]
     assert sorted(u["call_sign"] for u in body["units"]) == ["CS-FREE", "CS-U3", "CS-U4"]
     # a non-critical post gives no protection; a stale position does not count as present
     ops.client.patch(f"{ops.url}/posts/{ops.ids['P1']}", json={"critical": False}, headers=ops.h["planner"])

@@ -11,7 +11,7 @@ from anbao.account.models import User
 from anbao.account.schemas import LoginIn, PasswordChange, TokenOut, UserCreate, UserOut, UserUpdate
 from anbao.api.deps import DB, current_principal, reads_only, require
 from anbao.core import audit
-from anbao.core.auth import Perm, Principal, Role, issue_token
+from anbao.core.auth import ROLE_PERMISSIONS, Perm, Principal, Role, issue_token
 from anbao.core.errors import AnBaoError, NotFound, TooManyRequests, Unauthorized
 
 router = APIRouter(tags=["账号 accounts"])
@@ -86,9 +86,21 @@ def change_password(body: PasswordChange, request: Request, db: DB, principal: L
     return _token(request, user)
 
 
-@router.get("/auth/me", response_model=UserOut, summary="The logged-in user")
+class MeOut(UserOut):
+    permissions: list[str] = []
+
+
+@router.get("/auth/me", response_model=MeOut, summary="The logged-in user and what the role may do")
 def me(db: DB, principal: Annotated[Principal, Depends(current_principal)]) -> Any:
-    return service.get(db=db, user_id=principal.user_id)
+    user = service.get(db=db, user_id=principal.user_id)
+    return {**UserOut.model_validate(user).model_dump(),
+            "permissions": sorted(p.value for p in ROLE_PERMISSIONS[principal.role])}
+
+
+@router.get("/auth/names", response_model=dict[str, str],
+            summary="Display names of the actors shown on screens (user:<name> -> 张警官); any logged-in user")
+def actor_names(db: DB, principal: LoggedIn) -> Any:
+    return {f"user:{u.username}": u.display_name or u.username for u in service.list_users(db=db)}
 
 
 @router.get("/users", response_model=list[UserOut], summary="List users")

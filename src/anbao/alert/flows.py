@@ -193,7 +193,7 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
                            "last_at": d.received_at.isoformat()})
         out.append(Observation(f"device_silence:device:{d.device_id}", "device_silence", silence, d.zone_id,
                                kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
-                               f"{zone}设备 {d.code} 已 {silence:.0f} 秒无数据"))
+                               f"{zone} 设备 {d.code} 已 {silence:.0f} 秒无数据".lstrip()))
         if d.kind in DETECTOR_KINDS:
             unit = rules.UNITS[d.kind][0]
             out.append(Observation(f"{d.kind}:device:{d.device_id}", d.kind, d.value if fresh else None, d.zone_id,

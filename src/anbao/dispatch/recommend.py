@@ -247,7 +247,7 @@ def recommend(*, db: Session, event_id: int, incident: Incident, var_dir: Path, 
         elif mode is not None and u_mode is not mode:
             leave(u, "mode", u_mode.value)
         elif post is not None and post.critical and present[post.id] - max(1, sizes.get(u.id, 0)) < post.min_staff:
-            leave(u, "min_cover", f"{post.code} {post.name}: {present[post.id]} present, minimum {post.min_staff}")
+            leave(u, "min_cover", f"{post.code} {post.name}：在岗 {present[post.id]} 人，最少 {post.min_staff} 人")
         else:
             movers.append(Mover(u.id, u_mode, float(fix["lon"]), float(fix["lat"])))
     eg, closures, active = _routing(db, event_id, var_dir, now)
@@ -313,11 +313,10 @@ def reinforcement(*, db: Session, event_id: int, zone: Zone, need: int, var_dir:
         for s in states if s.units]
     cover.sort(key=lambda c: (-int(c["releases"]), str(c["post_code"])))
     if plan.short:
-        rule = "" if below_min else " without taking any post below its minimum staff"
-        message = (f"仅可抽调 {plan.released} 人，尚缺 {plan.short} 人 — only {plan.released} of {need} officers "
-                   f"can be released{rule}; {plan.short} short")
+        rule = "" if below_min else "（不使任何岗位低于最少在岗人数）"
+        message = f"需 {need} 人，仅可抽调 {plan.released} 人{rule}，尚缺 {plan.short} 人"
     else:
-        message = f"可抽调 {plan.released} 人，满足增援需求 — {need} officers released"
+        message = f"可抽调 {plan.released} 人，满足增援需求（需 {need} 人）"
     return {"zone_id": zone.id, "zone_code": zone.code, "need": need, "released": plan.released,
             "short": plan.short, "message": message, "network": "road" if eg is not None else "straight_line",
             "moves": moves, "posts": cover}

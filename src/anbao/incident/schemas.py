@@ -185,6 +185,7 @@ class IncidentOut(Out):
     on_scene_at: UTCTime | None = None
     resolved_at: UTCTime | None = None
     closed_at: UTCTime | None = None
+    unattended: bool = Field(default=False, description="到场处置 with no unit left there (all released): 无警力在场")
 
 
 class PositionIn(In):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, Field
+from sqlalchemy import select
 
 from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
@@ -61,6 +62,17 @@ def _out(i: Incident, photo: bool, scope: UnitScope = EVERY_UNIT) -> dict[str, A
     return out
 
 
+def _unattended(db: DB, incidents: list[Incident]) -> set[int]:
+    """On-scene incidents with no unit assigned, en route or on scene any more (e.g. the unit was released):
+    shown as 无警力在场 in the list and on the map."""
+    ids = [i.id for i in incidents if i.status == "on_scene"]
+    if not ids:
+        return set()
+    manned = set(db.execute(select(Assignment.incident_id).where(
+        Assignment.incident_id.in_(ids), Assignment.status.in_(("assigned", "en_route", "on_scene")))).scalars())
+    return set(ids) - manned
+
+
 def _visible_assignments(db: DB, incident: Incident, principal: Principal) -> list[dict[str, Any]]:
     """The incident's assignments of the units the caller may see (a partner: its own and shared ones)."""
     scope = unit_scope(db=db, event_id=incident.event_id, agency=principal.scoped_agency)
@@ -90,7 +102,8 @@ def incidents(event: EventDep, db: DB, principal: Reader,
     rows = service.list_incidents(db=db, event_id=event.id, status=status, limit=limit, offset=offset)
     photos = service.photo_ids(db=db, incident_ids=[r.id for r in rows])
     scope = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
-    return [_out(r, r.id in photos, scope) for r in rows]
+    alone = _unattended(db, list(rows))
+    return [{**_out(r, r.id in photos, scope), "unattended": r.id in alone} for r in rows]
 
 
 @router.get("/events/{event_id}/incidents/{incident_id}/photo", response_class=Response,
@@ -137,6 +150,7 @@ def incident(incident: IncidentDep, db: DB, principal: Reader) -> Any:
                for m in lifecycle.matches(db=db, incident=incident, now=utcnow())]
     scope = unit_scope(db=db, event_id=incident.event_id, agency=principal.scoped_agency)
     return {**_out(incident, service.has_photo(db=db, incident_id=incident.id), scope),
+            "unattended": bool(_unattended(db, [incident])),
             "assignments": _visible_assignments(db, incident, principal),
             "plans": matched, "next_statuses": list(lifecycle.NEXT[incident.status])}
 

@@ -97,3 +97,17 @@ def test_levels_follow_the_events_density_rules(client, base):
     hist = client.get(f"{url}/zone-history", headers=h, params={
         "since": (now - timedelta(seconds=60)).isoformat(), "until": now.isoformat(), "step_s": 30}).json()
     assert max(next(s for s in hist["zones"] if s["zone_id"] == z2["zone_id"])["level"]) == 1
+
+
+def test_a_past_time_shows_no_reading_taken_after_it(client, base):
+    """History and replays: ``at=T`` counts no reading stamped after T (the live clock-skew allowance of
+    5 s is for "now" only)."""
+    url, h, gw = base
+    now = datetime.now(UTC).replace(microsecond=0)
+    _post(client, url, gw, [{"sensor": "C1", "at": (now - timedelta(seconds=30)).isoformat(), "value": 10_000},
+                            {"sensor": "C1", "at": (now - timedelta(seconds=27)).isoformat(), "value": 52_000}])
+    at = (now - timedelta(seconds=30)).isoformat()
+    z2 = next(s for s in client.get(f"{url}/zone-states", params={"at": at}, headers=h).json() if s["code"] == "Z2")
+    assert z2["count"] == 10_000 and z2["level"] == "none"  # was 52,000 (red), read 3 s ahead of T
+    z2_now = next(s for s in client.get(f"{url}/zone-states", headers=h).json() if s["code"] == "Z2")
+    assert z2_now["count"] == 52_000 and z2_now["level"] == "red"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, Field
 
 from anbao.alert import rules
+from anbao.algorithms.density import FusionConfig
 from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
 from anbao.core.schemas import Out, UTCTime
@@ -47,7 +48,10 @@ def get_zone_states(event: EventDep, db: DB, principal: Reader,
                     at: Annotated[AwareDatetime | None, Query(description="State at this time (default: now)")] = None,
                     ) -> Any:
     now = at or utcnow()
+    # the clock-skew allowance (readings a few seconds ahead of the server) is for "now" only: a past time
+    # (history, replay) counts no reading stamped after it
+    config = FusionConfig(future_tolerance_s=0.0) if at is not None else None
     moves = dynamics.zone_dynamics(db=db, event_id=event.id, now=now)
     return [{**asdict(s), **asdict(moves[s.zone_id])} if s.zone_id in moves else s
-            for s in state.zone_states(db=db, event_id=event.id, now=now,
+            for s in state.zone_states(db=db, event_id=event.id, now=now, config=config,
                                        thresholds=rules.density_thresholds(db=db, event_id=event.id))]

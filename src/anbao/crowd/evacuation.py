@@ -39,7 +39,7 @@ from anbao.crowd.heatmap import heatmap_png
 from anbao.event.models import Event
 from anbao.venue.layout import load_site
 from anbao.venue.models import Zone
-from anbao.venue.network import FENCED_KINDS, build_network, depth
+from anbao.venue.network import FENCED_KINDS, build_network, depth, is_guessed
 
 MODELS = ("macro", "jupedsim")
 #: JuPedSim agents by default at most (CollisionFreeSpeedModel ~200k agent-steps/s on 2 cores)
@@ -111,7 +111,7 @@ def prepare(*, db: Session, event_id: int, model: str = "macro", zone: str | Non
     weights = dict(network.destinations)
     wsum = sum(weights.values()) or 1.0
     share = {c: total * w / wsum for c, w in weights.items()}
-    links = [lk for lk in network.links if lk.kind != "nearest"]
+    links = [lk for lk in network.links if not is_guessed(lk)]
     if zone is None:
         inside = {c for c in nodes if _inside(sites[c].kind, sites[c].ring)}
         if not inside:

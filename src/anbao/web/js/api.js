@@ -3,6 +3,22 @@
 // in the page) and the call fails with AuthError. A refused call is an ApiError with the server's message
 // and, for a 422, its list of field errors; no answer at all is a NetworkError.
 
+import {has, t} from "./i18n.js";
+
+/** A refusal as the user reads it: the status in the page's language ("无权执行此操作"), the server's own
+ * text after it as the detail; "role officer lacks permission warning:handle" becomes the role and the
+ * permission by name. */
+export function refusalText(status, detail) {
+  const head = has(`http.${status}`) ? t(`http.${status}`) : t("http.other", {status});
+  const lacks = /role (\w+) lacks permission ([\w:]+)/.exec(detail || "");
+  if (lacks) {
+    const role = has(`role.${lacks[1]}`) ? t(`role.${lacks[1]}`) : lacks[1];
+    const perm = has(`perm.${lacks[2]}`) ? t(`perm.${lacks[2]}`) : lacks[2];
+    return `${head}：${t("http.lacks", {role, perm})}`;
+  }
+  return detail && detail !== `HTTP ${status}` ? `${head}：${detail}` : head;
+}
+
 export class AuthError extends Error {
   name = "AuthError";
 }
@@ -12,7 +28,7 @@ export class ApiError extends Error {
 
   /** ``errors``: the 422 list ({loc, msg, type}) when the server gave one, else null. */
   constructor(status, detail, errors = null) {
-    super(detail);
+    super(status ? refusalText(status, detail) : detail);
     this.status = status;
     this.detail = detail;
     this.errors = errors;

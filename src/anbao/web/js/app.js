@@ -10,6 +10,7 @@ import {onLang, t} from "./i18n.js";
 import {MapView} from "./mapview.js";
 import {renderFigures, renderIncidents, renderIncidentStats, renderQueue, renderUnits, tickAges, WarningDrawer} from "./panels.js";
 import {ReinforcePanel} from "./reinforce.js";
+import {applyRoles, can, loadRoles} from "./roles.js";
 import {Replay} from "./replay.js";
 import {run} from "./shell.js";
 import {levelLabel, levelRank} from "./vocab.js";
@@ -30,6 +31,8 @@ async function main() {
   const started = await boot({login: {title: "app.name", subtitle: "app.subtitle"}});
   if (!started) return;
   const {config, store} = started;
+  await loadRoles(); // what the role may do decides which buttons are there; names for "user:x"
+  applyRoles();
   document.body.classList.remove("booting");
 
   const title = () => {
@@ -61,7 +64,7 @@ async function main() {
     closeSideDrawers();
     intake.open();
   });
-  $("#incidents-panel .intake-open").hidden = !store.features.incidents;
+  $("#incidents-panel .intake-open").hidden = !store.features.incidents || !can("incident:dispatch");
   const corridors = new CorridorCheck($("#cdrawer"), store, mapView);
   const closures = new Closures($("#cdrawer .cl-editor"), store, mapView, {onSaved: () => corridors.open()});
   $("#cdrawer .dw-close").addEventListener("click", () => closures.stop());
@@ -78,7 +81,20 @@ async function main() {
     closures.stop();
   }
 
+  // focus goes into a drawer when it opens and back to what opened it when it closes
+  let opener = null;
+  const remember = () => {
+    const a = document.activeElement;
+    if (a && a !== document.body && !a.closest(".drawer")) opener = a;
+  };
+  for (const box of ["#drawer", "#idrawer"]) {
+    $(box).addEventListener("drawerclosed", () => {
+      if (opener?.isConnected && !document.querySelector(".drawer:not([hidden])")) opener.focus();
+    });
+  }
+
   function openIncident(id) {
+    remember();
     intake.close();
     closeSideDrawers();
     $("#drawer").hidden = true;
@@ -88,6 +104,7 @@ async function main() {
   const replay = new Replay($("#replay"), store, mapView);
 
   function openWarning(id, focus = false) {
+    remember();
     incidentDrawer.close();
     intake.close();
     closeSideDrawers();
@@ -148,7 +165,26 @@ async function main() {
     }
   }
   const toasted = new Set();
+  // a live change carries no "unattended" (no unit left on scene): asked again for incidents on scene
+  const checking = new Set();
+  async function checkUnattended(id) {
+    if (checking.has(id)) return;
+    checking.add(id);
+    try {
+      const d = await api(store.url(`/incidents/${id}`));
+      const i = store.incidents.get(id);
+      if (i && Boolean(i.unattended) !== Boolean(d.unattended)) {
+        i.unattended = d.unattended;
+        store.emit("incidents", {id, incident: i});
+      }
+    } catch (err) {
+      if (!(err instanceof AuthError)) console.warn("incident", err);
+    } finally {
+      checking.delete(id);
+    }
+  }
   store.on("incidents", ({incident}) => {
+    if (incident.status === "on_scene" && !("unattended" in incident && "assignments" in incident)) checkUnattended(incident.id);
     renderIncidents($("#incidents"), store, openIncident);
     clearTimeout(statsTimer);
     statsTimer = setTimeout(drawIncidentStats, 2000); // a burst of changes: one request

@@ -7,7 +7,7 @@ const TAU = Math.PI * 2;
 const R2D = 180 / Math.PI;
 
 export const EntityLayer = L.Layer.extend({
-  options: {pane: "overlayPane", radius: 3.5, stroke: null, colors: ["#2fc56b", "#2f7df6", "#f5c518", "#ff8a1c", "#f03a3a"]},
+  options: {pane: "overlayPane", radius: 3.5, stroke: null, lineWidth: 1, shape: "disc", colors: ["#2fc56b", "#2f7df6", "#f5c518", "#ff8a1c", "#f03a3a"]},
 
   initialize(options) {
     L.setOptions(this, options);
@@ -108,15 +108,22 @@ export const EntityLayer = L.Layer.extend({
         const x = xs[i];
         const y = ys[i];
         if (x < -r || y < -r || x > w + r || y > h + r) continue;
-        ctx.moveTo(x + r, y);
-        ctx.arc(x, y, r, 0, TAU);
+        if (this.options.shape === "triangle") { // police units: a triangle, never mistaken for a sensor's dot
+          ctx.moveTo(x, y - r * 1.25);
+          ctx.lineTo(x + r * 1.1, y + r * 0.75);
+          ctx.lineTo(x - r * 1.1, y + r * 0.75);
+          ctx.closePath();
+        } else {
+          ctx.moveTo(x + r, y);
+          ctx.arc(x, y, r, 0, TAU);
+        }
         any = true;
       }
       if (!any) return;
       ctx.fillStyle = fill;
       ctx.fill();
       if (this.options.stroke) {
-        ctx.lineWidth = 1;
+        ctx.lineWidth = this.options.lineWidth || 1;
         ctx.strokeStyle = this.options.stroke;
         ctx.stroke();
       }

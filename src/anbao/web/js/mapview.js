@@ -6,7 +6,7 @@ import {IncidentLayer} from "./dispatch.js";
 import {gcj02ToWgs84, wgs84ToGcj02} from "./gcj02.js";
 import {num, el, density as fmtDensity, minutes} from "./format.js";
 import {has, t} from "./i18n.js";
-import {UnitLayer} from "./unitlayer.js";
+import {UNIT_STATUS_COLORS, UnitLayer} from "./unitlayer.js";
 import {levelCodes, levelColour, levelLabel, levelRank, NO_LEVEL, ruleDefaults, vocabLabel} from "./vocab.js";
 
 export const HEALTH_COLORS = {ok: "#2fc56b", stale: "#f5a623", silent: "#f03a3a", none: "#6b7785"};
@@ -389,10 +389,12 @@ export class MapView {
         : `${t("gate.queue")} ${num(g.queue)} ${t("unit.persons")} · ${t("gate.wait")} ${minutes(g.wait_s)}`));
   }
 
-  /** A square; ringed red when fewer officers are at the post than it needs. */
+  /** A diamond (the rotated inner <i>: Leaflet's transform on the marker itself would undo a rotation there);
+   * ringed orange when fewer officers are at the post than it needs. */
   postIcon(p) {
     const short = p.props.present !== null && p.props.present !== undefined && p.props.present < p.props.required;
-    return L.divIcon({className: `post${p.props.critical ? " critical" : ""}${short ? " short" : ""}`, iconSize: [10, 10]});
+    return L.divIcon({className: `post${p.props.critical ? " critical" : ""}${short ? " short" : ""}`, html: "<i></i>",
+      iconSize: [10, 10]});
   }
 
   updatePost(id) {
@@ -463,18 +465,31 @@ export class MapView {
     const Legend = L.Control.extend({
       onAdd: () => {
         const box = el("div", {class: "legend"});
-        const row = (color, label, cls = "sw") => el("div", {class: "lg-row"}, el("i", {class: cls, style: `background:${color}`}), label);
-        box.append(el("div", {class: "lg-title"}, t("legend.density")));
+        const row = (mark, label) => el("div", {class: "lg-row"}, mark, label);
+        const sw = (color, cls = "sw") => el("i", {class: cls, style: `background:${color}`});
+        const sec = (title, ...rows) => el("div", {class: "lg-sec"}, el("div", {class: "lg-title"}, title), ...rows);
         const levels = this.store.densityLevels();
-        for (const lv of [...levelCodes().reverse().filter((x) => levels[x] != null), NO_LEVEL]) {
-          const text = lv === NO_LEVEL ? t("legend.none") : `${levelLabel(lv)} ≥ ${levels[lv]} ${t("unit.density")}`;
-          box.append(row(levelColour(lv), text));
+        const left = el("div", {}, sec(t("legend.density"),
+          ...[...levelCodes().reverse().filter((x) => levels[x] != null), NO_LEVEL].map((lv) =>
+            row(sw(levelColour(lv)), lv === NO_LEVEL ? t("legend.none") : `${levelLabel(lv)} ≥ ${levels[lv]} ${t("unit.density")}`))),
+        sec(t("legend.marks"),
+          row(el("i", {class: "lg-wmark"}), t("legend.warning")),
+          row(el("span", {class: "imark"}, el("b")), t("legend.incident")),
+          row(el("span", {class: "imark unattended"}, el("b")), t("legend.unattended"))));
+        const right = el("div", {});
+        if (this.store.features.incidents) {
+          right.append(sec(t("legend.units"), ...["available", "assigned", "busy", "off_duty"].map((st) =>
+            row(sw(UNIT_STATUS_COLORS[st], "lg-unit"), vocabLabel("unit_status", st)))));
         }
-        box.append(el("div", {class: "lg-title"}, t("legend.health")));
-        for (const h of ["ok", "stale", "silent", "none"]) box.append(row(HEALTH_COLORS[h], t(`health.${h}`), "dot"));
-        box.append(el("div", {class: "lg-title"}, t("legend.posts")));
-        box.append(el("div", {class: "lg-row"}, el("i", {class: "post lg-post"}), t("legend.post")),
-          el("div", {class: "lg-row"}, el("i", {class: "post short lg-post"}), t("legend.postShort")));
+        right.append(
+          sec(t("legend.gates"), ...["gate", "checkpoint", "exit"].map((k) =>
+            row(el("span", {class: `gate lg-gate k-${k}`}, el("i")), t(`legend.${k}`)))),
+          sec(t("legend.posts"), row(el("span", {class: "post lg-post"}, el("i")), t("legend.post")),
+            row(el("span", {class: "post short lg-post"}, el("i")), t("legend.postShort"))),
+          sec(t("legend.devices"), row(el("i", {class: "lg-cam"}), t("legend.camera")),
+            ...["ok", "stale", "silent", "none"].map((h) => row(sw(HEALTH_COLORS[h], "dot"), `${t("legend.sensor")} · ${t(`health.${h}`)}`))));
+        box.append(left, right);
+        L.DomEvent.disableScrollPropagation(box);
         return box;
       },
     });

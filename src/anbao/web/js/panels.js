@@ -4,6 +4,7 @@ import {api, ApiError, AuthError} from "./api.js";
 import {age, dateTime, el, num, density as fmtDensity} from "./format.js";
 import {t} from "./i18n.js";
 import {kindLabel} from "./mapview.js";
+import {actorName, can} from "./roles.js";
 import {levelCodes, levelLabel, vocabLabel} from "./vocab.js";
 
 const DRAFT = "anbao.draft.";
@@ -47,20 +48,21 @@ export function renderQueue(list, store, {onOpen, onAck, selectedId, compact = f
   for (const w of items) {
     const zone = store.zoneName(w.zone_id);
     const device = w.device_id ? store.devices.get(w.device_id)?.props.code : null;
+    const place = [zone, device].filter(Boolean).join(" · "); // "主舞台 · SMK-003", never run together
     const li = el("li", {class: `wq lv-${w.level} st-${w.status}${selectedId === w.id ? " sel" : ""}`, dataset: {id: w.id},
       tabindex: compact ? null : "0", onclick: () => onOpen?.(w.id),
       onkeydown: (ev) => ev.key === "Enter" && onOpen?.(w.id)},
     el("div", {class: "wq-head"},
       el("span", {class: `chip lv-${w.level}`}, levelLabel(w.level)),
       el("span", {class: "wq-kind"}, kindLabel(w.kind)),
-      el("span", {class: "wq-zone"}, zone || device || ""),
+      el("span", {class: "wq-zone"}, place),
       el("span", {class: "wq-age age", dataset: {since: w.started_at}}, age(w.started_at))),
     el("div", {class: "wq-msg"}, w.message),
     compact ? null : el("div", {class: "wq-foot"},
       el("span", {class: `st st-${w.status}`}, t(`wstatus.${w.status}`)),
       w.escalations ? el("span", {class: "esc"}, t("warnings.escalated", {n: w.escalations, to: w.escalated_to})) : null,
       w.exercise ? el("span", {class: "chip drill"}, t("warnings.exercise")) : null,
-      w.status === "active" ? el("button", {class: "btn small ack", type: "button",
+      w.status === "active" && can("warning:handle") ? el("button", {class: "btn small ack", type: "button",
         onclick: (ev) => {
           ev.stopPropagation();
           onAck?.(w.id);
@@ -123,14 +125,17 @@ export class WarningDrawer {
     this.root.hidden = false;
     this.render();
     this.loadPlans();
-    if (focus) this.comment.focus();
+    if (focus && can("warning:handle")) this.comment.focus();
+    else this.root.querySelector(".dw-close").focus(); // keyboard users land in the drawer
     this.root.dispatchEvent(new CustomEvent("drawer", {detail: {id}}));
   }
 
   close() {
+    const was = !this.root.hidden;
     this.root.hidden = true;
     this.id = null;
     this.root.dispatchEvent(new CustomEvent("drawer", {detail: {id: null}}));
+    if (was) this.root.dispatchEvent(new CustomEvent("drawerclosed"));
   }
 
   render() {
@@ -152,7 +157,7 @@ export class WarningDrawer {
         row(t("dw.peak"), el("span", {class: `lvtext lv-${w.peak_level}`}, levelLabel(w.peak_level))),
         device ? row(t("dw.device"), `${device.code} ${device.name || ""}`) : [],
         w.escalations ? row(t("dw.escalated"), t("warnings.escalated", {n: w.escalations, to: w.escalated_to})) : [],
-        w.acknowledged_by ? row(t("dw.ackBy"), `${w.acknowledged_by} · ${dateTime(w.acknowledged_at)}`) : [],
+        w.acknowledged_by ? row(t("dw.ackBy"), `${actorName(w.acknowledged_by)} · ${dateTime(w.acknowledged_at)}`) : [],
         w.comment ? row(t("dw.comment"), el("span", {class: "pre"}, w.comment)) : []));
     const closed = w.status === "closed";
     this.root.querySelector("[data-act=ack]").disabled = closed || w.status === "acknowledged";
@@ -188,7 +193,7 @@ export class WarningDrawer {
           el("span", {class: "plan-name"}, plan ? plan.name : `#${a.plan_id}`),
           plan ? el("span", {class: "muted"}, ` ${plan.code}`) : null,
           a.level ? el("span", {class: `chip lv-${a.level}`}, levelLabel(a.level)) : null),
-        el("div", {class: "muted small"}, `${dateTime(a.at)} · ${a.by}${a.reason ? ` · ${a.reason}` : ""}`),
+        el("div", {class: "muted small"}, `${dateTime(a.at)} · ${actorName(a.by)}${a.reason ? ` · ${a.reason}` : ""}`),
         this.taskList(mine));
     });
     const loose = tasks.filter((x) => !acts.some((a) => a.id === x.activation_id));
@@ -233,7 +238,7 @@ export class WarningDrawer {
     } catch (err) {
       this.msg.classList.add("bad");
       if (err instanceof AuthError) this.msg.textContent = t("dw.authLost");
-      else if (err instanceof ApiError) this.msg.textContent = t("error.server", {status: err.status, detail: err.detail});
+      else if (err instanceof ApiError) this.msg.textContent = err.message; // in Chinese, the server's text as detail
       else this.msg.textContent = t("error.network");
     } finally {
       if (this.warning) this.render();
@@ -268,15 +273,17 @@ export function renderIncidents(box, store, onOpen = () => {}) {
       store.features.incidents ? null : el("div", {}, t("incidents.comesWith"))));
     return;
   }
-  box.replaceChildren(el("ul", {class: "incidents"}, items.slice(0, 50).map((i) => el("li", {class: `inc is-${i.status}`,
-    dataset: {id: i.id}, onclick: () => onOpen(i.id)},
+  box.replaceChildren(el("ul", {class: "incidents"}, items.slice(0, 50).map((i) => el("li", {
+    class: `inc is-${i.status}${i.status === "on_scene" && i.unattended ? " unattended" : ""}`,
+    dataset: {id: i.id}, tabindex: "0", onclick: () => onOpen(i.id), onkeydown: (ev) => ev.key === "Enter" && onOpen(i.id)},
     el("div", {class: "wq-head"},
       el("span", {class: "chip inc-type"}, vocabLabel("incident_type", i.type) || i.type_zh || i.type),
       el("span", {class: "wq-zone"}, store.zoneName(i.zone_id)),
       el("span", {class: "wq-age age", dataset: {since: i.reported_at}}, age(i.reported_at))),
     i.text ? el("div", {class: "wq-msg"}, i.text) : null,
     el("div", {class: "wq-foot muted"}, vocabLabel("incident_status", i.status),
-      i.reported_by ? ` · ${i.reported_by}` : "")))));
+      i.status === "on_scene" && i.unattended ? el("span", {class: "chip unattended", title: t("inc.unattendedHint")}, t("inc.unattended")) : "",
+      i.reported_by ? ` · ${actorName(i.reported_by)}` : "")))));
 }
 
 // ------------------------------------------------------------------ units

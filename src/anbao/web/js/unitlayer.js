@@ -1,5 +1,5 @@
 // Units on the command map: the newest position each unit shared from the phone app (/m/), one dot per
-// unit coloured by its status (待命 green, 已派 blue, 处置中 orange, 休整 grey) and dimmed when the fix
+// unit (a white-edged triangle, unlike the sensors' dots) coloured by its status (待命 green, 已派 blue, 处置中 orange, 休整 grey) and dimmed when the fix
 // is older than STALE_MS. Drawn on one canvas (entities.js), so hundreds of moving units cost one fill per
 // colour per frame; hovering (or tapping) a dot shows call sign, status, age and accuracy.
 /* global L */
@@ -19,7 +19,7 @@ export class UnitLayer {
   constructor(mapView, store) {
     this.view = mapView;
     this.store = store;
-    this.layer = new EntityLayer({pane: "unitsPane", radius: 5.5, stroke: "#0b1520",
+    this.layer = new EntityLayer({pane: "unitsPane", radius: 6, stroke: "#ffffff", lineWidth: 1.5, shape: "triangle",
       colors: [...ORDER.map((s) => UNIT_STATUS_COLORS[s]), STALE_COLOR]});
     this.ids = [];
     this.tip = L.tooltip({className: "tip unit-tip", direction: "top", offset: [0, -8]});

@@ -25,6 +25,7 @@ from anbao.alert.flows import Watcher
 from anbao.alert.views import router as alert_router
 from anbao.api.deps import reject_unknown_query
 from anbao.api.guards import BodyLimit, SecurityHeaders, WebFiles, check_parameters
+from anbao.api.static import package_version, static_app
 from anbao.config import Settings, get_settings
 from anbao.core import audit, events
 from anbao.core.auth import LoginRateLimiter, TrustedProxies, keep_tokens_out_of_logs, parse_networks
@@ -216,8 +217,10 @@ def create_app(settings: Settings | None = None, *, simulate: tuple[int, float] 
     _install_offline_docs(app)
     for name, folder in VENDOR_DIRS.items():
         if folder.is_dir():
-            app.mount(f"/vendor/{name}", StaticFiles(directory=folder), name=f"vendor-{name}")
+            app.mount(f"/vendor/{name}", static_app(StaticFiles(directory=folder), version=package_version(folder)),
+                      name=f"vendor-{name}")
         else:
             log.warning("front-end library %s is missing at %s: run `make install`", name, folder)
-    app.mount("/", WebFiles(directory=WEB_DIR, html=True), name="web")  # without node_modules/ and npm files
+    # gzip and Cache-Control (immutable versioned vendor files, the rest revalidated by ETag): docs/frontend.md
+    app.mount("/", static_app(WebFiles(directory=WEB_DIR, html=True)), name="web")  # without node_modules/, npm files
     return app

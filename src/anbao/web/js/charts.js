@@ -64,38 +64,42 @@ export function zoneTrendOption({times, count, density, thresholds, big = false}
   };
 }
 
-export function peopleTrendOption({times, people, big = true}) {
-  const fs = big ? 16 : 11;
+/** ``fs``: the font size in px (the wall passes its rem, so the axis grows with the screen). */
+export function peopleTrendOption({times, people, big = true, fs = big ? 16 : 11}) {
   return {
     animation: false,
     backgroundColor: "transparent",
-    grid: {left: big ? 84 : 56, right: 24, top: 16, bottom: big ? 34 : 24},
+    grid: {left: fs * 5.2, right: fs * 1.5, top: fs, bottom: fs * 2.1},
     tooltip: {trigger: "axis", backgroundColor: "#0f1c2b", borderColor: "#35506b", textStyle: {color: "#e6eef6", fontSize: fs},
       valueFormatter: (v) => num(v)},
     xAxis: {type: "time", minInterval: 60000, ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
     yAxis: {type: "value", ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => num(v)}, min: 0},
     series: [{name: t("fig.people"), type: "line", showSymbol: false, data: times.map((x, i) => [x, people[i]]),
-      lineStyle: {color: "#4fd1c5", width: 3}, itemStyle: {color: "#4fd1c5"},
+      lineStyle: {color: "#4fd1c5", width: Math.max(3, fs / 6)}, itemStyle: {color: "#4fd1c5"},
       areaStyle: {color: new echarts.graphic.LinearGradient(0, 0, 0, 1, [
         {offset: 0, color: "rgba(79,209,197,0.35)"}, {offset: 1, color: "rgba(79,209,197,0.02)"}])}}],
   };
 }
 
+/** The busiest zones as bars, with each level's threshold as a labelled dashed line (labels alternate top and
+ * bottom so that neighbouring ones do not overlap). ``big``: true, false or the font size in px. */
 export function busiestOption(zones, thresholds, big = true) {
-  const fs = big ? 17 : 11;
+  const fs = typeof big === "number" ? big : big ? 17 : 11;
   const rows = [...zones].reverse();
+  const lines = levelCodes().filter((lv) => thresholds[lv] != null);
   return {
     animation: false,
     backgroundColor: "transparent",
-    grid: {left: 8, right: 70, top: 6, bottom: 6, containLabel: true},
+    grid: {left: fs / 2, right: fs * 4, top: fs * 1.6, bottom: fs * 1.6, containLabel: true},
     xAxis: {type: "value", show: false, max: Math.max(thresholds.red ?? 5, ...rows.map((z) => z.state.density)) * 1.05},
     yAxis: {type: "category", data: rows.map((z) => z.props.name), axisLine: {show: false}, axisTick: {show: false},
       axisLabel: {color: "#dbe6f1", fontSize: fs, interval: 0}},
     series: [{type: "bar", barWidth: "62%", data: rows.map((z) => ({value: z.state.density,
       itemStyle: {color: levelRank(z.state.level) ? levelColour(z.state.level) : "#5a7390", borderRadius: [0, 3, 3, 0]}})),
     label: {show: true, position: "right", color: "#e6eef6", fontSize: fs, formatter: (p) => `${num(p.value, 2)}`},
-    markLine: {symbol: "none", silent: true, label: {show: false},
-      data: levelCodes().filter((lv) => thresholds[lv] != null)
-        .map((lv) => ({xAxis: thresholds[lv], lineStyle: {color: levelColour(lv), type: "dashed", opacity: 0.7}}))}}],
+    markLine: {symbol: "none", silent: true,
+      data: lines.map((lv, i) => ({xAxis: thresholds[lv], lineStyle: {color: levelColour(lv), type: "dashed", opacity: 0.8,
+        width: Math.max(1, fs / 12)}, label: {show: true, position: i % 2 ? "start" : "end", distance: fs / 4,
+        color: levelColour(lv), fontSize: fs * 0.85, fontWeight: "bold", formatter: `${levelLabel(lv)} ${num(thresholds[lv], 1)}`}}))}}],
   };
 }

@@ -1,4 +1,5 @@
-// The wall 大屏 at /wall/: map, warnings, figures, persons-on-site trend and the busiest zones, kept
+// The wall 大屏 at /wall/: map, warnings, incidents, figures, the event phase and its countdown, police
+// strength, persons-on-site trend and the busiest zones, kept
 // current by the live stream alone (no interaction needed).
 import {api, AuthError} from "./api.js";
 import {boot} from "./boot.js";
@@ -8,6 +9,7 @@ import {onLang, t} from "./i18n.js";
 import {MapView} from "./mapview.js";
 import {renderFigures, renderQueue, tickAges} from "./panels.js";
 import {run} from "./shell.js";
+import {renderPhase, renderStrength, renderWallIncidents} from "./wallpanels.js";
 
 const $ = (s) => document.querySelector(s);
 const MAX_WARNINGS = 8;
@@ -18,6 +20,11 @@ async function main() {
   const {config, store} = started;
   document.body.classList.remove("booting");
   $("#event-name").textContent = store.event?.name || "";
+  // every size scales with the root font size (wall.css: 1/60 of the screen height); the charts and the map's
+  // markers take it from here (--k: the scale against the 18 px of a 1920 x 1080 wall)
+  const rem = () => parseFloat(getComputedStyle(document.documentElement).fontSize) || 18;
+  const setScale = () => document.documentElement.style.setProperty("--k", String(rem() / 18));
+  setScale();
 
   const mapView = new MapView($("#map"), store, {config, wall: true});
   const trend = makeChart($("#trend"));
@@ -39,12 +46,16 @@ async function main() {
   }
   function drawFigures() {
     renderFigures($("#figures"), store);
+    renderStrength($("#strength"), $("#on-duty"), [...store.units.values()]);
+  }
+  function drawIncidents() {
+    renderWallIncidents($("#incidents"), $("#inc-count"), store);
   }
   function drawBars() {
-    bars.setOption(busiestOption(store.busiest(6), thresholds(), true), {notMerge: true});
+    bars.setOption(busiestOption(store.busiest(6), thresholds(), Math.round(rem() * 0.9)), {notMerge: true});
   }
   function drawTrend() {
-    if (series) trend.setOption(peopleTrendOption(series), {notMerge: true});
+    if (series) trend.setOption(peopleTrendOption({...series, fs: Math.round(rem() * 0.85)}), {notMerge: true});
   }
   async function loadTrend() {
     try {
@@ -86,15 +97,27 @@ async function main() {
     drawQueue();
     drawFigures();
   });
+  store.on("incidents", drawIncidents);
+  store.on("units", drawFigures);
   store.on("snapshot", () => {
     mapView.draw();
     drawQueue();
     drawFigures();
+    drawIncidents();
     drawBars();
+  });
+  window.addEventListener("resize", () => {
+    setScale();
+    drawQueue();
+    drawIncidents();
+    drawBars();
+    drawTrend();
   });
   onLang(() => {
     drawQueue();
     drawFigures();
+    drawIncidents();
+    renderPhase($("#phase"), store.event);
     drawBars();
     drawTrend();
     mapView.relabel();
@@ -103,11 +126,13 @@ async function main() {
 
   drawQueue();
   drawFigures();
+  drawIncidents();
   drawBars();
   await loadTrend();
   const tick = () => {
     $("#clock").textContent = clock();
     $("#date").textContent = dateLong();
+    renderPhase($("#phase"), store.event);
     tickAges();
   };
   tick();

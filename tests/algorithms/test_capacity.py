@@ -57,3 +57,34 @@ def test_bad_input_names_the_area_and_field(area, words):
 def test_bad_times_are_refused():
     with pytest.raises(CapacityError, match="egress_min"):
         capacity(STANDING, Times(egress_min=0))
+
+
+def test_a_declared_standing_capacity_is_used_with_its_source():
+    # a concert floor of 850 m2 declared at 1,700 (2.0 persons/m2): holding 1,700 x 0.9 = 1,530, not 850 x 4.7
+    floor = Area(code="FLOOR-A", name="内场站席A区", standing_m2=850.0, declared_standing=1700, safety_factor=0.9,
+                 exits=(Exit("E", 30.0),))
+    c = capacity(floor)
+    assert (c.holding, c.safe_capacity, c.limiting) == (1530, 1530, "holding")
+    assert c.steps[0] == "容纳能力：站立区 850 ㎡，申报 1700 人（2.0 人/㎡，区域申报容量）× 安全系数 0.9 = 1530 人"
+
+
+def test_without_a_declared_figure_the_default_density_is_named():
+    c = capacity(Area(code="PLZ", name="广场", standing_m2=200, exits=(Exit("X", 30.0),)))
+    assert c.holding == 940
+    assert c.steps[0] == "容纳能力：站立区 200 ㎡ × 4.7 人/㎡ × 安全系数 1 = 940 人（默认密度，Green Guide 站立看台）"
+
+
+def test_a_declared_figure_above_the_green_guide_ceiling_counts_at_the_ceiling():
+    # 1,000 m2 declared at 5,000 (5 persons/m2) holds 1,000 x 4.7 = 4,700
+    c = capacity(Area(code="F", name="x", standing_m2=1000, declared_standing=5000, exits=(Exit("X", 100.0),)))
+    assert c.holding == 4700
+    assert "申报 5000 人（5.0 人/㎡）超过上限 4.7 人/㎡" in c.steps[0]
+
+
+def test_the_venue_adds_declared_figures():
+    # six floors declared at 1,700 and 41,300 seats: 51,500, below an approved 52,000
+    floors = [Area(code=f"F{i}", name="x", standing_m2=850.0, declared_standing=1700, exits=(Exit("E", 30.0),))
+              for i in range(6)]
+    stands = Area(code="S", name="看台", seats=41_300, exits=(Exit("V", 100.0),))
+    v = venue_capacity([*floors, stands], [Exit("M", 142.4)], [Entry("G", 100)], Times(120, 8, 6))
+    assert (v.holding, v.exit, v.emergency, v.safe_capacity, v.limiting) == (51_500, 93_414, 70_060, 51_500, "holding")

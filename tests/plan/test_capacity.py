@@ -10,7 +10,7 @@ from anbao.core.geo import LocalProjection
 LON, LAT = 120.2290, 30.2297
 
 
-def venue(*, lonely_floor: bool = False) -> dict:
+def venue(*, lonely_floor: bool = False, declared: int = 5000) -> dict:
     """A 40 m x 25 m standing floor (1,000 m2) with two exits and a 4-lane checkpoint, 10 m from a road."""
     proj = LocalProjection(LON, LAT)
 
@@ -26,7 +26,7 @@ def venue(*, lonely_floor: bool = False) -> dict:
          "properties": {"kind": "zone", "code": "ROAD", "name": "南路", "zone_kind": "road", "ring": 3}},
         {"type": "Feature", "geometry": poly(-20, -50, 40, 25),
          "properties": {"kind": "zone", "code": "FLOOR", "name": "内场", "zone_kind": "standing", "ring": 1,
-                        "standing_capacity": 5000}},
+                        "standing_capacity": declared}},
         {"type": "Feature", "geometry": pt(-10, -50),
          "properties": {"kind": "exit", "code": "EX1", "name": "一号出口", "zone": "FLOOR", "width_m": 2.0,
                         "direction": "out"}},
@@ -83,6 +83,25 @@ def test_the_green_guide_figures_by_hand(client, small):
     assert v["exit_bottleneck_pps"] == pytest.approx(263 / 60, abs=0.01)
     assert {e["code"] for e in v["exits"]} == {"EX1", "EX2"} and [e["code"] for e in v["entries"]] == ["AJ1"]
     assert not [z for z in out["zones"] if z["code"] == "ROAD"]  # the outermost zones are where people go
+
+
+def test_the_declared_density_is_used_and_art7_reports_the_shortfall(client, small):
+    # the floor declares 2,000 people on 1,000 m2 (2 persons/m2, as a concert plan sets): holding 2,000, not
+    # 1,000 x 4.7 = 4,700; the venue's safe capacity is then 2,000 (was 2,104, by the 8-minute egress), below an
+    # approved 2,050, and the Art. 7 check says so
+    url, h, eid = small(declared=2000)
+    assert client.patch(f"/api/v1/events/{eid}", json={"approved_attendance": 2050}, headers=h).status_code == 200
+    out = client.get(f"{url}/capacity", headers=h).json()
+    floor = next(z for z in out["zones"] if z["code"] == "FLOOR")
+    assert (floor["holding"], floor["exit"], floor["safe_capacity"], floor["limiting"]) == (2000, 2104, 2000, "holding")
+    assert floor["steps"][0].startswith("容纳能力：站立区 ")
+    assert floor["steps"][0].endswith("，申报 2000 人（2.0 人/㎡，区域申报容量）× 安全系数 1 = 2000 人")
+    v = out["venue"]
+    assert (v["holding"], v["safe_capacity"], v["limiting"]) == (2000, 2000, "holding")
+    assert v["holding_by_zone"] == {"FLOOR": 2000}
+    found = {f["code"]: f for f in client.get(f"{url}/plan-check", headers=h).json()["findings"]}
+    assert found["art7.approved"]["severity"] == "error"
+    assert found["art7.approved"]["message"] == "核定人数 2050 超过场馆安全容量 2000"
 
 
 def test_a_zone_without_exits_is_named_and_the_rest_still_computed(client, small):

@@ -98,3 +98,21 @@ def test_export_refuses_a_file_as_the_directory(planned, anbao, tmp_path):
     f.write_text("x")
     res = anbao("plan", "export", "--event", str(eid), "--out", str(f))
     assert res.exit_code == 2 and "not a directory" in res.output
+
+
+def test_work_plan_text_and_tables_give_the_same_capacity_figures(planned, client, anbao, tmp_path):
+    # the fire text's exit width and the capacity tables come from one calculation: 2.0 m + 1.5 m = 3.5 m of
+    # exits, 263 persons/min; the floor's declared 5,000 on 1,000 m2 is above the 4.7 ceiling and counted at it
+    url, h, eid = planned
+    res = anbao("plan", "export", "--event", str(eid), "--out", str(tmp_path / "out"))
+    files = {json.loads(x)["name"]: json.loads(x)["file"] for x in res.stdout.splitlines()}
+    work = docx.Document(files["work-plan"])
+    paras = [p.text for p in work.paragraphs]
+    assert "场馆疏散以出场瓶颈处的 2 个出口计，总宽 3.5 米，每分钟可通行 263 人（见容量核定），活动期间保持畅通。" in paras
+    table = next(t for t in work.tables if t.rows[0].cells[1].text == "容纳依据")
+    cells = [c.text for c in table.rows[1].cells]
+    assert cells[:3] == ["内场", "按上限 4.7 人/㎡（申报 5000 人超限）", cells[2]]
+    holding = int(cells[2])
+    assert holding == next(z for z in client.get(f"{url}/capacity", headers=h).json()["zones"]
+                           if z["code"] == "FLOOR")["holding"]
+    assert any(f"容纳能力：1 个区域之和 = {holding} 人" == p for p in paras)

@@ -2,9 +2,13 @@
 
 Figures (DOMAIN.md section 3; Guide to Safety at Sports Grounds, 6th ed.):
 
-* holding capacity of a standing area = area (m2) x 4.7 persons/m2 x S, where the safety factor S
-  (0 to 1) rates the physical condition and the management of the area; of a seated area: the
-  number of usable seats (x S);
+* holding capacity of a standing area = what the plan sets for it x S, where the safety factor S
+  (0 to 1) rates the physical condition and the management of the area. The plan's figure is the
+  zone's declared standing capacity when set (a concert floor declared at 2 persons/m2 holds 2 per
+  m2), else area x the default density of its kind; 4.7 persons/m2 (the Green Guide's figure for a
+  standing terrace that meets the guide) is the ceiling: a declared figure above it counts as area x
+  4.7. The working names the figure used and where it comes from. Of a seated area: the number of
+  usable seats (x S);
 * entry capacity = sum over entry lanes of the lane's rate (persons/min; a turnstile ~11/min) x the
   entry time (min) the event allows;
 * exit capacity = sum over exits of width (m) x 82 persons/(m min) on the level (66 on stairs) x the
@@ -26,7 +30,9 @@ from dataclasses import dataclass, field
 
 LEVEL_FLOW = 82.0  # persons per metre of exit width per minute, on the level
 STAIR_FLOW = 66.0  # on stairs
-HOLDING_DENSITY = 4.7  # persons/m2, standing
+HOLDING_DENSITY = 4.7  # persons/m2, standing: the Green Guide ceiling and the default without a declared figure
+DEFAULT_SOURCE = "Green Guide 站立看台"
+DECLARED_SOURCE = "区域申报容量"
 TURNSTILE_RATE = 11.0  # persons per lane per minute (~660 per hour)
 
 
@@ -71,7 +77,11 @@ class Area:
     exits: tuple[Exit, ...] = ()
     entries: tuple[Entry, ...] = ()
     safety_factor: float = 1.0  # S, 0-1
-    density: float = HOLDING_DENSITY
+    density: float = HOLDING_DENSITY  # default density, used when nothing is declared
+    declared_standing: int | None = None  # the plan's standing capacity of the area (persons), None: not set
+    density_source: str = DEFAULT_SOURCE  # where the default density comes from, for the working
+    declared_source: str = DECLARED_SOURCE  # where the declared figure comes from
+    max_density: float = HOLDING_DENSITY  # ceiling: a declared figure above area x this counts as area x this
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class Capacity:
     exit_flow_per_min: float  # persons per minute through all exits
     evacuation_min: float | None  # minutes to empty the holding capacity through the exits
     steps: tuple[str, ...] = field(default_factory=tuple)
+    holding_basis: str = ""  # what the holding figure rests on, in short: 申报 1700 人（2.0 人/㎡…）| 默认… | 座位…
 
 
 def _check(area: Area, times: Times) -> None:
@@ -108,6 +119,10 @@ def _check(area: Area, times: Times) -> None:
         raise bad("safety_factor", f"must be between 0 and 1, got {area.safety_factor}")
     if area.seats < 0:
         raise bad("seats", f"must be >= 0, got {area.seats}")
+    if area.declared_standing is not None and area.declared_standing < 0:
+        raise bad("declared_standing", f"must be >= 0, got {area.declared_standing}")
+    if not math.isfinite(area.max_density) or area.max_density <= 0:
+        raise bad("max_density", f"must be > 0, got {area.max_density}")
     for e in area.exits:
         if not math.isfinite(e.width_m) or e.width_m <= 0:
             raise bad(f"exit {e.code} width_m", f"must be > 0, got {e.width_m}")
@@ -122,21 +137,50 @@ def _check(area: Area, times: Times) -> None:
         raise bad("exits", "none: an area that holds people needs at least one exit")
 
 
+def standing_holding(area: Area) -> tuple[int, str, str]:
+    """The standing holding capacity of ``area`` (x S), its working and its basis in short (see the module notes)."""
+    m2, s = area.standing_m2, area.safety_factor
+    if m2 <= 0:
+        return 0, "", ""
+    declared = area.declared_standing
+    if declared:
+        planned = declared / m2
+        if planned <= area.max_density + 1e-9:
+            n = math.floor(declared * s)
+            basis = f"申报 {declared} 人（{planned:.1f} 人/㎡，{area.declared_source}）"
+            return n, f"站立区 {m2:g} ㎡，{basis}× 安全系数 {s:g} = {n} 人", basis
+        n = math.floor(m2 * area.max_density * s)
+        basis = f"申报 {declared} 人（{planned:.1f} 人/㎡）超过上限 {area.max_density:g} 人/㎡（Green Guide）"
+        return n, f"站立区 {m2:g} ㎡，{basis}，按 {m2:g} ㎡ × {area.max_density:g} 人/㎡ × 安全系数 {s:g} = {n} 人", \
+            f"按上限 {area.max_density:g} 人/㎡（申报 {declared} 人超限）"
+    density = min(area.density, area.max_density)
+    n = math.floor(m2 * density * s)
+    return n, (f"站立区 {m2:g} ㎡ × {density:g} 人/㎡ × 安全系数 {s:g} = {n} 人（默认密度，{area.density_source}）"), \
+        f"默认 {density:g} 人/㎡（{area.density_source}）"
+
+
+def holding_of(area: Area) -> int:
+    """Standing plus seated holding capacity of ``area`` (x S)."""
+    return standing_holding(area)[0] + math.floor(area.seats * area.safety_factor)
+
+
 def capacity(area: Area, times: Times = Times()) -> Capacity:
     """The four capacities of ``area`` and the safe capacity, with the working."""
     _check(area, times)
     steps: list[str] = []
     s = area.safety_factor
     holding: int | None = None
+    basis = ""
     if area.standing_m2 > 0 or area.seats > 0:
-        standing = math.floor(area.standing_m2 * area.density * s)
+        standing, standing_text, basis = standing_holding(area)
         seated = math.floor(area.seats * s)
         holding = standing + seated
         parts = []
         if area.standing_m2 > 0:
-            parts.append(f"站立区 {area.standing_m2:g} ㎡ × {area.density:g} 人/㎡ × 安全系数 {s:g} = {standing} 人")
+            parts.append(standing_text)
         if area.seats > 0:
             parts.append(f"座位 {area.seats} 个 × 安全系数 {s:g} = {seated} 人")
+            basis = "；".join(x for x in (basis, f"座位 {area.seats} 个") if x)
         steps.append("容纳能力：" + "；".join(parts) + (f"；合计 {holding} 人" if len(parts) > 1 else ""))
     entry: int | None = None
     if area.entries:
@@ -171,7 +215,7 @@ def capacity(area: Area, times: Times = Times()) -> Capacity:
         steps.append(f"按容纳能力 {holding} 人计，全部疏散约需 {evac:g} 分钟")
     return Capacity(code=area.code, name=area.name, holding=holding, entry=entry, exit=exit_cap, emergency=emergency,
                     safe_capacity=safe, limiting=limiting, exit_flow_per_min=round(flow, 3), evacuation_min=evac,
-                    steps=tuple(steps))
+                    steps=tuple(steps), holding_basis=basis)
 
 
 def venue_capacity(areas: Sequence[Area], venue_exits: Sequence[Exit], venue_entries: Sequence[Entry],

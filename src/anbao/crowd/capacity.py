@@ -3,7 +3,10 @@
 The venue is read as the crowd-flow network the simulator uses (:func:`anbao.venue.network.build_network`):
 zones are nodes, gates and shared boundaries are links with a flow capacity. Then:
 
-* **a zone** holds its seats (看台: seated capacity) or its standing area (内场站席, 广场: area x density x S).
+* **a zone** holds its seats (看台: seated capacity) or its standing area (内场站席, 广场): its declared
+  standing capacity (the plan's figure, e.g. 2 persons/m2 on a concert floor) x S when set, else
+  area x the event's default density (4.7 persons/m2, Green Guide standing terrace) x S; a declared
+  figure above 4.7 persons/m2 counts as 4.7 (the Green Guide ceiling). The working names the source.
   Its exits are its links towards the outside (to a zone fewer links away from the outermost zones):
   each gate on such a link with its width (82 persons/m/min on the level, 66 on stairs), and an open
   boundary as the width that passes the same flow; a link the network only guessed between zones that
@@ -110,10 +113,19 @@ def _area(code: str, name: str, kind: str, zone: Zone | None, area_m2: float, s:
           exits: list[dict[str, Any]], entries: list[dict[str, Any]]) -> cap.Area:
     seats = int(zone.seated_capacity or 0) if zone is not None and kind in DESTINATION_KINDS else 0
     standing = area_m2 if kind in STANDING_KINDS else 0.0
+    declared = int(zone.standing_capacity) if zone is not None and zone.standing_capacity and standing else None
     return cap.Area(code=code, name=name, standing_m2=standing, seats=seats,
                     exits=tuple(cap.Exit(e["code"], e["width_m"], e["stairs"]) for e in exits if e["width_m"]),
                     entries=tuple(cap.Entry(e["code"], e["lanes"]) for e in entries),
-                    safety_factor=float((s.safety_factors or {}).get(code, 1.0)), density=s.density)
+                    safety_factor=float((s.safety_factors or {}).get(code, 1.0)), density=s.density,
+                    declared_standing=declared, density_source=density_source(s.density))
+
+
+def density_source(density: float) -> str:
+    """Where the event's default holding density comes from, for the working."""
+    if math.isclose(density, cap.HOLDING_DENSITY):
+        return cap.DEFAULT_SOURCE
+    return "活动容量核定参数"  # set by the planner in 容量核定参数
 
 
 def _cut(network: Network, sources: set[str], sinks: set[str]) -> tuple[float, list[Link]]:
@@ -247,5 +259,4 @@ def _venue(db: Session, event_id: int, network: Network, depths: dict[str, int],
              f"入场瓶颈：从外围到看台和内场的最大通行能力为每秒 {in_pps:.1f} 人，受 "
              f"{'、'.join(e['code'] for e in entries) or '开放连接'} 限制", *c.steps]
     return {**base, **_result(c), "steps": steps,
-            "holding_by_zone": {code: math.floor(a.standing_m2 * a.density * a.safety_factor)
-                                + math.floor(a.seats * a.safety_factor) for code, a in held.items()}}
+            "holding_by_zone": {code: cap.holding_of(a) for code, a in held.items()}}

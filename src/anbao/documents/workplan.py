@@ -66,9 +66,20 @@ def _record_paragraphs(r: Record, key: str) -> tuple[list[str], list[Table]]:
             )
     elif key == "fire":
         paras += [f"{p.name}：{p.description}" for p in r.specials if p.kind in ("fire", "gas")]
-        exits = [g for g in r.gates if g.kind == "exit"]
-        if exits:
-            paras.append(f"设置疏散出口 {len(exits)} 个，总宽 {sum(g.width_m for g in exits):g} 米，活动期间保持畅通。")
+        v = (r.capacity or {}).get("venue") or {}
+        through = [x for x in v.get("exits") or [] if x.get("width_m")]
+        if through and v.get("exit_flow_per_min"):
+            # the same exits and widths as the capacity calculation (item four): one source for each number
+            paras.append(
+                f"场馆疏散以出场瓶颈处的 {len(through)} 个出口计，总宽 {sum(x['width_m'] for x in through):g} 米，"
+                f"每分钟可通行 {v['exit_flow_per_min']:g} 人（见容量核定），活动期间保持畅通。"
+            )
+        else:
+            exits = [g for g in r.gates if g.kind == "exit"]
+            if exits:
+                paras.append(
+                    f"设置疏散出口 {len(exits)} 个，总宽 {sum(g.width_m for g in exits):g} 米，活动期间保持畅通。"
+                )
     elif key == "capacity":
         v = (r.capacity or {}).get("venue")
         if v and v.get("safe_capacity") is not None:
@@ -81,10 +92,11 @@ def _record_paragraphs(r: Record, key: str) -> tuple[list[str], list[Table]]:
             if zones:
                 tables.append(
                     Table(
-                        ("区域", "容纳能力", "入场能力", "疏散能力", "应急疏散能力", "安全容量", "限制因素"),
+                        ("区域", "容纳依据", "容纳能力", "入场能力", "疏散能力", "应急疏散能力", "安全容量", "限制因素"),
                         tuple(
                             (
                                 z["name"],
+                                z.get("holding_basis") or "",
                                 *(
                                     str(z[k]) if z[k] is not None else "—"
                                     for k in ("holding", "entry", "exit", "emergency", "safe_capacity")

@@ -179,11 +179,14 @@ def test_forecast_raises_early_and_holds_the_level():
     tracker = LevelTracker(DEFAULT_DENSITY)
     assert tracker.step(3.2, 0) == Transition(N, Y, 0, 3.2, "value 3.2 reaches yellow threshold 3")
     early = tracker.step(3.4, 10, forecast=4.3)
-    assert early == Transition(Y, OG, 10, 3.4, "forecast 4.3 reaches orange threshold 4 (value 3.4)", forecast=True)
+    assert early == Transition(Y, OG, 10, 3.4, "forecast 4.3 reaches orange threshold 4 + 0.2 (value 3.4)",
+                               forecast=True)
     # the forecast still reaches orange's release after the hold: orange stays though the value is yellow
     assert tracker.step(3.5, 50, forecast=3.9) is None
+    # a forecast holds the level for min_hold_s (30 s) after it was made: 3.9 at 50 s holds orange to 80 s
+    assert tracker.step(3.5, 80, forecast=0.0) is None
     # a forecast below the value does not lower it: the worse of the two counts
-    assert tracker.step(3.5, 60, forecast=0.0) is not None
+    assert tracker.step(3.5, 81, forecast=0.0) is not None
     assert tracker.level is Y
 
 
@@ -202,3 +205,38 @@ def test_forecast_below_current_level_and_observed_raise_are_not_forecasts():
     assert t is not None and t.after is R and not t.forecast
     with pytest.raises(ValueError, match="forecast must be a finite number"):
         tracker.step(5.1, 6, forecast=math.inf)
+
+
+def test_a_forecast_must_pass_the_threshold_by_the_hysteresis_band():
+    tracker = LevelTracker(DEFAULT_DENSITY)  # blue 2, hysteresis 0.2: a forecast raises blue from 2.2
+    assert tracker.step(1.9, 0, forecast=2.19) is None
+    t = tracker.step(1.9, 1, forecast=2.2)
+    assert t is not None and (t.after, t.forecast) == (B, True)
+    assert DEFAULT_DENSITY.forecast_bound(Y) == 3.2
+    falling = Thresholds(blue=20, yellow=15, orange=10, red=None, hysteresis=1, min_hold_s=0, rising=False)
+    assert falling.forecast_bound(Y) == 14
+    assert LevelTracker(falling).step(25, 0, forecast=14.5) is not None  # 14.5 passes blue's 19 only
+    assert LevelTracker(falling).step(25, 0, forecast=14.5).after is B  # type: ignore[union-attr]
+    assert LevelTracker(falling).step(25, 0, forecast=14).after is Y  # type: ignore[union-attr]
+
+
+def test_forecasts_around_a_threshold_do_not_flap():
+    """Issue 13: after the surge the density hovers near 2.0 and a noisy slope sends the forecast back and
+    forth across the blue line: one blue warning, not six."""
+    tracker = LevelTracker(DEFAULT_DENSITY)  # hold 30 s, hysteresis 0.2
+    values = [1.85, 1.75, 1.85, 1.75] * 15  # one sample every 5 s for 5 minutes
+    forecasts = [2.25, None, 2.25, None] * 15
+    rises = [t for i, (v, f) in enumerate(zip(values, forecasts, strict=True))
+             if (t := tracker.step(v, i * 5.0, forecast=f)) is not None and t.after > t.before]
+    assert len(rises) == 1  # was 6: each forecast holds the level for min_hold_s
+    assert rises[0].forecast and rises[0].at == 0
+    # a level left by a drop is held against forecasts for min_hold_s; the observed value still raises at once
+    tracker = LevelTracker(DEFAULT_DENSITY, level=B, since=0)
+    assert tracker.step(1.7, 30) is not None and tracker.level is N and tracker.dropped_at == 30
+    assert tracker.step(1.7, 59.9, forecast=2.5) is None
+    t = tracker.step(1.7, 60, forecast=2.5)
+    assert t is not None and t.forecast and t.after is B
+    tracker = LevelTracker(DEFAULT_DENSITY, level=B, since=0)
+    tracker.step(1.7, 30)
+    t = tracker.step(2.1, 31, forecast=2.5)
+    assert t is not None and t.after is B and not t.forecast

@@ -154,7 +154,8 @@ def _tracker(watch: Watch, db: Session, event_id: int, obs: Observation, rule: W
     if got is not None and got[1] == stamp:
         return got[0]
     if got is not None:  # the rule changed: same level, new thresholds
-        tracker = LevelTracker(th, level=got[0].level, since=got[0].since, last_at=got[0].last_at)
+        tracker = LevelTracker(th, level=got[0].level, since=got[0].since, last_at=got[0].last_at,
+                               dropped_at=got[0].dropped_at, recent=got[0].recent)
     else:
         w = service.open_for(db=db, event_id=event_id, key=obs.key)
         level = Level[w.level.upper()] if w is not None else Level.NONE

@@ -17,6 +17,13 @@ Rules of :class:`LevelTracker` (for ``rising=True``, higher is worse; ``rising=F
   from :func:`anbao.algorithms.density.forecast`) that reaches a higher level raises that level
   early; the :class:`Transition` is marked ``forecast=True``. While the forecast still reaches the
   level it is not dropped: the tracker works on the worse of the value and the forecast.
+* **Hysteresis and hold apply to forecasts too** (issue 13: a noisy slope made six blue warnings
+  around 2.0 persons/m2): a forecast raises a level only when it passes the threshold by the
+  hysteresis band (``forecast >= threshold + hysteresis``), and a level entered by a drop is held
+  ``min_hold_s`` against forecasts (only an observed value raises it again within that time). A
+  forecast holds a level for ``min_hold_s`` after it was made: the tracker works on the worst
+  forecast of the last ``min_hold_s``, so a forecast that comes and goes keeps one warning.
+  The value itself always raises at once.
 
 ``hysteresis`` is **absolute**, in the units of the thresholds (0.2 persons/m2 by default), not a
 fraction: sensor noise is absolute (a few persons in a zone's count), and a fixed band keeps
@@ -26,7 +33,7 @@ every level's release rule equally easy to read ("orange ends below 3.8").
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 
@@ -120,6 +127,10 @@ class Thresholds:
         """The more severe of two values."""
         return max(a, b) if self.rising else min(a, b)
 
+    def forecast_bound(self, level: Level) -> float:
+        """The value a forecast must reach to raise ``level``: the threshold passed by the hysteresis band."""
+        return self.threshold(level) + self.hysteresis if self.rising else self.threshold(level) - self.hysteresis
+
     def _reaches(self, value: float, bound: float) -> bool:
         return value >= bound if self.rising else value <= bound
 
@@ -146,6 +157,15 @@ def _held_level(value: float, thresholds: Thresholds, ceiling: Level) -> Level:
     return Level.NONE
 
 
+def _forecast_level(forecast: float, thresholds: Thresholds) -> Level:
+    """The highest level whose forecast bound (threshold passed by the hysteresis) ``forecast`` reaches."""
+    level = Level.NONE
+    for candidate in thresholds.levels:
+        if thresholds._reaches(forecast, thresholds.forecast_bound(candidate)):
+            level = candidate
+    return level
+
+
 @dataclass(frozen=True)
 class Transition:
     """A level change at time ``at`` (seconds) caused by the observed ``value``.
@@ -168,12 +188,16 @@ class LevelTracker:
 
     level: current level. since: time (seconds) the current level was entered, required unless the
     level is :attr:`Level.NONE`. last_at: time of the last sample with data, ``None`` before the first.
+    dropped_at: time of the last drop (a forecast cannot raise the level again within ``min_hold_s``).
     """
 
     thresholds: Thresholds
     level: Level = Level.NONE
     since: float | None = None
     last_at: float | None = None
+    dropped_at: float | None = None
+    #: forecasts of the last ``min_hold_s`` as (time, forecast): the worst of them holds the level
+    recent: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.level != Level.NONE and self.since is None:
@@ -197,15 +221,23 @@ class LevelTracker:
         th = self.thresholds
 
         observed = classify(value, th)
-        predicted = classify(forecast, th) if forecast is not None else Level.NONE
+        predicted = _forecast_level(forecast, th) if forecast is not None else Level.NONE
+        if self.dropped_at is not None and at - self.dropped_at < th.min_hold_s:
+            predicted = Level.NONE  # a level left by a drop is held against forecasts
         by_forecast = predicted > observed
-        effective = th.worse(value, forecast) if forecast is not None else value
+        if forecast is not None:
+            self.recent.append((at, forecast))
+        self.recent = [(t, f) for t, f in self.recent if at - t <= th.min_hold_s]
+        held_forecast = None
+        for _, f in self.recent:
+            held_forecast = f if held_forecast is None else th.worse(held_forecast, f)
+        effective = th.worse(value, held_forecast) if held_forecast is not None else value
         reached = max(observed, predicted)
 
         if reached > self.level:
             if by_forecast:
                 reason = (f"forecast {forecast:g} reaches {reached.name.lower()} threshold "
-                          f"{th.threshold(reached):g} (value {value:g})")
+                          f"{th.threshold(reached):g} + {th.hysteresis:g} (value {value:g})")
             else:
                 reason = f"value {value:g} reaches {reached.name.lower()} threshold {th.threshold(reached):g}"
             return self._move(reached, at, value, reason, by_forecast)
@@ -218,7 +250,7 @@ class LevelTracker:
             return None
         target = _held_level(effective, th, self.level)
         by_forecast = _held_level(value, th, self.level) < target
-        shown = f"forecast {forecast:g}" if by_forecast and forecast is not None else f"value {value:g}"
+        shown = f"forecast {held_forecast:g}" if by_forecast and held_forecast is not None else f"value {value:g}"
         word = "below" if th.rising else "above"
         reason = f"{shown} {word} {self.level.name.lower()} release {th.release(self.level):g} after {held:g} s held"
         return self._move(target, at, value, reason, by_forecast)
@@ -226,6 +258,8 @@ class LevelTracker:
     def _move(self, after: Level, at: float, value: float, reason: str, by_forecast: bool) -> Transition:
         transition = Transition(before=self.level, after=after, at=at, value=value, reason=reason,
                                 forecast=by_forecast)
+        if after < self.level:
+            self.dropped_at = at
         self.level = after
         self.since = at
         return transition

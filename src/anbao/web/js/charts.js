@@ -44,7 +44,12 @@ export function zoneTrendOption({times, count, density, thresholds, big = false}
     legend: {top: 0, left: "center", textStyle: {color: "#c9d6e3", fontSize: fs}, itemWidth: 14, itemHeight: 8},
     tooltip: {trigger: "axis", backgroundColor: "#0f1c2b", borderColor: "#35506b", textStyle: {color: "#e6eef6"},
       valueFormatter: (v) => (v === null || v === undefined ? "—" : num(v, 2))},
-    xAxis: {type: "time", minInterval: 60000, ...AXIS, axisLabel: {...AXIS.axisLabel, fontSize: fs, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
+    // a narrow chart with few or no points crowded the time labels into "08:0008:0508:10": four at most, and
+    // ECharts drops any that would still touch; with no reading at all the chart says so
+    xAxis: {type: "time", minInterval: 60000, splitNumber: big ? 6 : 4, ...AXIS,
+      axisLabel: {...AXIS.axisLabel, fontSize: fs, hideOverlap: true, formatter: (v) => hm(new Date(v))}, splitLine: {show: false}},
+    graphic: count.some((v) => v !== null && v !== undefined) ? [] : [{type: "text", left: "center", top: "middle",
+      style: {text: t("chart.noData"), fill: "#8ea3b8", fontSize: fs + 2}}],
     yAxis: [
       {type: "value", ...AXIS,
         axisLabel: {...AXIS.axisLabel, fontSize: fs}, min: 0},

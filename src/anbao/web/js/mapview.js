@@ -270,7 +270,8 @@ export class MapView {
         const node = m.getElement();
         node.style.visibility = "";
         const r = node.getBoundingClientRect();
-        const hit = boxes.some((b) => r.left < b.right + 2 && r.right > b.left - 2 && r.top < b.bottom && r.bottom > b.top);
+        // a gap of 4 px each way: neighbouring stands (上层/下层南看台) read as two labels, not one block
+        const hit = boxes.some((b) => r.left < b.right + 4 && r.right > b.left - 4 && r.top < b.bottom + 4 && r.bottom > b.top - 4);
         if (hit) node.style.visibility = "hidden";
         else boxes.push(r);
       }

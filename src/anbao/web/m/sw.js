@@ -2,7 +2,7 @@
 // without network. Shell files are fetched network-first (a deployed update shows at once when the
 // server is reachable) and fall back to the cached copy; API calls are never cached here (the app
 // keeps its own copy of the data in IndexedDB, and its outbox decides what is sent when).
-const VERSION = "anbao-m-2026.11.24-5";
+const VERSION = "anbao-m-2026.12.07-1";
 const SHELL = [
   "/m/",
   "/m/manifest.webmanifest",
@@ -22,6 +22,7 @@ const SHELL = [
   "/m/js/photo.js",
   "/m/js/report.js",
   "/m/js/session.js",
+  "/m/js/taskmap.js",
   "/m/js/util.js",
   "/m/js/views.js",
   "/css/base.css",

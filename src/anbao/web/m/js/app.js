@@ -37,6 +37,7 @@ function showScreen(name) {
   document.body.dataset.screen = name;
   if (name === "unit") renderUnitPicker(model, {onPick: pickUnit});
   if (name === "report") report?.locate();
+  if (name === "tasks" && started) renderTaskScreen(); // the maps take my latest position
   if (name === "me") renderMePage();
   $(".m-main").scrollTop = 0;
 }
@@ -133,9 +134,14 @@ async function refreshPending() {
   for (const i of items) if (i.kind === "task") pendingTasks.set(i.meta.task_id, i.meta.status);
 }
 
+/** My last position for the task maps: the shared one, else the report form's fix. */
+function myPosition() {
+  return sharer?.last || report?.fix || null;
+}
+
 function renderTaskScreen() {
   renderPost(model);
-  renderTasks(model, pendingTasks, {onStep: stepTask});
+  renderTasks(model, pendingTasks, {onStep: stepTask, position: myPosition()});
 }
 
 function renderMePage() {
@@ -304,6 +310,7 @@ async function main() {
   outbox.addEventListener("sent", ({detail}) => {
     if (detail.item.kind === "incident") {
       model.addIncident(detail.data);
+      report.delivered(detail.item, detail.data);
       notice(t("notice.reportSent", {id: detail.data?.id ?? "?"}), "good");
     } else if (detail.item.kind === "task") {
       model.updateTask(detail.data);
@@ -315,12 +322,18 @@ async function main() {
   outbox.addEventListener("rejected", ({detail}) => {
     const what = t(`outbox.what.${detail.item.kind}`);
     notice(t("notice.refused", {what, status: detail.status, detail: detail.detail}), "bad", "me");
+    if (detail.item.kind === "incident") report.refused(detail.item, detail.status);
     if (detail.item.kind === "task") model.loadMine().catch(loadFailed);
   });
   model.addEventListener("tasks", renderTaskScreen);
   model.addEventListener("warnings", () => renderWarnings(model, warnScope));
   model.addEventListener("incidents", () => report.renderList());
+  let lastFix = null;
   sharer.addEventListener("change", () => {
+    if (sharer.last !== lastFix) { // a new position: the task maps move my unit
+      lastFix = sharer.last;
+      if (!$("#screen-tasks").hidden) renderTaskScreen();
+    }
     if (!$("#screen-me").hidden) renderShare(sharer);
     else document.body.classList.toggle("sharing", sharer.on && Boolean(sharer.unitId()));
   });

@@ -48,6 +48,7 @@ export class Model extends EventTarget {
     this.tasks = new Map();
     this.warnings = new Map();
     this.incidents = [];
+    this.incidentById = new Map();
     this.username = "";
     this.stale = false; // true when something shown came from the stored copy
     this.loadError = null;
@@ -123,7 +124,9 @@ export class Model extends EventTarget {
     ]);
     this.tasks = new Map([...this.track(tasks), ...this.track(unitTasks)].map((x) => [x.id, x]));
     this.warnings = new Map(this.track(warnings).map((w) => [w.id, w]));
-    this.incidents = this.track(incidents).filter((i) => this.isMine(i));
+    const everyIncident = this.track(incidents);
+    this.incidentById = new Map(everyIncident.map((i) => [i.id, i])); // the incidents my task cards are about
+    this.incidents = everyIncident.filter((i) => this.isMine(i));
     this.emit("tasks");
     this.emit("warnings", {});
     this.emit("incidents");
@@ -199,9 +202,26 @@ export class Model extends EventTarget {
     return Boolean((node && task.command_node_id === node.id) || (this.unitId && task.unit_id === this.unitId));
   }
 
+  /** True when my unit has no zones of its own (no node, or a node without zones): its warnings are the event's. */
+  warningsFallback() {
+    return this.myZoneIds().size === 0;
+  }
+
+  /** The warnings of my zones; the whole event's when my unit has no zones (never none at all). */
   myWarnings() {
     const zones = this.myZoneIds();
+    if (!zones.size) return this.sortedWarnings();
     return this.sortedWarnings().filter((w) => w.zone_id !== null && zones.has(w.zone_id));
+  }
+
+  /** The incident a task is about: from the list, else asked for (and kept for offline use). */
+  async incidentOf(task) {
+    if (!task.incident_id) return null;
+    const known = this.incidentById.get(task.incident_id);
+    if (known) return known;
+    const {data} = await cachedGet(this.url(`/incidents/${task.incident_id}`));
+    this.incidentById.set(data.id, data);
+    return data;
   }
 
   sortedWarnings() {
@@ -229,7 +249,8 @@ export class Model extends EventTarget {
       const before = this.warnings.get(p.id);
       if (p.status === "closed") this.warnings.delete(p.id);
       else this.warnings.set(p.id, {...before, ...p});
-      const mine = p.zone_id !== null && p.zone_id !== undefined && this.myZoneIds().has(p.zone_id);
+      const zones = this.myZoneIds();
+      const mine = !zones.size || (p.zone_id !== null && p.zone_id !== undefined && zones.has(p.zone_id));
       const fresh = !before && p.status !== "closed";
       const rose = Boolean(before) && p.status !== "closed" && levelRank(p.level) > levelRank(before.level);
       this.emit("warnings", {id: p.id});
@@ -247,6 +268,10 @@ export class Model extends EventTarget {
       return !before && !FINAL_TASK.has(p.status) ? {kind: "task", item: p} : null;
     }
     if (topic === "incident") {
+      if (this.incidentById.has(p.id)) {
+        this.incidentById.set(p.id, {...this.incidentById.get(p.id), ...p});
+        if ([...this.tasks.values()].some((x) => x.incident_id === p.id)) this.emit("tasks", {incident: p.id});
+      }
       if (!this.isMine(p)) return null;
       const i = this.incidents.findIndex((x) => x.id === p.id);
       if (i >= 0) this.incidents[i] = {...this.incidents[i], ...p};

@@ -27,6 +27,7 @@ export class ReportForm {
       this.counter();
       this.fieldMsg("text", "");
     });
+    this.lastKey = null; // client_key of the report last queued from this form (its status line follows it)
     $("#photo-input").addEventListener("change", (ev) => this.takePhoto(ev.target.files?.[0]));
     $("#photo-remove").addEventListener("click", () => this.setPhoto(null));
     $("#gps-refresh").addEventListener("click", () => this.locate(true));
@@ -68,12 +69,25 @@ export class ReportForm {
   fieldMsg(name, text) {
     const box = this.form.querySelector(`.field-msg[data-for=${name}]`);
     box.textContent = text;
+    // every field fixed: the form's "fix the marked fields" line goes too (it was stale)
+    if (!text && this.formFix && !$$(".field-msg", this.form).some((b) => b.textContent)) this.formMsg("");
   }
 
-  formMsg(text, cls = "") {
+  formMsg(text, cls = "", {fix = false} = {}) {
     const box = $("#report-msg");
     box.textContent = text;
     box.className = `form-msg ${cls}`;
+    this.formFix = fix;
+  }
+
+  /** The outbox delivered a report: the form's "saved, sending" line becomes "sent as #id". */
+  delivered(item, data) {
+    if (item.client_key === this.lastKey) this.formMsg(t("report.sentAs", {id: data?.id ?? "?"}), "good");
+  }
+
+  /** The server refused a report: the form's line says so instead of "sending". */
+  refused(item, status) {
+    if (item.client_key === this.lastKey) this.formMsg(t("report.refusedLine", {status}), "bad");
   }
 
   async takePhoto(file) {
@@ -172,7 +186,7 @@ export class ReportForm {
   async submit() {
     this.formMsg("");
     if (!this.validate()) {
-      this.formMsg(t("report.fix"), "bad");
+      this.formMsg(t("report.fix"), "bad", {fix: true});
       this.form.querySelector(".field-msg:not(:empty)")?.closest("fieldset, .field, label")?.scrollIntoView({block: "center"});
       return;
     }
@@ -201,6 +215,7 @@ export class ReportForm {
     this.setPhoto(null);
     this.renderTypes();
     this.counter();
+    this.lastKey = body.client_key;
     this.formMsg(navigator.onLine === false ? t("report.queuedOffline") : t("report.queued"), "good");
   }
 

@@ -1,14 +1,56 @@
 // Screens of the mobile app other than the report form: pick my unit, my post and tasks, warnings of my
 // zones, and 我的 (position sharing, the outbox, unit, language, logout).
+import {blobUrl} from "/js/api.js";
 import {FINAL_TASK} from "./data.js";
 import {INTERVALS} from "./geo.js";
 import {levelLabel, vocabLabel} from "/js/vocab.js";
 import {has, t} from "./i18n.js";
+import {taskMap} from "./taskmap.js";
 import {$, ago, dateTime, el, fill, hm, hms, num} from "./util.js";
 
 const STEPS = ["accepted", "arrived", "done"];
 const noteDrafts = new Map(); // task id -> the note being typed (kept across re-renders)
 const ORDER = {open: 0, accepted: 1, arrived: 2, done: 3, cancelled: 4};
+const photos = new Map(); // incident id -> object URL of its photo | "loading" | "failed"
+const asked = new Set(); // incident ids asked for once (a task about an incident not in my list)
+
+/** The incident a task is about, as a block of the card: type, status, place, text and photo. */
+function incidentBlock(model, task, rerender) {
+  if (!task.incident_id) return null;
+  const inc = model.incidentById.get(task.incident_id);
+  if (!inc) {
+    if (!asked.has(task.incident_id)) {
+      asked.add(task.incident_id);
+      model.incidentOf(task).then(rerender, (err) => console.warn("incident", err));
+    }
+    return el("div", {class: "task-inc muted small"}, t("tasks.incLoading", {id: task.incident_id}));
+  }
+  let photo = null;
+  if (inc.has_photo) {
+    const got = photos.get(inc.id);
+    if (!got) {
+      photos.set(inc.id, "loading");
+      blobUrl(model.url(`/incidents/${inc.id}/photo`)).then((url) => {
+        photos.set(inc.id, url);
+        rerender();
+      }, () => {
+        photos.set(inc.id, "failed");
+        rerender();
+      });
+    }
+    const state = photos.get(inc.id);
+    photo = state === "loading" ? el("div", {class: "muted small"}, t("tasks.photoLoading"))
+      : state === "failed" ? el("div", {class: "muted small"}, t("tasks.photoFailed"))
+        : el("a", {href: state, target: "_blank", class: "task-photo"}, el("img", {src: state, alt: t("tasks.photoAlt")}));
+  }
+  return el("div", {class: "task-inc", dataset: {incident: inc.id}},
+    el("div", {class: "inc-head"},
+      el("span", {class: "chip inc-type"}, vocabLabel("incident_type", inc.type) || inc.type_zh || inc.type),
+      el("span", {class: `tag st-${inc.status}`}, vocabLabel("incident_status", inc.status, `istatus.${inc.status}`)),
+      el("span", {class: "muted small"}, t("tasks.incReported", {time: hm(inc.reported_at)}))),
+    inc.text && inc.text !== task.detail ? el("div", {class: "inc-text"}, inc.text) : null,
+    photo);
+}
 
 // ------------------------------------------------------------------ pick my unit
 
@@ -73,8 +115,9 @@ export function renderPost(model) {
 }
 
 /** ``pending``: task id -> the last status waiting in the outbox for it. */
-export function renderTasks(model, pending, {onStep}) {
+export function renderTasks(model, pending, {onStep, position = null}) {
   const list = $("#task-list");
+  const rerender = () => renderTasks(model, pending, {onStep, position});
   const tasks = [...model.tasks.values()].sort((a, b) => (FINAL_TASK.has(a.status) ? 1 : 0) - (FINAL_TASK.has(b.status) ? 1 : 0)
     || (a.due_at ? new Date(a.due_at) : Infinity) - (b.due_at ? new Date(b.due_at) : Infinity) || b.id - a.id);
   const active = tasks.filter((x) => !FINAL_TASK.has(pending.get(x.id) || x.status));
@@ -116,6 +159,8 @@ export function renderTasks(model, pending, {onStep}) {
         queued ? el("span", {class: "tag wait"}, t("tasks.pending")) : null,
         el("b", {class: "task-title"}, task.title)),
       task.detail ? el("div", {class: "task-detail"}, task.detail) : null,
+      incidentBlock(model, task, rerender),
+      final ? null : taskMap(model, task, model.incidentById.get(task.incident_id) || null, position),
       el("div", {class: "task-meta muted small"}, [
         task.zone_id ? model.zones.get(task.zone_id)?.name : null,
         task.due_at ? t(overdue ? "tasks.overdue" : "tasks.due", {time: hm(task.due_at)}) : null,
@@ -155,7 +200,8 @@ export function renderWarnings(model, scope) {
   badge.textContent = activeMine;
   for (const b of document.querySelectorAll("#warn-scope [data-scope]")) b.classList.toggle("on", b.dataset.scope === scope);
   const node = model.myNode();
-  $("#warn-zones").textContent = node ? t("warnings.zonesOf", {node: node.name, n: model.myZoneIds().size}) : t("tasks.noNode");
+  $("#warn-zones").textContent = model.warningsFallback() ? t("warnings.fallback")
+    : t("warnings.zonesOf", {node: node.name, n: model.myZoneIds().size});
   const list = $("#warning-list");
   if (!items.length) {
     fill(list, el("div", {class: "empty"}, el("div", {class: "empty-title"}, t("warnings.none")),

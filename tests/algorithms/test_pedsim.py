@@ -151,3 +151,47 @@ def test_progress_is_reported_and_only_grows():
     assert result.finished and len(seen) >= 3
     assert all(0 <= a <= b <= 1 for a, b in zip(seen, seen[1:], strict=False))
     assert seen[-1] > 0.9
+
+
+def waiting_area(agents: int = 75, door_m: float = 0.5) -> PedScene:
+    """The 5.6 m x 6.7 m waiting area of issue 13 with one door drawn as JuPedSim scenes draw it: a half-disc
+    of the door's width on the wall."""
+    from shapely.geometry import Point
+
+    room = box(0, 0, 5.6, 6.7)
+    door = room.intersection(Point(2.8, 0).buffer(door_m / 2)).convex_hull
+    return PedScene(walkable=room, exits=(("EX", door),), agents=agents)
+
+
+def test_a_waiting_area_takes_the_densities_real_ones_reach():
+    from anbao.algorithms.pedsim import _place
+
+    scene = waiting_area()  # 75 in 37.5 m2: 2 persons/m2 (refused before: "at most about 65")
+    assert exit_width(scene.exits[0][1]) == pytest.approx(0.5, abs=0.01)
+    area = scene.start_area.area
+    # hexagonal lattice at 2 x 0.2 + 0.05 m: 2 / (sqrt(3) x 0.45^2) = 5.7 persons/m2 where agents fit
+    assert scene.capacity / area > 4.0 and scene.capacity == 165
+    dense = waiting_area(agents=int(4 * 5.6 * 6.7))  # 150 persons, 4 persons/m2 of the whole area
+    xy = np.array(_place(dense))
+    assert len(xy) == 150
+    gaps = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) + np.eye(150) * 9
+    assert gaps.min() >= 2 * dense.radius + 0.05 - 1e-9
+    assert (xy >= 0.25 - 1e-9).all() and (xy[:, 0] <= 5.35 + 1e-9).all() and (xy[:, 1] <= 6.45 + 1e-9).all()
+    assert _place(dense) == _place(dense)  # seeded
+    with pytest.raises(PedSimError, match=r"^200 agents do not fit .* radius 0\.20 m at least 0\.45 m apart"):
+        waiting_area(agents=200)
+
+
+def test_agents_jammed_in_a_half_metre_door_are_reported_as_jammed():
+    """Agents 0.4 m wide wedge in a 0.5 m door: the run stops JAM_S after the last one left and says so."""
+    r = simulate(waiting_area(), max_s=300.0, snapshot_s=1.0)
+    assert not r.finished and r.jammed and r.remaining == 75 - r.evacuated > 0
+    e = r.exit("EX")
+    assert e.last_s is not None and r.iterations * r.dt == pytest.approx(e.last_s + 10.0, abs=1.1)
+    assert e.flow_per_s is not None and e.flow_per_s < 1.0  # before the jam: about 0.7 persons/s, as measured
+    assert r.warning is not None and "出口堵塞" in r.warning and "EX（宽 0.50 米）" in r.warning
+    assert "直径 0.40 米" in r.warning
+
+
+def test_a_wide_door_does_not_jam(room_result):
+    assert room_result.finished and not room_result.jammed

@@ -17,10 +17,18 @@ model's cost grows with the walls near the agents); ``exits``: named polygons in
 at the doors, an agent that steps into one has left. Draw a door as a short passage (about 1 m) out of
 the room and the exit as its outer half, spanning the door's width: the flow then depends on the door,
 not on where agents vanish (the exit's width is read off the polygon for the exit choice). ``agents`` persons are
-placed at random in ``start`` (default: the walkable area less 1 m around the exits) with
-:func:`jupedsim.distribute_by_number`, seeded by ``seed``, at least ``2 * radius + 0.1`` m apart and
-``radius + 0.05`` m from walls (numpy's global random state, which that function reseeds, is restored
-afterwards).
+placed in ``start`` (default: the walkable area less 1 m around the exits), seeded by ``seed``, at least
+``radius + 0.05`` m from walls:
+
+* up to ``PLACEMENT_FILL`` of a hexagonal packing at ``2 * radius + 0.1`` m (2.3 persons/m2 of the
+  usable area with the default radius 0.2 m), at random with :func:`jupedsim.distribute_by_number`
+  (numpy's global random state, which that function reseeds, is restored afterwards);
+* denser, as real waiting areas and queues are (3-4 persons/m2 and more), on a hexagonal lattice at
+  ``2 * radius + 0.05`` m, a seeded random choice of its sites. The densest start is the full lattice,
+  ``2 / (sqrt(3) * (2 * radius + 0.05)**2)`` persons/m2 of the area at least ``radius + 0.05`` m from
+  the walls: 5.7 with radius 0.2 m (the jam density of Weidmann's relation is 5.4), 3.6 with 0.25 m,
+  9.0 with 0.15 m. A 5.6 m x 6.7 m waiting area less 1 m around a door takes 165 agents (4.4
+  persons/m2 of its area).
 
 Exit choice
 -----------
@@ -45,14 +53,26 @@ persons as densities: one person in a 1 m cell is 1 person/m2, in a 0.5 m cell 4
 at 1 m or more for hot spots (the maximum over the run picks up the chance moments when two people
 share a small cell).
 
+Jams
+----
+An agent of the default radius (0.2 m, 0.4 m wide) can block a door not much wider than itself: in a
+0.5 m door the model's agents wedge against each other and the door frame and stop for good (a real
+crowd would squeeze through one by one, at 0.6-0.9 persons/s). When nobody has left for ``JAM_S``
+seconds and the agents still inside moved less than ``JAM_MOVE_M`` metres on average in that time,
+the run stops with ``jammed = True`` and a warning naming the exits the stuck agents were heading
+for, their width and the agents' width: the microscopic result is then not an evacuation time (use
+the macroscopic model's for the door's capacity).
+
 The grid is returned as numbers; :func:`anbao.crowd.heatmap.heatmap_png` draws it as a PNG.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -71,8 +91,13 @@ PLACEMENT_GAP_M = 0.1
 #: metres between the agents placed at the start and the walls, beyond one radius
 WALL_GAP_M = 0.05
 #: share of a hexagonal packing the random placement is asked to reach at most (random sequential
-#: placement jams near 60 % of it)
+#: placement jams near 60 % of it); denser starts are placed on a lattice
 PLACEMENT_FILL = 0.5
+#: metres between agents on the start lattice, beyond two radii (module docstring: the densest start)
+LATTICE_GAP_M = 0.05
+#: seconds without anybody leaving, and mean metres moved in them, below which the run is jammed
+JAM_S = 10.0
+JAM_MOVE_M = 0.5
 #: metres around the exits kept free of agents by the default start area
 EXIT_CLEARANCE_M = 1.0
 #: persons/(m s): the exit flow assumed in the exit choice
@@ -165,8 +190,8 @@ class PedScene:
         if self.agents > capacity:
             area = sum(p.area for p in _parts(self.start_area))
             raise PedSimError(f"{self.agents} agents do not fit in the start area of {area:.1f} m2: at most about "
-                              f"{capacity} ({capacity / max(area, 1e-9):.1f} persons/m2) at "
-                              f"{self.spacing:.2f} m apart")
+                              f"{capacity} ({capacity / max(area, 1e-9):.1f} persons/m2) with agents of radius "
+                              f"{self.radius:.2f} m at least {self.lattice_spacing:.2f} m apart")
 
     @property
     def spacing(self) -> float:
@@ -182,11 +207,43 @@ class PedScene:
         return self.walkable.difference(doors)
 
     @property
-    def capacity(self) -> int:
-        """How many agents the start area takes: ``PLACEMENT_FILL`` of a hexagonal packing at ``spacing``
+    def lattice_spacing(self) -> float:
+        """Distance between agents' centres on the start lattice (dense starts), metres."""
+        return 2 * self.radius + LATTICE_GAP_M
+
+    @property
+    def random_capacity(self) -> int:
+        """How many agents are placed at random: ``PLACEMENT_FILL`` of a hexagonal packing at ``spacing``
         on the area at least ``radius + WALL_GAP_M`` from its edges."""
         usable = sum(p.buffer(-(self.radius + WALL_GAP_M)).area for p in _parts(self.start_area))
         return math.floor(PLACEMENT_FILL * usable / (math.sqrt(3) / 2 * self.spacing ** 2))
+
+    @functools.cached_property
+    def lattice(self) -> tuple[FloatArray, ...]:
+        """The start lattice's sites in each part of the start area, (sites, 2) arrays."""
+        return tuple(_lattice(p.buffer(-(self.radius + WALL_GAP_M)), self.lattice_spacing)
+                     for p in _parts(self.start_area) if p.area > 0)
+
+    @property
+    def capacity(self) -> int:
+        """How many agents the start area takes: the sites of the start lattice (module docstring), or
+        the random placement's when that is more."""
+        return max(self.random_capacity, sum(len(s) for s in self.lattice))
+
+
+def _lattice(usable: BaseGeometry, spacing: float) -> FloatArray:
+    """The sites of a hexagonal lattice at ``spacing`` metres that lie in ``usable``, (sites, 2)."""
+    if usable.is_empty:
+        return np.zeros((0, 2))
+    x0, y0, x1, y1 = usable.bounds
+    rows = np.arange(y0, y1 + 1e-9, spacing * math.sqrt(3) / 2)
+    cols = np.arange(x0, x1 + spacing, spacing)
+    gx, gy = np.meshgrid(cols, rows)
+    gx = gx + (np.arange(len(rows)) % 2)[:, None] * spacing / 2
+    xy = np.column_stack([gx.ravel(), gy.ravel()])
+    inside = shapely.intersects_xy(usable, xy[:, 0], xy[:, 1])
+    out: FloatArray = xy[inside]
+    return out
 
 
 @dataclass(frozen=True)
@@ -218,7 +275,8 @@ class PedResult:
     """What :func:`simulate` found.
 
     finished: every agent left within ``max_s``; clearance_s: when the last one did (None if not);
-    warning: Chinese text when the time cap was hit; evacuated, remaining: agents; exits: per exit in
+    jammed: the run stopped because the agents jammed (module docstring: Jams); warning: Chinese
+    text when the time cap was hit or the agents jammed; evacuated, remaining: agents; exits: per exit in
     the scene's order. times_s (snapshots,) and density (snapshots, rows, columns): persons/m2 per
     cell, row 0 at the bottom (y = extent[1]), NaN outside the walkable area (read-only arrays);
     extent: (x min, y min, x max, y max) of the grid in metres; cell_m: the cell side. agent_steps:
@@ -241,6 +299,7 @@ class PedResult:
     wall_s: float
     dt: float
     iterations: int
+    jammed: bool = False
 
     @property
     def max_density(self) -> FloatArray:
@@ -268,6 +327,8 @@ def _place(scene: PedScene) -> list[tuple[float, float]]:
     parts = [p for p in _parts(scene.start_area) if p.area > 0]
     if scene.agents and not parts:
         raise PedSimError(f"{scene.agents} agents do not fit: the start area is empty")
+    if scene.agents > scene.random_capacity:
+        return _place_on_lattice(scene)
     areas = np.array([p.area for p in parts])
     share = scene.agents * areas / areas.sum() if len(parts) else areas
     counts = np.floor(share).astype(int)
@@ -289,6 +350,28 @@ def _place(scene: PedScene) -> list[tuple[float, float]]:
             positions.extend((float(x), float(y)) for x, y in placed)
     finally:
         np.random.set_state(state)
+    return positions
+
+
+def _place_on_lattice(scene: PedScene) -> list[tuple[float, float]]:
+    """A dense start: a seeded random choice of the start lattice's sites, each part by its sites."""
+    sites = scene.lattice
+    total = sum(len(s) for s in sites)
+    if scene.agents > total:
+        raise PedSimError(f"{scene.agents} agents do not fit in the start area: at most {total} with agents of "
+                          f"radius {scene.radius:.2f} m")
+    share = np.array([scene.agents * len(s) / total for s in sites])
+    counts = np.minimum(np.floor(share).astype(int), [len(s) for s in sites])
+    for i in np.argsort(-(share - counts)):
+        if counts.sum() >= scene.agents:
+            break
+        if counts[i] < len(sites[i]):
+            counts[i] += 1
+    rng = np.random.default_rng(scene.seed)
+    positions: list[tuple[float, float]] = []
+    for part, count in zip(sites, counts, strict=True):
+        for i in sorted(rng.choice(len(part), size=int(count), replace=False)):
+            positions.append((float(part[i, 0]), float(part[i, 1])))
     return positions
 
 
@@ -365,6 +448,20 @@ def _hot_spots(grid: _Grid, times: FloatArray, stack: FloatArray) -> tuple[HotSp
     return tuple(spots)
 
 
+def _jammed(seen: deque[tuple[float, dict[int, tuple[float, float]]]], now: float, last_out: float,
+            where: dict[int, tuple[float, float]]) -> bool:
+    """Whether nobody left for ``JAM_S`` seconds and the agents inside moved less than ``JAM_MOVE_M`` on
+    average since the snapshot ``JAM_S`` ago (``seen``: the snapshots since, updated here)."""
+    seen.append((now, where))
+    while len(seen) > 1 and seen[1][0] <= now - JAM_S + 1e-9:
+        seen.popleft()
+    then, before = seen[0]
+    if now - then < JAM_S - 1e-9 or now - last_out < JAM_S - 1e-9 or not where:
+        return False
+    moved = [math.dist(p, before[a]) for a, p in where.items() if a in before]
+    return bool(moved) and float(np.mean(moved)) < JAM_MOVE_M
+
+
 # --------------------------------------------------------------------------- the simulation
 
 def simulate(scene: PedScene, *, max_s: float = 600.0, dt: float = 0.01, snapshot_s: float = 1.0,
@@ -374,7 +471,8 @@ def simulate(scene: PedScene, *, max_s: float = 600.0, dt: float = 0.01, snapsho
 
     dt: step, seconds; snapshot_s: interval of the density grids, seconds; cell_m: grid cell side,
     metres; reroute_s: interval of the exit choice, seconds (module docstring). At the time cap the
-    partial result is returned with ``finished = False`` and a Chinese warning. ``progress`` is called
+    partial result is returned with ``finished = False`` and a Chinese warning; so it is, with ``jammed =
+    True``, when the agents jam (module docstring: Jams, checked at the density snapshots). ``progress`` is called
     at every density snapshot with the share done (0-1): agents out, or the time cap used, whichever is more.
 
     Raises :class:`PedSimError` (a ValueError) when the agents cannot be placed.
@@ -419,13 +517,17 @@ def simulate(scene: PedScene, *, max_s: float = 600.0, dt: float = 0.01, snapsho
     passages: list[list[float]] = [[] for _ in scene.exits]
     agent_steps = 0
     iteration = 0
-    while exit_of and iteration < max_iterations:
+    last_out = 0.0
+    seen: deque[tuple[float, dict[int, tuple[float, float]]]] = deque()  # snapshots of the last JAM_S seconds
+    jammed = False
+    while exit_of and iteration < max_iterations and not jammed:
         agent_steps += sim.agent_count()
         sim.iterate()
         iteration += 1
         now = iteration * dt
         for agent_id in sim.removed_agents():
             passages[exit_of.pop(int(agent_id))].append(now)
+            last_out = now
         snapshot = iteration % every_snapshot == 0
         reroute = iteration % every_reroute == 0 and len(targets) > 1 and bool(exit_of)
         if snapshot or reroute:
@@ -435,6 +537,7 @@ def simulate(scene: PedScene, *, max_s: float = 600.0, dt: float = 0.01, snapsho
             if snapshot:
                 snap_t.append(now)
                 snaps.append(grid.density(np.asarray(xy, dtype=np.float64).reshape(-1, 2)))
+                jammed = _jammed(seen, now, last_out, {int(a.id): a.position for a in agents})
                 if progress is not None:
                     progress(max(1.0 - len(exit_of) / max(scene.agents, 1), iteration / max_iterations))
             if reroute:
@@ -452,6 +555,17 @@ def simulate(scene: PedScene, *, max_s: float = 600.0, dt: float = 0.01, snapsho
         snaps.append(grid.density(np.asarray(left, dtype=np.float64).reshape(-1, 2)))
     remaining = len(exit_of)
     finished = remaining == 0
+    if finished:
+        warning = None
+    elif jammed:
+        stuck = sorted(set(exit_of.values()))
+        doors = "、".join(f"{scene.exits[i][0].split('#', 1)[0]}（宽 {exit_width(scene.exits[i][1]):.2f} 米）"
+                         for i in stuck)
+        warning = (f"出口堵塞：{JAM_S:g} 秒内无人通过、人群停滞，仿真在 {iteration * dt:.0f} 秒时停止，仍有 "
+                   f"{remaining} 人未疏散。出口 {doors} 相对智能体宽度（直径 {2 * scene.radius:.2f} 米）过窄，"
+                   "微观模型中的人卡在门口；通行时间请以宏观模型为准")
+    else:
+        warning = f"仿真在 {max_s:g} 秒内未完成：仍有 {remaining} 人未疏散"
     all_times = [t for times in passages for t in times]
     exits = []
     for (name, _), times in zip(scene.exits, passages, strict=True):
@@ -467,7 +581,7 @@ def simulate(scene: PedScene, *, max_s: float = 600.0, dt: float = 0.01, snapsho
     return PedResult(
         scene=scene, finished=finished,
         clearance_s=(max(all_times) if all_times else 0.0) if finished else None,
-        warning=None if finished else f"仿真在 {max_s:g} 秒内未完成：仍有 {remaining} 人未疏散",
+        warning=warning, jammed=jammed,
         evacuated=len(all_times), remaining=remaining, exits=tuple(exits), times_s=times_arr, density=stack,
         extent=(grid.x0, grid.y0, grid.x0 + grid.nx * cell_m, grid.y0 + grid.ny * cell_m), cell_m=cell_m,
         hot_spots=hot, agent_steps=agent_steps, wall_s=time.perf_counter() - started, dt=dt, iterations=iteration)

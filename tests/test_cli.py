@@ -170,5 +170,7 @@ def test_timeline_prints_the_steps_as_json_lines_and_refuses_an_unknown_event(an
         ("task.done", "任务完成", "第 2 步")]
     r = anbao("timeline", "--event", str(event_id), "--kind", "task")
     assert r.exit_code == 0 and "任务完成" in r.stdout and "预警发布" not in r.stdout
+    # the table shows the display zone (Asia/Shanghai by default): 12:02 UTC is 20:02 there (was printed as 12:02)
+    assert "11-24 20:02:00" in r.stdout and "Asia/Shanghai" in r.stdout and "12:02:00" not in r.stdout
     r = anbao("timeline", "--event", "9999")
     assert r.exit_code == 2 and "9999" in r.stderr

@@ -425,9 +425,14 @@ def timeline(event: Annotated[int, typer.Option("--event", help="Event id")],
             line = {**r.model_dump(mode="json"), "kind_zh": review.KIND_ZH.get(r.kind, r.kind)}
             sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
         return
-    table = Table("时间 time (UTC)", "类别 kind", "对象 subject", "内容 text", "操作人 actor")
+    from zoneinfo import ZoneInfo
+
+    zone = load_settings().timezone  # the display zone (ANBAO_TIMEZONE), as the screens show times; --json stays UTC
+    tz = ZoneInfo(zone)
+    table = Table(f"时间 time ({zone})", "类别 kind", "对象 subject", "内容 text", "操作人 actor")
     for r in rows:
-        table.add_row(r.at.strftime("%H:%M:%S"), review.KIND_ZH.get(r.kind, r.kind), r.subject, r.text, r.actor)
+        table.add_row(r.at.astimezone(tz).strftime("%m-%d %H:%M:%S"), review.KIND_ZH.get(r.kind, r.kind), r.subject,
+                      r.text, r.actor)
     out.print(table)
 
 

@@ -102,5 +102,6 @@ class PersonOut(Stamped):
     name: str
     badge_no: str
     role: str
-    phone: str
+    phone: str = Field(description="Mobile number; masked (138****1234) for roles that may not see it")
+    phone_masked: bool = Field(default=False, description="True when ``phone`` is masked for the caller")
     skills: list[str]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbao.core import crud
-from anbao.core.auth import Principal
+from anbao.core import audit, crud
+from anbao.core.auth import Principal, Role
 from anbao.core.errors import Forbidden, Invalid, NotFound
 from anbao.org.models import CommandNode, Person, Unit, UserUnit
 
@@ -134,3 +135,61 @@ def unlink_user(*, db: Session, user_id: int, unit_id: int) -> None:
         raise NotFound(f"user {user_id} is not linked to unit {unit_id}")
     db.delete(link)
     db.flush()
+
+
+# ---------------------------------------------------------------------------------------------- contact details
+# 联系方式: a person's phone goes to the roles that need it and is masked for everybody else (docs/access.md).
+
+#: roles that see every person's phone: command (指挥长) and planning (参谋, 系统管理员)
+CONTACT_ALL = frozenset({Role.commander, Role.planner, Role.admin})
+#: unit statuses of staff on duty (在岗): a dispatcher (调度员) sees their phones
+ON_DUTY = frozenset({"available", "assigned", "busy"})
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: the first three and the last four digits kept, every other digit a ``*`` (separators and a
+    leading ``+`` stay); a number of seven digits or fewer keeps its last two only."""
+    digits = sum(c.isdigit() for c in phone)
+    keep_head, keep_tail = (3, 4) if digits > 7 else (0, 2)
+    out, seen = [], 0
+    for c in phone:
+        if c.isdigit():
+            out.append(c if seen < keep_head or seen >= digits - keep_tail else "*")
+            seen += 1
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def contact_rule(*, db: Session, principal: Principal, event_id: int) -> Callable[[Person], bool]:
+    """Whether ``principal`` sees a person's phone in clear: commander, planner and admin every person's; a
+    dispatcher those of units on duty (待命, 已派, 处置中; not 休整, nor people without a unit); an officer
+    (一线民警) those of his own units (user_unit); nobody else (partner agencies included)."""
+    if principal.role in CONTACT_ALL:
+        return lambda _p: True
+    if principal.role is Role.dispatcher:
+        on_duty = set(db.execute(select(Unit.id).where(Unit.event_id == event_id,
+                                                       Unit.status.in_(ON_DUTY))).scalars())
+        return lambda p: p.unit_id in on_duty
+    if principal.role is Role.officer:
+        mine = {u.id for u in user_units(db=db, user_id=principal.user_id, event_id=event_id)}
+        return lambda p: p.unit_id in mine
+    return lambda _p: False
+
+
+def present_persons(*, db: Session, principal: Principal, event_id: int, rows: list[Person]) -> list[dict[str, Any]]:
+    """The people as ``principal`` may see them (phones masked by :func:`contact_rule`); the read is audited:
+    one ``read`` row naming the people shown and, in ``contact``, those whose phone was shown in clear."""
+    sees = contact_rule(db=db, principal=principal, event_id=event_id)
+    out, clear = [], []
+    for p in rows:
+        shown = sees(p) or not p.phone
+        if shown and p.phone:
+            clear.append(p.id)
+        out.append({c.key: getattr(p, c.key) for c in Person.__table__.columns}
+                   | {"phone": p.phone if shown else mask_phone(p.phone), "phone_masked": not shown})
+    if rows:
+        audit.record(db, action="read", entity=Person.__tablename__,
+                     entity_id=str(rows[0].id) if len(rows) == 1 else None, event_id=event_id,
+                     after={"count": len(rows), "ids": [p.id for p in rows], "contact": clear})
+    return out

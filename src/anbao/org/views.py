@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from anbao.account import service as accounts
 from anbao.api.deps import DB, EventDep, require
 from anbao.api.routing import ListQuery, resource_router
+from anbao.core import crud
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import NotFound
 from anbao.core.vocab import CommandLevelIn, PoliceTypeIn, UnitStatusIn
@@ -60,13 +61,42 @@ router.include_router(resource_router(
 router.include_router(resource_router(
     kind=service.UNITS, path="units", tag=TAG, create=UnitCreate, update=UnitUpdate, out=UnitOut,
     read=Perm.org_read, write=Perm.org_write, filters=UnitFilter, visible=_unit_visible))
-router.include_router(resource_router(
+Reader = Annotated[Principal, Depends(require(Perm.org_read))]
+PersonReader = Annotated[Principal, Depends(require(Perm.person_read))]
+
+
+# people 人员: read here, phones masked by role (service.contact_rule, docs/access.md); written by the factory
+@router.get("/events/{event_id}/persons", response_model=list[PersonOut], tags=[TAG], name="list_persons",
+            summary="List persons (phones masked for roles that may not see them; every read audited)")
+def list_persons(event: EventDep, db: DB, principal: PersonReader,
+                 query: Annotated[PersonFilter, Query()]) -> Any:
+    agency = principal.scoped_agency
+    if agency is not None:  # visibility is decided per row: page after filtering (no short pages)
+        every = crud.list_rows(db=db, kind=service.PERSONS, event_id=event.id, limit=None, where=query.filters())
+        seen = [p for p in every if service.person_visible(db, p, agency=agency)]
+        rows = seen[query.offset:query.offset + query.limit]
+    else:
+        rows = list(crud.list_rows(db=db, kind=service.PERSONS, event_id=event.id, limit=query.limit,
+                                   offset=query.offset, where=query.filters()))
+    return service.present_persons(db=db, principal=principal, event_id=event.id, rows=rows)
+
+
+@router.get("/events/{event_id}/persons/{row_id}", response_model=PersonOut, tags=[TAG], name="get_persons",
+            summary="Read one person (phone masked for roles that may not see it; the read audited)")
+def get_person(event: EventDep, row_id: int, db: DB, principal: PersonReader) -> Any:
+    row = crud.get_row(db=db, kind=service.PERSONS, event_id=event.id, row_id=row_id)
+    if row is None or not service.person_visible(db, row, agency=principal.scoped_agency):
+        raise NotFound(f"person {row_id} not found in event {event.id}")
+    return service.present_persons(db=db, principal=principal, event_id=event.id, rows=[row])[0]
+
+
+_persons = resource_router(
     kind=service.PERSONS, path="persons", tag=TAG, create=PersonCreate, update=PersonUpdate, out=PersonOut,
     read=Perm.person_read, write=Perm.person_write, filters=PersonFilter, visible=_person_visible,
-    personal=True))
-
-
-Reader = Annotated[Principal, Depends(require(Perm.org_read))]
+    personal=True, list_route=False)
+# the factory's read of one person is the route above (masked); create, change and delete stay the factory's
+_persons.routes = [r for r in _persons.routes if getattr(r, "name", None) != "get_persons"]
+router.include_router(_persons)
 
 
 @router.get("/events/{event_id}/command-tree", tags=[TAG], summary="The command tree 指挥体系 with its units")

@@ -5,11 +5,26 @@ import pytest
 from anbao.algorithms.risk import DEFAULT_MATRIX, RiskError, Score, aggregate, matrix_from_rows
 
 
-def test_default_matrix_grades_the_product():
-    assert [DEFAULT_MATRIX.level(1, i) for i in range(1, 6)] == ["low", "low", "low", "low", "medium"]
+def test_default_matrix_grades_the_product_and_a_catastrophic_impact_is_at_least_high():
+    # a rare but catastrophic risk (暴恐: likelihood 1 x impact 5 = 5) is high, not medium
+    assert [DEFAULT_MATRIX.level(1, i) for i in range(1, 6)] == ["low", "low", "low", "low", "high"]
     assert DEFAULT_MATRIX.level(3, 3) == "medium" and DEFAULT_MATRIX.level(2, 5) == "high"
     assert DEFAULT_MATRIX.level(4, 4) == "high" and DEFAULT_MATRIX.level(4, 5) == "extreme"
     assert DEFAULT_MATRIX.level(5, 5) == "extreme"
+    rows = [[DEFAULT_MATRIX.level(li, im) for im in range(1, 6)] for li in range(1, 6)]
+    assert rows == [
+        ["low", "low", "low", "low", "high"],
+        ["low", "low", "medium", "medium", "high"],
+        ["low", "medium", "medium", "high", "high"],
+        ["low", "medium", "high", "high", "extreme"],
+        ["medium", "high", "high", "extreme", "extreme"],
+    ]
+
+
+def test_the_catastrophic_floor_is_a_default_an_event_may_edit():
+    rows = [[DEFAULT_MATRIX.level(li, im) for im in range(1, 6)] for li in range(1, 6)]
+    rows[0][4] = "medium"  # the planner rates a rare catastrophic risk medium again
+    assert matrix_from_rows(rows).level(1, 5) == "medium"
 
 
 @pytest.mark.parametrize("bad", [0, 6, 2.5, True, "3"])

@@ -108,7 +108,8 @@ def test_work_plan_text_and_tables_give_the_same_capacity_figures(planned, clien
     files = {json.loads(x)["name"]: json.loads(x)["file"] for x in res.stdout.splitlines()}
     work = docx.Document(files["work-plan"])
     paras = [p.text for p in work.paragraphs]
-    assert "场馆疏散以出场瓶颈处的 2 个出口计，总宽 3.5 米，每分钟可通行 263 人（见容量核定），活动期间保持畅通。" in paras
+    assert ("场馆疏散以出场瓶颈处的 2 个出口计，总宽 3.5 米，每分钟可通行 263 人（见容量核定），"
+            "活动期间保持畅通。") in paras
     table = next(t for t in work.tables if t.rows[0].cells[1].text == "容纳依据")
     cells = [c.text for c in table.rows[1].cells]
     assert cells[:3] == ["内场", "按上限 4.7 人/㎡（申报 5000 人超限）", cells[2]]
@@ -116,3 +117,22 @@ def test_work_plan_text_and_tables_give_the_same_capacity_figures(planned, clien
     assert holding == next(z for z in client.get(f"{url}/capacity", headers=h).json()["zones"]
                            if z["code"] == "FLOOR")["holding"]
     assert any(f"容纳能力：1 个区域之和 = {holding} 人" == p for p in paras)
+
+
+def test_risk_report_labels_inherent_and_residual_levels(planned, anbao, tmp_path):
+    # R1: experts 4x5, 2x4, 1x5 -> median 2 x 5 = 高 (inherent); residual 2 x 3 = 中. The summary used to count
+    # the residual level alone ("中风险 1 项") above a table showing 高
+    _, _, eid = planned
+    res = anbao("plan", "export", "--event", str(eid), "--out", str(tmp_path / "out"))
+    files = {json.loads(x)["name"]: json.loads(x)["file"] for x in res.stdout.splitlines()}
+    report = docx.Document(files["risk-report"])
+    paras = [p.text for p in report.paragraphs]
+    assert "共识别风险 1 项；固有风险（管控前）高 1 项；剩余风险（落实管控措施后）中 1 项。" in paras
+    assert "后果为 5 分（灾难性）的风险，无论可能性高低，至少评为高风险。" in paras
+    register = next(t for t in report.tables if t.rows[0].cells[0].text == "编号" and len(t.columns) == 8)
+    assert register.rows[0].cells[7].text == "固有风险" and register.rows[1].cells[7].text == "高"
+    controls = next(t for t in report.tables if t.rows[0].cells[0].text == "编号" and len(t.columns) == 6)
+    assert [c.text for c in controls.rows[0].cells][4:] == ["固有风险", "剩余风险"]
+    assert [c.text for c in controls.rows[1].cells][4:] == ["高", "中"]
+    matrix = next(t for t in report.tables if t.rows[0].cells[0].text == "可能性＼后果")
+    assert [c.text for c in matrix.rows[5].cells] == ["1", "低", "低", "低", "低", "高"]  # likelihood 1

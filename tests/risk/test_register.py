@@ -138,3 +138,13 @@ def test_only_planners_change_the_register_and_deleting_a_risk_drops_its_scores(
     assert client.delete(f"{url}/risks/{r['id']}", headers=h).status_code == 204
     assert client.get(f"{url}/risks", headers=h).json() == []
     assert sum(map(sum, client.get(f"{url}/risk-matrix", headers=h).json()["counts"])) == 0
+
+
+def test_a_rare_but_catastrophic_risk_is_high_by_default(client, reg):
+    # 暴恐: likelihood 1 x impact 5 = 5 was 中 by the product alone; a catastrophic impact is at least 高
+    url, h, _ = reg
+    r = _risk(client, url, h)
+    assert _score(client, url, h, r["id"], "甲", 1, 5)["level"] == "high"
+    assert client.get(f"{url}/risks/{r['id']}", headers=h).json()["aggregate"]["level"] == "high"
+    m = client.get(f"{url}/risk-matrix", headers=h).json()
+    assert m["default"] and [row[4] for row in m["rows"]] == ["high", "high", "high", "extreme", "extreme"]

@@ -4,7 +4,9 @@ A risk is scored on two 1-5 scales: likelihood 可能性 and impact 后果严重
 maps every (likelihood, impact) cell to a level 低 / 中 / 高 / 极高; it must define all 25 cells and
 use only those levels, and a worse cell may not get a lower level than a better one (more likely or
 more severe never lowers the level). The default matrix grades the product L x I: 1-4 低, 5-9 中,
-10-16 高, 20-25 极高.
+10-16 高, 20-25 极高, with one floor: a catastrophic impact (5) is at least 高 whatever the
+likelihood, so a rare 暴恐 (1 x 5 = 5) is 高, not 中 (docs/planning.md gives the reason; each event may
+edit any cell).
 
 Several experts score a risk independently; :func:`aggregate` gives the median of each scale
 (rounded half up, so that the aggregate is a real cell), the spread (max - min) of each, the level
@@ -67,9 +69,17 @@ def matrix_from_rows(rows: Sequence[Sequence[str]]) -> Matrix:
     return Matrix(cells)
 
 
+#: the impact from which a risk is at least ``SEVERE_FLOOR`` whatever its likelihood (5: catastrophic 灾难性)
+CATASTROPHIC = 5
+SEVERE_FLOOR = "high"
+
+
 def _by_product(li: int, im: int) -> str:
     p = li * im
-    return "low" if p <= 4 else "medium" if p <= 9 else "high" if p <= 16 else "extreme"
+    level = "low" if p <= 4 else "medium" if p <= 9 else "high" if p <= 16 else "extreme"
+    if im >= CATASTROPHIC and LEVELS.index(level) < LEVELS.index(SEVERE_FLOOR):
+        return SEVERE_FLOOR
+    return level
 
 
 DEFAULT_MATRIX = matrix_from_rows([[_by_product(li, im) for im in SCALE] for li in SCALE])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from anbao.algorithms import risk as alg
 from anbao.core.vocab import RISK_CATEGORIES, RISK_LEVELS, RISK_SOURCES
 from anbao.documents.common import Record, zh
 from anbao.documents.writer import Document, Section, Table
@@ -28,13 +29,19 @@ def risk_report(r: Record) -> Document:
         f"依据 GB/T 33170.1，按可能性和后果严重程度（各 1—5 分）评定风险，由风险矩阵确定低、中、高、极高四级。"
         f"专家独立打分，取中位数；任一维度评分相差 {spread} 分及以上或专家评定等级相差 {gap} 级及以上的，"
         "列为意见分歧，组织专家会商。",
+        *(
+            ("后果为 5 分（灾难性）的风险，无论可能性高低，至少评为高风险。",)
+            if all(alg.LEVELS.index(m.level(li, 5)) >= alg.LEVELS.index("high") for li in alg.SCALE)
+            else ()
+        ),
+        "固有风险为专家评定的管控前等级，剩余风险为落实管控措施后的等级。",
     )
 
     def agg(a: dict[str, Any], key: str) -> str:
         return str(a["aggregate"][key]) if a["aggregate"] else "—"
 
     register = Table(
-        ("编号", "风险", "类别", "来源", "专家数", "可能性", "后果", "风险等级"),
+        ("编号", "风险", "类别", "来源", "专家数", "可能性", "后果", "固有风险"),
         tuple(
             (
                 a["code"],
@@ -56,13 +63,14 @@ def risk_report(r: Record) -> Document:
         if a["aggregate"] and a["aggregate"]["disagreement"]
     ]
     controls = Table(
-        ("编号", "风险", "管控措施", "责任单位", "剩余风险"),
+        ("编号", "风险", "管控措施", "责任单位", "固有风险", "剩余风险"),
         tuple(
             (
                 a["code"],
                 a["name"],
                 "；".join(c["measure"] for c in a["controls"]) or "（未制定）",
                 "、".join(sorted({c.get("owner", "") for c in a["controls"] if c.get("owner")})),
+                zh(RISK_LEVELS, a["aggregate"]["level"]) if a["aggregate"] else "未评",
                 zh(RISK_LEVELS, a["residual_level"]) if a["residual_level"] else "未评",
             )
             for a in assessed
@@ -74,20 +82,7 @@ def risk_report(r: Record) -> Document:
         for z in risks.zone_levels(db=r.db, event_id=r.event.id)
         if z["level"]
     )
-    counts = Counter(a["level"] for a in assessed if a["level"])
-    summary = (
-        (
-            f"共识别风险 {len(assessed)} 项，其中"
-            + "、".join(
-                f"{zh(RISK_LEVELS, lv)}风险 {counts[lv]} 项"
-                for lv in ("extreme", "high", "medium", "low")
-                if counts[lv]
-            )
-            + "。"
-        )
-        if counts
-        else f"共识别风险 {len(assessed)} 项，尚未评分。"
-    )
+    summary = _summary(assessed)
     return Document(
         title=f"{r.event.name}安全风险评估报告",
         preamble=(summary,),
@@ -98,11 +93,33 @@ def risk_report(r: Record) -> Document:
             Section("管控措施与剩余风险", () if assessed else ("（无）",), (controls,) if assessed else ()),
             Section(
                 "区域风险等级",
-                () if zone_rows else ("（尚无区域关联的已评风险）",),
-                (Table(("区域编号", "区域", "风险等级", "相关风险"), zone_rows),) if zone_rows else (),
+                ("区域风险等级取关联风险中最高的剩余风险等级；剩余风险未评的，取其固有风险等级。",)
+                if zone_rows
+                else ("（尚无区域关联的已评风险）",),
+                (Table(("区域编号", "区域", "风险等级（剩余）", "相关风险"), zone_rows),) if zone_rows else (),
             ),
         ),
         issuer=r.event.organiser or "",
         date=r.today,
         classification="内部",
     )
+
+
+def _counted(levels: Counter[str]) -> str:
+    order = ("extreme", "high", "medium", "low")
+    return "、".join(f"{zh(RISK_LEVELS, lv)} {levels[lv]} 项" for lv in order if levels[lv])
+
+
+def _summary(assessed: list[dict[str, Any]]) -> str:
+    """One line: how many risks, by inherent level (the experts' aggregate) and by residual level, each named."""
+    inherent = Counter(a["aggregate"]["level"] for a in assessed if a["aggregate"])
+    residual = Counter(a["residual_level"] for a in assessed if a["residual_level"])
+    if not inherent and not residual:
+        return f"共识别风险 {len(assessed)} 项，尚未评分。"
+    parts = [f"共识别风险 {len(assessed)} 项"]
+    parts.append(f"固有风险（管控前）{_counted(inherent)}" if inherent else "固有风险尚未评分")
+    parts.append(f"剩余风险（落实管控措施后）{_counted(residual)}" if residual else "剩余风险尚未评定")
+    unscored = len(assessed) - sum(residual.values())
+    if residual and unscored:
+        parts.append(f"{unscored} 项未评定剩余风险")
+    return "；".join(parts) + "。"

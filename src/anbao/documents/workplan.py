@@ -92,7 +92,8 @@ def _record_paragraphs(r: Record, key: str) -> tuple[list[str], list[Table]]:
             if zones:
                 tables.append(
                     Table(
-                        ("区域", "容纳依据", "容纳能力", "入场能力", "疏散能力", "应急疏散能力", "安全容量", "限制因素"),
+                        ("区域", "容纳依据", "容纳能力", "入场能力", "疏散能力", "应急疏散能力", "安全容量",
+                         "限制因素"),
                         tuple(
                             (
                                 z["name"],

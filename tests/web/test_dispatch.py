@@ -62,6 +62,16 @@ def test_two_click_dispatch_from_the_incident_drawer(watch, served):
     unit = next(u for u in units if u["call_sign"] == call_sign)
     page.wait_for_function("(id) => window.anbao.store.units.get(id).status === 'assigned'", arg=unit["id"],
                            timeout=5000)
+    # only the sent unit's route stays on the map (was: the candidates' routes, the sent one hidden), with
+    # its ETA counting down in the drawer and on the route
+    page.wait_for_function("() => document.querySelectorAll('.route-sent').length === 1"
+                           " && document.querySelectorAll('.route-cand').length === 0", timeout=5000)
+    eta = page.locator("#idrawer .inc-assigned .eta-left")
+    first_eta = eta.inner_text()
+    assert "后到达" in first_eta or "超出" in first_eta, first_eta
+    page.wait_for_function("(t) => document.querySelector('#idrawer .eta-left').textContent !== t",
+                           arg=first_eta, timeout=4000)
+    assert call_sign in page.inner_text(".route-tip")
     tasks = httpx.get(f"{base}/tasks", headers=h, params={"unit_id": unit["id"], "open": "true"}).json()
     assert any(t["incident_id"] == inc["id"] and t["title"].startswith("出警") for t in tasks)
     # resolve from the drawer: the unit is free again
@@ -183,3 +193,35 @@ def test_a_closure_drawn_on_the_map_is_saved_and_shown(watch, served):
     assert new["applies_to"] == "vehicles"
     watch.allowed.append("status of 409")
     watch.check()
+
+
+def test_an_incident_on_scene_whose_unit_was_released_is_flagged(watch, served):
+    page = watch.page
+    base, h = _api(served)
+    unit = next(u for u in httpx.get(f"{base}/units", headers=h, params={"limit": 500}).json()
+                if u["status"] == "available")
+    r = httpx.post(f"{base}/incidents", headers=h, json={
+        "client_key": f"call-{uuid.uuid4()}", "type": "fight", "source": "110报警", "text": "纠纷",
+        "lon": 120.2, "lat": 30.2})
+    assert r.status_code == 201, r.text
+    inc = r.json()
+    a = httpx.post(f"{base}/incidents/{inc['id']}/assignments", headers=h, json={"unit_id": unit["id"]}).json()
+    for st in ("on_scene",):
+        r = httpx.post(f"{base}/incidents/{inc['id']}/assignments/{a['id']}/status", headers=h, json={"status": st})
+        assert r.status_code == 200, r.text
+    assert httpx.get(f"{base}/incidents/{inc['id']}", headers=h).json()["unattended"] is False
+    watch.login()
+    page.wait_for_selector(f"#incidents li.inc[data-id='{inc['id']}']")
+    assert page.locator(f"#incidents li.inc[data-id='{inc['id']}'] .chip.unattended").count() == 0
+    # the unit is released (as the simulator does after a minute) while the incident stays 到场处置
+    r = httpx.post(f"{base}/incidents/{inc['id']}/assignments/{a['id']}/status", headers=h, json={"status": "released"})
+    assert r.status_code == 200, r.text
+    detail = httpx.get(f"{base}/incidents/{inc['id']}", headers=h).json()
+    assert detail["status"] == "on_scene" and detail["unattended"] is True
+    listed = next(i for i in httpx.get(f"{base}/incidents", headers=h).json() if i["id"] == inc["id"])
+    assert listed["unattended"] is True
+    page.wait_for_selector(f"#incidents li.inc[data-id='{inc['id']}'] .chip.unattended", timeout=8000)
+    assert "无警力在场" in page.inner_text(f"#incidents li.inc[data-id='{inc['id']}']")
+    page.wait_for_selector(".imark.unattended", timeout=5000)  # and on the map
+    page.click(f"#incidents li.inc[data-id='{inc['id']}']")
+    page.wait_for_selector("#idrawer .unattended-box")

@@ -9,6 +9,7 @@ from anbao.alert import rules
 from anbao.alert.models import WarningRule
 from anbao.core import crud
 from tests.alert.conftest import post, t0
+from tests.factories_cli import LAT, LON
 
 
 def _rules(client, url, h):
@@ -190,3 +191,29 @@ def test_reading_the_rules_of_an_event_without_any_writes_nothing(ev, sessions):
     with sessions() as db:
         assert db.execute(select(func.count()).select_from(WarningRule).where(WarningRule.event_id == ev)
                           ).scalar() == 0
+
+
+def test_two_queue_counters_at_one_checkpoint_make_one_warning_per_kind(client, ops):
+    """Issue 13: two counters at one 安检区 gave four warnings. One warning per place and kind, the
+    counters named in its message; queues at different gates add up, the same gate's counters do not."""
+    url, _eid, h, ids = ops
+    venue = client.get(f"{url}/venues", headers=h["planner"]).json()[0]["id"]
+    for code, gate in (("GC2", "G2"), ("GC3", "G1")):
+        r = client.post(f"{url}/devices", json={"venue_id": venue, "code": code, "name": code, "kind": "gate_counter",
+                                                "zone_id": ids["Z2"], "lon": LON, "lat": LAT,
+                                                "properties": {"gate": gate}}, headers=h["planner"])
+        assert r.status_code == 201, r.text
+    watcher, t = client.app.state.watcher, t0()
+    post(client, url, h, "GC1", t, 40, {"in": 40, "out": 0, "queue": 400, "wait_s": 1300})  # gate G1
+    post(client, url, h, "GC3", t, 40, {"in": 40, "out": 0, "queue": 380, "wait_s": 1250})  # G1 again: same queue
+    post(client, url, h, "GC2", t, 40, {"in": 40, "out": 0, "queue": 350, "wait_s": 1400})  # gate G2
+    watcher.run_once(now=t + timedelta(seconds=1))
+    warnings = client.get(f"{url}/warnings?status=open", headers=h["dispatcher"]).json()
+    assert sorted(w["kind"] for w in warnings) == ["queue_length", "queue_wait"]  # was six: one per counter
+    got = {w["kind"]: w for w in warnings}
+    assert got["queue_length"]["value"] == 750 and got["queue_length"]["level"] == "yellow"  # 400 + 350
+    assert got["queue_wait"]["value"] == pytest.approx(1400 / 60, abs=1e-3)  # the longest wait, 23 min
+    assert got["queue_wait"]["level"] == "yellow" and got["queue_length"]["zone_id"] == ids["Z2"]
+    for w in warnings:
+        assert "GC1" in w["message"] and "GC2" in w["message"] and "GC3" in w["message"]
+        assert w["device_id"] is None

@@ -7,8 +7,9 @@ One pass (:func:`evaluate`) for one event:
    over the last 3 minutes of passes (:func:`anbao.algorithms.density.forecast`) can raise a level
    early; the warning is then marked ``forecast`` and its message gives the expected density.
 2. **Gas, smoke, temperature** per detector: its newest value, when fresh, against the rule of its
-   zone's kind. **Queues** per gate counter: ``values.queue`` (persons) and ``values.wait_s``
-   (seconds, compared in minutes). **Device silence** per device that has reported: seconds since
+   zone's kind. **Queues** per place from its gate counters: ``values.queue`` (persons) and ``values.wait_s``
+   (seconds, compared in minutes), one warning per place (the counters' zone, else gate) and kind with
+   the counters named as evidence. **Device silence** per device that has reported: seconds since
    its newest reading reached the server.
 3. Each watched quantity has a :class:`LevelTracker` (hysteresis, hold time); a transition raises,
    moves or releases the one open warning of its key (deduplication). Each step is a typed change
@@ -184,6 +185,7 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
         out.append(Observation(f"density:zone:{s.zone_id}", "density", s.density, s.zone_id, kinds.get(s.zone_id),
                                None, what, forecast=ahead if s.density is not None else None))
     health: list[dict[str, Any]] = []
+    counters: list[sensing.DeviceReading] = []
     for d in sensing.latest(db=db, event_id=event_id):
         zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
         fresh = (now - d.at).total_seconds() <= FRESH_S
@@ -201,16 +203,57 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
                                    kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
                                    f"{zone}{d.code} 读数 {d.value} {unit}"))
         if d.kind == "gate_counter" and isinstance(d.values, dict) and fresh:
-            queue, wait = d.values.get("queue"), d.values.get("wait_s")
-            if isinstance(queue, int | float):
-                out.append(Observation(f"queue_length:device:{d.device_id}", "queue_length", float(queue),
-                                       d.zone_id, kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
-                                       f"{zone}{d.code} 排队 {queue:.0f} 人"))
-            if isinstance(wait, int | float):
-                out.append(Observation(f"queue_wait:device:{d.device_id}", "queue_wait", float(wait) / 60,
-                                       d.zone_id, kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
-                                       f"{zone}{d.code} 预计等待 {wait / 60:.0f} 分钟"))
+            counters.append(d)
+    out.extend(_queue_observations(counters, names, kinds))
     _push_states(db, event_id, now, watch, changed, health)
+    return out
+
+
+def _place(d: sensing.DeviceReading) -> str:
+    """Where a gate counter's queue is: its zone (the 安检区), else its gate, else the device itself."""
+    if d.zone_id is not None:
+        return f"zone:{d.zone_id}"
+    gate = d.properties.get("gate") if isinstance(d.properties, dict) else None
+    return f"gate:{gate}" if gate else f"device:{d.device_id}"
+
+
+def _queue_observations(counters: list[sensing.DeviceReading], names: dict[int, str],
+                        kinds: dict[int, str]) -> list[Observation]:
+    """One queue-length and one queue-wait observation per place and kind (issue 13: two counters at one
+    checkpoint made four warnings), with the counters as evidence in the message.
+
+    Queue length: counters at different gates see different queues, which add up; counters at the same
+    gate see the same queue, of which the larger count is taken. Wait: the longest of the counters.
+    """
+    places: dict[str, list[sensing.DeviceReading]] = {}
+    for d in counters:
+        places.setdefault(_place(d), []).append(d)
+    out: list[Observation] = []
+    for place, group in places.items():
+        first = group[0]
+        zone = names.get(first.zone_id, "") if first.zone_id is not None else ""
+        zone_kind = kinds.get(first.zone_id) if first.zone_id is not None else None
+        device = first.device_id if len(group) == 1 else None
+        per_gate: dict[str, float] = {}
+        waits: list[float] = []
+        for d in group:
+            queue, wait = d.values.get("queue"), d.values.get("wait_s")
+            gate = d.properties.get("gate") if isinstance(d.properties, dict) else None
+            if isinstance(queue, int | float):
+                g = str(gate or d.code)
+                per_gate[g] = max(per_gate.get(g, 0.0), float(queue))
+            if isinstance(wait, int | float):
+                waits.append(float(wait))
+        codes = "、".join(d.code for d in group)
+        evidence = f"（计数器 {codes}）"
+        if per_gate:
+            total = sum(per_gate.values())
+            out.append(Observation(f"queue_length:{place}", "queue_length", total, first.zone_id, zone_kind,
+                                   device, f"{zone} 排队 {total:.0f} 人{evidence}"))
+        if waits:
+            longest = max(waits)
+            out.append(Observation(f"queue_wait:{place}", "queue_wait", longest / 60, first.zone_id, zone_kind,
+                                   device, f"{zone} 预计等待 {longest / 60:.0f} 分钟{evidence}"))
     return out
 
 

@@ -134,6 +134,7 @@ class DeviceReading:
     value: float | None
     values: Any
     received_at: datetime
+    properties: Any = None
 
 
 def latest(*, db: Session, event_id: int) -> list[DeviceReading]:
@@ -143,8 +144,8 @@ def latest(*, db: Session, event_id: int) -> list[DeviceReading]:
     """
     rows = db.execute(
         select(Device.id, Device.code, Device.kind, Device.zone_id, DeviceLatest.at, DeviceLatest.value,
-               DeviceLatest.values, DeviceLatest.received_at)
+               DeviceLatest.values, DeviceLatest.received_at, Device.properties)
         .join(DeviceLatest, DeviceLatest.device_id == Device.id)
         .where(Device.event_id == event_id).order_by(Device.code)).all()
     return [DeviceReading(device_id=r[0], code=r[1], kind=r[2], zone_id=r[3], at=r[4], value=r[5], values=r[6],
-                          received_at=r[7]) for r in rows]
+                          received_at=r[7], properties=r[8]) for r in rows]

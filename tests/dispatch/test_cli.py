@@ -42,8 +42,9 @@ def test_import_and_check(anbao, sessions, tmp_path: Path) -> None:
 
         db.info["actor"] = "test"
         ring = [list(lonlat(x, y)) for x, y in ((-60, -60), (60, -60), (60, 60), (-60, 60), (-60, -60))]
+        # a closure nobody is exempt from (the corridor check is for emergency vehicles)
         db.add(RoadClosure(event_id=event_id, name="封闭", geometry={"type": "Polygon", "coordinates": [ring]},
-                           applies_to="vehicles", starts_at=utcnow(), reason=""))
+                           applies_to="vehicles", starts_at=utcnow(), reason="", exempt=[]))
         db.commit()
     r = anbao("roads", "check", "--event", str(event_id))
     assert r.exit_code == 1

@@ -130,17 +130,33 @@ def test_corridor_check_finds_a_zone_cut_off(venue_ops: Ops) -> None:
     later = {"name": "明日管制", "geometry": _box(-20, -20, 20, 20), "applies_to": "everyone",
              "starts_at": "2099-01-01T00:00:00Z"}
     assert ops.client.post(f"{ops.url}/road-closures", json=later, headers=ops.h["planner"]).status_code == 201
+    assert r.json()["exempt"] == ["emergency", "police"]  # 交通管制 lets police and emergency vehicles through
     body = ops.client.get(f"{ops.url}/corridors", headers=ops.h["analyst"]).json()
-    assert body["closures"] == 1
+    assert (body["vehicle"], body["closures"], body["exempted"]) == ("emergency", 1, 1)
+    assert [(z["zone_code"], z["status"]) for z in body["zones"]] == [("Z1", "ok"), ("Z2", "ok")]
+    body = ops.client.get(f"{ops.url}/corridors", params={"vehicle": "civilian"}, headers=ops.h["analyst"]).json()
+    assert (body["vehicle"], body["closures"], body["exempted"]) == ("civilian", 1, 0)
     assert [(z["zone_code"], z["status"]) for z in body["zones"]] == [("Z1", "unreachable"), ("Z2", "unreachable")]
     assert body["zones"][0]["in_open_s"] > 0 and body["zones"][0]["in_closed_s"] is None
-    # a car cannot be recommended across it either; on foot the ring is open
-    ops.unit("CAR", equipment=["救护车"], at=lonlat(400, 400))
+    bad = ops.client.get(f"{ops.url}/corridors", params={"vehicle": "tank"}, headers=ops.h["analyst"])
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "vehicle"]
+    # an ambulance crosses it, and says so; a volunteer's van cannot; on foot the ring is open
+    ops.unit("CAR", police_type="medical", equipment=["救护车"], at=lonlat(400, 400))
+    ops.unit("VAN", police_type="volunteer", equipment=["保障车"], at=lonlat(400, 395))
     ops.unit("WALK", at=lonlat(400, 390))
     reply = ops.recommend(ops.incident(lonlat(0, 0)), k=5).json()
-    assert [u["call_sign"] for u in reply["units"]] == ["CS-WALK"]
-    assert reply["excluded"] == [{"unit_id": ops.ids["CAR"], "call_sign": "CS-CAR", "reason": "unreachable",
+    assert [u["call_sign"] for u in reply["units"]] == ["CS-CAR", "CS-WALK"]
+    car = reply["units"][0]
+    assert (car["route"], car["exempt_as"], car["note"]) == ("road", "emergency", "经管制路段（应急车辆放行）")
+    assert reply["units"][1]["note"] == "" and reply["units"][1]["exempt_as"] is None
+    assert reply["excluded"] == [{"unit_id": ops.ids["VAN"], "call_sign": "CS-VAN", "reason": "unreachable",
                                   "detail": "no path under the closures in force"}]
+    # the planner withdraws the exemptions: the ambulance is stopped too
+    r = ops.client.patch(f"{ops.url}/road-closures/{r.json()['id']}", json={"exempt": []}, headers=ops.h["planner"])
+    assert r.status_code == 200 and r.json()["exempt"] == []
+    reply = ops.recommend(ops.incident(lonlat(0, 0)), k=5).json()
+    assert [u["call_sign"] for u in reply["units"]] == ["CS-WALK"]
+    assert {e["call_sign"] for e in reply["excluded"]} == {"CS-CAR", "CS-VAN"}
 
 
 def test_corridors_need_a_network(ops: Ops) -> None:

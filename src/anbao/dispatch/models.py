@@ -39,10 +39,25 @@ class RoadNetwork(Audited, Timestamps, Base):
     by: Mapped[str] = mapped_column(String(120))
 
 
+#: vehicle classes a closure may let through 放行: 应急车辆 (fire, medical), 警车 (police), 持证车辆 (accredited)
+EXEMPTIONS = ("emergency", "police", "accredited")
+
+
+def default_exempt(applies_to: str | None) -> list[str]:
+    """Who a closure lets through when not told: police and emergency vehicles through a 交通管制 of vehicles
+    (as real traffic control does); nobody through a closure of everyone (a place nobody may enter)."""
+    return ["emergency", "police"] if (applies_to or "vehicles") == "vehicles" else []
+
+
+def _exempt_default(context: Any) -> list[str]:
+    return default_exempt(context.get_current_parameters().get("applies_to"))
+
+
 class RoadClosure(Audited, Timestamps, Base):
     """交通管制: a road (LineString) or an area (Polygon / MultiPolygon, WGS-84) closed to vehicles or to everyone.
 
     Active while ``enabled`` and ``starts_at <= now < ends_at`` (no end: until disabled or deleted).
+    ``exempt`` lists the vehicle classes it lets through (:data:`EXEMPTIONS`; default :func:`default_exempt`).
     """
 
     __tablename__ = "road_closure"
@@ -56,3 +71,4 @@ class RoadClosure(Audited, Timestamps, Base):
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    exempt: Mapped[list[str]] = mapped_column(default=_exempt_default)

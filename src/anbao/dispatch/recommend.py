@@ -8,7 +8,10 @@ other than a motorbike (a name with 车 but not 摩托车: 防暴车, 消防车,
 the mode's main network within :data:`SNAP_M` metres; the ETA is the network time plus both
 off-network legs walked at :data:`WALK_MS`. Farther than :data:`SNAP_M` (or no road network at
 all): the straight-line distance x :data:`DETOUR` at the mode's :data:`STRAIGHT_MS` speed, flagged
-``straight_line``. Closures active now apply. Units are grouped by mode: one
+``straight_line``. Closures active now apply, except those the unit is exempt from (its vehicle is an
+emergency vehicle, a police car or an accredited vehicle: :func:`anbao.dispatch.service.exempt_as`, as
+real 交通管制 lets them through); a route that crosses such a closure says so in ``note``
+(经管制路段（应急车辆放行）). On foot every closure of everyone applies. Units are grouped by mode: one
 :func:`~anbao.algorithms.routing.nearest_units` search per mode, plus a second search bounded by
 the k-th best ETA when the off-network legs could reorder the k best, so the answer is exact.
 
@@ -25,7 +28,7 @@ unit's persons (a unit without persons counts 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +54,7 @@ from anbao.algorithms.routing import (
 from anbao.core.errors import Invalid
 from anbao.dispatch import service
 from anbao.dispatch.graphs import EventGraph
+from anbao.dispatch.models import EXEMPTIONS
 from anbao.incident.models import Incident
 from anbao.incident.service import at_posts, latest_positions
 from anbao.org.models import Person, Unit
@@ -84,6 +88,7 @@ class Mover:
     mode: Mode
     lon: float
     lat: float
+    exempt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,12 @@ class Leg:
     distance_m: float
     route: str
     path: tuple[tuple[float, float], ...]
+    note: str = ""
 
     def out(self) -> dict[str, Any]:
         return {"mode": self.mode.value, "eta_s": round(self.eta_s, 1), "distance_m": round(self.distance_m, 1),
-                "route": self.route, "path": {"type": "LineString", "coordinates": [list(p) for p in self.path]}}
+                "route": self.route, "path": {"type": "LineString", "coordinates": [list(p) for p in self.path]},
+                "note": self.note}
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -126,15 +133,41 @@ def _search(graph: RoadGraph, mode: Mode, target: int, nodes: np.ndarray, access
     return found, ranked[:want], complete
 
 
+def _crosses(graph: RoadGraph, path: Sequence[int], waived: frozenset[int]) -> bool:
+    """Whether a node path steps along an edge in ``waived`` (a closed edge the mover is exempt from)."""
+    if not waived:
+        return False
+    for u, v in zip(path, path[1:], strict=False):
+        e = np.arange(graph.indptr[u], graph.indptr[u + 1])
+        e = e[graph.heads[e] == v]
+        if len(e) and all(int(i) in waived for i in e):
+            return True
+    return False
+
+
 def travel(eg: EventGraph | None, closures: Closures, target: tuple[float, float], movers: Sequence[Mover],
-           k: int | None = None) -> tuple[list[Leg], list[int]]:
-    """The ``k`` fastest movers to ``target`` (all when None), best first, and the keys found unreachable."""
+           k: int | None = None, exempt: Mapping[str, Closures] | None = None) -> tuple[list[Leg], list[int]]:
+    """The ``k`` fastest movers to ``target`` (all when None), best first, and the keys found unreachable.
+
+    ``closures`` stop everyone; ``exempt[c]`` are the closures that still stop a vehicle of class ``c``
+    (a mover with ``exempt=c`` not on foot)."""
     legs: list[Leg] = []
     unreachable: list[int] = []
-    for mode in Mode:
-        group = [m for m in movers if m.mode is mode]
+    classes = sorted({m.exempt for m in movers
+                      if m.mode is not Mode.FOOT and m.exempt is not None and m.exempt in (exempt or {})})
+    groups: list[tuple[Mode, str | None]] = [(mode, None) for mode in Mode]
+    groups += [(mode, c) for mode in Mode if mode is not Mode.FOOT for c in classes]
+    for mode, cls in groups:
+        if cls is None:
+            group = [m for m in movers if m.mode is mode and (mode is Mode.FOOT or m.exempt not in (exempt or {}))]
+            used = closures
+        else:
+            group = [m for m in movers if m.mode is mode and m.exempt == cls]
+            used = (exempt or {})[cls]
         if not group:
             continue
+        waived = closures.closed(mode) - used.closed(mode)
+        note = service.EXEMPT_NOTE.get(cls or "", "")
         graph = eg.graph if eg is not None else None
         t_node = -1
         if graph is not None:
@@ -153,7 +186,7 @@ def travel(eg: EventGraph | None, closures: Closures, target: tuple[float, float
         t_xy = (float(graph.xy[t_node][0]), float(graph.xy[t_node][1]))
         t_walk = _metres(target, t_xy)
         walk = np.array([_metres((group[i].lon, group[i].lat), tuple(graph.xy[nodes[i]])) for i in near])
-        found, ranked, complete = _search(graph, mode, t_node, nodes[near], walk / WALK_MS, k, closures)
+        found, ranked, complete = _search(graph, mode, t_node, nodes[near], walk / WALK_MS, k, used)
         if complete:
             got = {i for i, _ in ranked} if k is None else {u.unit for u in found.units}
             unreachable.extend(group[near[j]].key for j in range(len(near)) if j not in got)
@@ -164,8 +197,9 @@ def travel(eg: EventGraph | None, closures: Closures, target: tuple[float, float
             dedup = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
             if len(dedup) == 1:
                 dedup.append(dedup[0])
-            length = path_length(graph, mode, path, closures=closures) + walk[j] + t_walk
-            legs.append(Leg(m.key, mode, seconds + (walk[j] + t_walk) / WALK_MS, length, "road", tuple(dedup)))
+            length = path_length(graph, mode, path, closures=used) + walk[j] + t_walk
+            legs.append(Leg(m.key, mode, seconds + (walk[j] + t_walk) / WALK_MS, length, "road", tuple(dedup),
+                            note if _crosses(graph, path, waived) else ""))
     legs.sort(key=lambda leg: (leg.eta_s, leg.key))
     return (legs if k is None else legs[:k]), unreachable
 
@@ -199,12 +233,15 @@ def target_of(db: Session, incident: Incident) -> tuple[tuple[float, float], str
     return service.zone_point(zone.geometry), "zone"
 
 
-def _routing(db: Session, event_id: int, var_dir: Path, now: datetime) -> tuple[EventGraph | None, Closures, int]:
+def _routing(db: Session, event_id: int, var_dir: Path,
+             now: datetime) -> tuple[EventGraph | None, Closures, dict[str, Closures], int]:
+    """(graph, closures in force, closures still binding each exempt class, how many are in force)."""
     eg = service.event_graph(db=db, event_id=event_id, var_dir=var_dir)
     if eg is None:
-        return None, Closures(), 0
+        return None, Closures(), {}, 0
     active = service.active_closures(db=db, event_id=event_id, now=now)
-    return eg, eg.closures(active), len(active)
+    exempt = {c: eg.closures(service.binding(active, c)) for c in EXEMPTIONS}
+    return eg, eg.closures(active), exempt, len(active)
 
 
 def recommend(*, db: Session, event_id: int, incident: Incident, var_dir: Path, now: datetime, k: int = 5,
@@ -249,9 +286,10 @@ def recommend(*, db: Session, event_id: int, incident: Incident, var_dir: Path, 
         elif post is not None and post.critical and present[post.id] - max(1, sizes.get(u.id, 0)) < post.min_staff:
             leave(u, "min_cover", f"{post.code} {post.name}：在岗 {present[post.id]} 人，最少 {post.min_staff} 人")
         else:
-            movers.append(Mover(u.id, u_mode, float(fix["lon"]), float(fix["lat"])))
-    eg, closures, active = _routing(db, event_id, var_dir, now)
-    legs, unreachable = travel(eg, closures, target, movers, k)
+            movers.append(Mover(u.id, u_mode, float(fix["lon"]), float(fix["lat"]),
+                                service.exempt_as(u.police_type, u.equipment)))
+    eg, closures, exempt, active = _routing(db, event_id, var_dir, now)
+    legs, unreachable = travel(eg, closures, target, movers, k, exempt)
     for key in unreachable:
         leave(by_id[key], "unreachable", "no path under the closures in force")
     out = []
@@ -259,7 +297,8 @@ def recommend(*, db: Session, event_id: int, incident: Incident, var_dir: Path, 
         u = by_id[leg.key]
         age = (now - fixes[u.id]["at"]).total_seconds()
         out.append({"unit_id": u.id, "call_sign": u.call_sign, "police_type": u.police_type, **leg.out(),
-                    "position_age_s": round(age, 1)})
+                    "position_age_s": round(age, 1),
+                    "exempt_as": service.exempt_as(u.police_type, u.equipment) if leg.mode is not Mode.FOOT else None})
     return {"incident_id": incident.id, "target": target, "target_from": target_from,
             "network": "road" if eg is not None else "straight_line", "closures": active, "units": out,
             "excluded": excluded}
@@ -285,10 +324,11 @@ def reinforcement(*, db: Session, event_id: int, zone: Zone, need: int, var_dir:
         u = units.get(unit_id)
         return u is not None and u.status == "available" and unit_visible(u, agency=agency)
 
-    movers = [Mover(uid, unit_mode(units[uid].equipment), float(fixes[uid]["lon"]), float(fixes[uid]["lat"]))
+    movers = [Mover(uid, unit_mode(units[uid].equipment), float(fixes[uid]["lon"]), float(fixes[uid]["lat"]),
+                    service.exempt_as(units[uid].police_type, units[uid].equipment))
               for uid in where if releasable(uid)]
-    eg, closures, _ = _routing(db, event_id, var_dir, now)
-    legs = {leg.key: leg for leg in travel(eg, closures, target, movers)[0]}
+    eg, closures, exempt, _ = _routing(db, event_id, var_dir, now)
+    legs = {leg.key: leg for leg in travel(eg, closures, target, movers, None, exempt)[0]}
     states = []
     for post in posts:
         here = sorted(uid for uid, p in where.items() if p.id == post.id)

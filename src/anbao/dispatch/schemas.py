@@ -9,6 +9,10 @@ from pydantic import AwareDatetime, Field
 from anbao.core.schemas import In, Out, Stamped, UTCTime
 
 Network = Literal["road", "straight_line"]
+Exemption = Literal["emergency", "police", "accredited"]
+Vehicle = Literal["emergency", "police", "accredited", "civilian"]
+EXEMPT_HELP = ("Vehicles let through 放行: emergency 应急车辆 (fire, medical), police 警车, accredited 持证车辆; "
+               "default emergency + police for a closure of vehicles, none for a closure of everyone")
 
 
 class RoadNetworkOut(Stamped):
@@ -37,6 +41,7 @@ class ClosureCreate(In):
     ends_at: AwareDatetime | None = Field(default=None, description="Until; empty = until disabled or deleted")
     reason: str = Field(default="", max_length=2000)
     enabled: bool = True
+    exempt: list[Exemption] | None = Field(default=None, max_length=3, description=EXEMPT_HELP)
 
 
 class ClosureUpdate(In):
@@ -47,6 +52,7 @@ class ClosureUpdate(In):
     ends_at: AwareDatetime | None = None
     reason: str | None = Field(default=None, max_length=2000)
     enabled: bool | None = None
+    exempt: list[Exemption] | None = Field(default=None, max_length=3, description=EXEMPT_HELP)
 
 
 class ClosureOut(Stamped):
@@ -59,6 +65,7 @@ class ClosureOut(Stamped):
     ends_at: UTCTime | None
     reason: str
     enabled: bool
+    exempt: list[str] = Field(description=EXEMPT_HELP)
 
 
 class LineString(Out):
@@ -77,6 +84,10 @@ class Candidate(Out):
                                        "(no network, or the unit or target farther than the snap distance)")
     position_age_s: float = Field(description="Age of the unit's position, seconds")
     path: LineString = Field(description="From the unit's position to the incident, WGS-84")
+    exempt_as: str | None = Field(default=None, description="The class the unit passes closures as: emergency | "
+                                                            "police | accredited (null: none)")
+    note: str = Field(default="", description="e.g. 经管制路段（应急车辆放行）: the route crosses closures the unit "
+                                              "is exempt from")
 
 
 class Excluded(Out):
@@ -152,7 +163,9 @@ class ZoneCorridor(Out):
 
 class Corridors(Out):
     network: Literal["road"] = "road"
+    vehicle: Vehicle = Field(description="The vehicles checked: closures exempting them are ignored")
     closures: int
+    exempted: int = Field(default=0, description="Closures in force that let these vehicles through")
     access_points: int = Field(description="Access nodes: the road network's boundary (map edge) nodes")
     factor: float = Field(description="'slower' when in or out takes more than factor x the open-road time")
     zones: list[ZoneCorridor]

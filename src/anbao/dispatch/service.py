@@ -30,7 +30,7 @@ from anbao.core import crud
 from anbao.core.errors import AnBaoError, Conflict, Invalid
 from anbao.core.geo import check_geometry
 from anbao.dispatch import graphs
-from anbao.dispatch.models import RoadClosure, RoadNetwork
+from anbao.dispatch.models import EXEMPTIONS, RoadClosure, RoadNetwork, default_exempt
 from anbao.dispatch.roadnet import ImportReport, RoadNetError, load
 from anbao.venue.models import Venue, Zone
 
@@ -217,6 +217,12 @@ def prepare_closure(*, db: Session, event_id: int, data: dict[str, Any], current
         except Invalid as exc:
             raise Invalid(exc.message, loc=["body", "geometry"]) from exc
         out["geometry"] = checked.geojson
+    if data.get("exempt") is not None:
+        out["exempt"] = [e for e in EXEMPTIONS if e in data["exempt"]]
+    elif current is None:
+        out["exempt"] = default_exempt(data.get("applies_to"))
+    else:
+        out.pop("exempt", None)
     starts = data.get("starts_at", current.starts_at if current is not None else None)
     ends = data["ends_at"] if "ends_at" in data else (current.ends_at if current is not None else None)
     if starts is not None and ends is not None and ends <= starts:
@@ -227,6 +233,35 @@ def prepare_closure(*, db: Session, event_id: int, data: dict[str, Any], current
 
 #: names need not be unique; ``unique="id"`` only tells crud there is no code to check
 CLOSURES = crud.Kind(model=RoadClosure, label="road closure", unique="id", prepare=prepare_closure)
+
+
+#: police types whose vehicles pass closures as emergency vehicles 应急车辆, and as police 警车
+EMERGENCY_TYPES = frozenset({"fire", "medical"})
+POLICE_TYPES = frozenset({"public_order", "traffic", "special", "armed", "criminal", "cyber"})
+#: an item of equipment naming a vehicle pass 通行证 makes any other unit an accredited vehicle 持证车辆
+PASS_WORD = "通行证"
+#: how a route that uses this exemption is explained
+EXEMPT_NOTE = {"emergency": "经管制路段（应急车辆放行）", "police": "经管制路段（警车放行）",
+               "accredited": "经管制路段（持证车辆放行）"}
+
+
+def exempt_as(police_type: str | None, equipment: Sequence[str] | None = ()) -> str | None:
+    """The class a unit's vehicle passes closures as: emergency, police, accredited, or None (civilian)."""
+    if police_type in EMERGENCY_TYPES:
+        return "emergency"
+    if police_type in POLICE_TYPES:
+        return "police"
+    if any(PASS_WORD in str(e) for e in equipment or ()):
+        return "accredited"
+    return None
+
+
+def binding(closures: Sequence[RoadClosure], vehicle: str | None) -> list[RoadClosure]:
+    """The closures that stop ``vehicle`` (a class of :data:`EXEMPTIONS`, or None / civilian: all of them).
+
+    An exemption lets vehicles through; a closure of everyone still stops pedestrians whoever is exempt,
+    so it binds people on foot in any case (see :func:`anbao.dispatch.recommend.travel`)."""
+    return [c for c in closures if vehicle is None or vehicle not in (c.exempt or [])]
 
 
 def active_closures(*, db: Session, event_id: int, now: datetime) -> Sequence[RoadClosure]:
@@ -257,8 +292,11 @@ def _seconds(v: float) -> float | None:
 
 
 def corridors(*, db: Session, event_id: int, var_dir: Path, now: datetime,
-              factor: float = CORRIDOR_FACTOR) -> dict[str, Any]:
+              factor: float = CORRIDOR_FACTOR, vehicle: str = "emergency") -> dict[str, Any]:
     """应急通道: can a car get into and out of every zone from the map edge, open roads vs the closures now?
+
+    ``vehicle``: the class checked (emergency by default: fire engines and ambulances); closures that
+    exempt it are ignored, ``civilian`` is stopped by all.
 
     Access points are the car network's boundary nodes (within 100 m of the edge of its extent). A
     zone is reached at the car node nearest its centre (within :data:`CORRIDOR_SNAP_M`). Zones that
@@ -268,7 +306,8 @@ def corridors(*, db: Session, event_id: int, var_dir: Path, now: datetime,
     if eg is None:
         raise Conflict(f"event {event_id} has no road network: upload one (POST /events/{event_id}/road-networks)")
     active = active_closures(db=db, event_id=event_id, now=now)
-    closures = eg.closures(active)
+    binds = binding(active, None if vehicle == "civilian" else vehicle)
+    closures = eg.closures(binds)
     zones = wgs84_zones(db=db, event_id=event_id)
     try:
         access = boundary_nodes(eg.graph, Mode.CAR)
@@ -294,7 +333,8 @@ def corridors(*, db: Session, event_id: int, var_dir: Path, now: datetime,
                      "snap_m": round(snap_m, 1), "note": ""})
     rank = {"unreachable": 0, "slower": 1, "ok": 2}
     rows.sort(key=lambda r: (rank[str(r["status"])], str(r["zone_code"])))
-    return {"network": "road", "closures": len(active), "access_points": len(access), "factor": factor,
+    return {"network": "road", "vehicle": vehicle, "closures": len(active), "exempted": len(active) - len(binds),
+            "access_points": len(access), "factor": factor,
             "zones": rows}
 
 

@@ -26,6 +26,7 @@ from anbao.dispatch.schemas import (
     Recommendation,
     Reinforcement,
     RoadNetworkOut,
+    Vehicle,
 )
 from anbao.incident.models import Incident
 from anbao.venue.models import Zone
@@ -154,5 +155,9 @@ def reinforcement(request: Request, event: EventDep, db: DB, principal: OrgReade
 @router.get("/events/{event_id}/corridors", response_model=Corridors,
             summary="应急通道: car access to every zone from the map edge, open roads vs the closures now (409 "
                     "without a road network)")
-def corridors(request: Request, event: EventDep, db: DB, principal: VenueReader) -> Any:
-    return service.corridors(db=db, event_id=event.id, var_dir=_var_dir(request), now=utcnow())
+def corridors(request: Request, event: EventDep, db: DB, principal: VenueReader,
+              vehicle: Annotated[Vehicle, Query(description="Vehicles checked: emergency 应急车辆 (default), police "
+                                                            "警车, accredited 持证车辆 (closures exempting them are "
+                                                            "ignored), civilian 社会车辆 (every closure applies)")]
+              = "emergency") -> Any:
+    return service.corridors(db=db, event_id=event.id, var_dir=_var_dir(request), now=utcnow(), vehicle=vehicle)

@@ -5,7 +5,6 @@ unit's route with its ETA; incidents on scene with no unit left are flagged; key
 from __future__ import annotations
 
 import os
-import time
 import uuid
 
 import httpx
@@ -107,7 +106,8 @@ def test_map_symbols_legend_and_keyboard(browser, served):
             return i ? getComputedStyle(i).transform : null; }""")
         assert angle and angle.startswith("matrix(0.707"), angle
         legend = page.inner_text(".legend")
-        for word in ("人群密度", "警力", "待命", "出入口", "安检口", "疏散出口", "预警", "警情", "摄像机", "传感器", "岗位"):
+        for word in ("人群密度", "警力", "待命", "出入口", "安检口", "疏散出口", "预警", "警情", "摄像机", "传感器",
+                     "岗位"):
             assert word in legend, word
         bg = page.evaluate("getComputedStyle(document.querySelector('.legend')).backgroundColor")
         assert bg.startswith("rgb(") or bg.endswith(", 1)"), bg  # opaque

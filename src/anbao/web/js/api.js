@@ -14,9 +14,9 @@ export function refusalText(status, detail) {
   if (lacks) {
     const role = has(`role.${lacks[1]}`) ? t(`role.${lacks[1]}`) : lacks[1];
     const perm = has(`perm.${lacks[2]}`) ? t(`perm.${lacks[2]}`) : lacks[2];
-    return `${head}：${t("http.lacks", {role, perm})}`;
+    return t("http.withDetail", {head, detail: t("http.lacks", {role, perm})});
   }
-  return detail && detail !== `HTTP ${status}` ? `${head}：${detail}` : head;
+  return detail && detail !== `HTTP ${status}` ? t("http.withDetail", {head, detail}) : head;
 }
 
 export class AuthError extends Error {

@@ -2,6 +2,7 @@
 // then kept current by the live stream. Views subscribe with on(topic, fn); topics: zones, gates,
 // posts, devices, warnings, tasks, units, positions, incidents, plans, snapshot.
 import {api, AuthError} from "./api.js";
+import {stableRanking} from "./ranking.js";
 import {densityDefaults, levelCodes, levelRank, levelThresholds} from "./vocab.js";
 
 const FINAL_TASK = new Set(["done", "cancelled"]);
@@ -252,8 +253,10 @@ export class Store {
   }
 
   busiest(n = 1) {
-    return [...this.zones.values()].filter((z) => z.state.density !== null && z.state.density !== undefined)
-      .sort((a, b) => b.state.density - a.state.density).slice(0, n);
+    // stable against noise: a zone passes another only by a margin (js/ranking.js)
+    const ranked = stableRanking([...this.zones.values()], this.ranking || []);
+    this.ranking = ranked.map((z) => z.id);
+    return ranked.slice(0, n);
   }
 
   warningCounts() {

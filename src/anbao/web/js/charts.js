@@ -105,6 +105,6 @@ export function busiestOption(zones, thresholds, big = true) {
     markLine: {symbol: "none", silent: true,
       data: lines.map((lv, i) => ({xAxis: thresholds[lv], lineStyle: {color: levelColour(lv), type: "dashed", opacity: 0.8,
         width: Math.max(1, fs / 12)}, label: {show: true, position: i % 2 ? "start" : "end", distance: fs / 4,
-        color: levelColour(lv), fontSize: fs * 0.85, fontWeight: "bold", formatter: `${levelLabel(lv)} ${num(thresholds[lv], 1)}`}}))}}],
+        color: levelColour(lv), fontSize: fs * 0.9, fontWeight: "bold", formatter: `${levelLabel(lv)} ${num(thresholds[lv], 1)}`}}))}}],
   };
 }

@@ -140,7 +140,7 @@ async function main() {
   setInterval(loadTrend, 5 * 60e3);
   setInterval(() => store.refreshStatus(true), 15000);
   setInterval(() => store.reloadUnits().then(drawFigures).catch(() => {}), 60000);
-  window.anbao = {store, mapView, live: started.live};
+  window.anbao = {store, mapView, live: started.live, charts: {trend, bars}};
   document.body.dataset.ready = "1";
 }
 

@@ -62,7 +62,7 @@ def _run(client, url, h, body, timeout_s=120.0):
 def test_75_people_through_a_half_metre_door_take_the_hand_calculated_time(client, waiting, door_kind):
     url, h = waiting(door_kind)
     res = _run(client, url, h, {"zone": "WAIT", "people": PEOPLE})
-    assert res["finished"] and res["total"] == PEOPLE
+    assert res["finished"] and res["total"] == PEOPLE and res["jammed"] is False
     # 75 / (0.5 m x 82/60) = 109.8 s through the door (the model counts the last person out at 74.5
     # passed: 109.0 s), plus at most the first walk to the door (the 6.1 m across the area)
     flow = DOOR_M * LEVEL_PPS_PER_M
@@ -80,3 +80,15 @@ def test_the_venue_and_the_zone_read_the_same_exit(client, waiting, door_kind):
     assert [(e["code"], e["width_m"]) for e in zone["exits"]] == [("EX", DOOR_M)]
     assert [(e["code"], e["width_m"]) for e in cap["venue"]["exits"]] == [("EX", DOOR_M)]  # was "exits none"
     assert cap["venue"]["exit_bottleneck_pps"] == pytest.approx(DOOR_M * LEVEL_PPS_PER_M, abs=0.01)
+
+
+def test_jupedsim_draws_the_half_metre_door_at_its_width_and_says_the_agents_jam(client, waiting):
+    url, h = waiting("exit")
+    res = _run(client, url, h, {"model": "jupedsim", "zone": "WAIT", "agents": PEOPLE, "max_s": 300})
+    # 75 agents start in 37.5 m2 (2 persons/m2: refused before); the door is 0.5 m, not 0.8 m
+    assert res["total"] == PEOPLE
+    assert res["capacity"]["exit_flow_per_min"] == pytest.approx(DOOR_M * 82)  # was 65.6 (0.8 m)
+    assert not res["finished"] and res["jammed"] and "出口堵塞" in res["warning"]
+    assert [e["name"] for e in res["exits"]] == ["EX"] and 0 < res["evacuated"] < PEOPLE
+    assert res["exits"][0]["peak_per_s"] < 1.0  # 3.1 persons/s through the 0.8 m half-disc before
+

@@ -26,8 +26,8 @@ placed in ``start`` (default: the walkable area less 1 m around the exits), seed
 * denser, as real waiting areas and queues are (3-4 persons/m2 and more), on a hexagonal lattice at
   ``2 * radius + 0.05`` m, a seeded random choice of its sites. The densest start is the full lattice,
   ``2 / (sqrt(3) * (2 * radius + 0.05)**2)`` persons/m2 of the area at least ``radius + 0.05`` m from
-  the walls: 5.7 with radius 0.2 m (the jam density of Weidmann's relation is 5.4), 3.6 with 0.25 m,
-  9.0 with 0.15 m. A 5.6 m x 6.7 m waiting area less 1 m around a door takes 165 agents (4.4
+  the walls: 5.7 with radius 0.2 m (the jam density of Weidmann's relation is 5.4), 3.8 with 0.25 m,
+  9.4 with 0.15 m. A 5.6 m x 6.7 m waiting area less 1 m around a door takes 165 agents (4.4
   persons/m2 of its area).
 
 Exit choice

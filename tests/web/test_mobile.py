@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import re
 import shutil
@@ -599,3 +600,109 @@ def test_a_dispatch_reaches_the_phone_and_its_taps_move_the_incident(phone: Phon
     page.click(f"{card} button[data-step=done]")
     _wait(lambda: api(served, commander, "GET", f"/units/{unit['id']}").json()["status"] == "available", 5,
           "the unit free again")
+
+
+# ---------------------------------------------------------------------------------------------- issue 13 item 15
+
+
+def test_task_card_shows_the_incident_its_photo_and_a_small_map(phone: Phone, served: Served, commander: str,
+                                                                  unit: dict[str, Any]) -> None:
+    """派警 with a photo: the card shows the incident's type, status and text, its photo, and a map of the zone
+    with the incident's place, my unit's position and the straight line between them."""
+    page = phone.page
+    if api(served, commander, "GET", f"/units/{unit['id']}").json()["status"] != "available":
+        pytest.skip("the unit is busy from an earlier test")
+    phone.tab("report")  # the report screen asks the phone for its position (the maps use it)
+    page.wait_for_selector("#gps-text .mono", timeout=5000)
+    phone.tab("tasks")
+    zones = api(served, commander, "GET", "/zones", params={"limit": 5000}).json()
+    floor_b = next(z for z in zones if z["code"] == "FLOOR-B")
+    ring = floor_b["geometry"]["coordinates"][0]
+    lon, lat = sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring)
+    photo = "data:image/jpeg;base64," + base64.b64encode(_jpeg(page)).decode()
+    inc = api(served, commander, "POST", "/incidents", json={
+        "client_key": f"phone-card-{int(time.time() * 1000)}", "type": "fight", "source": "群众报告",
+        "text": "B区两名观众推搡，一人轻伤", "lon": lon, "lat": lat, "photo": photo}).json()
+    r = api(served, commander, "POST", f"/incidents/{inc['id']}/assignments", json={"unit_id": unit["id"]})
+    assert r.status_code == 201, r.text
+    task_id = r.json()["task_id"]
+    card = f"#task-list article[data-id='{task_id}']"
+    page.wait_for_selector(f"{card} .task-inc[data-incident='{inc['id']}']", timeout=5000)
+    block = page.inner_text(f"{card} .task-inc")
+    assert "打架斗殴" in block and "B区两名观众推搡，一人轻伤" in block
+    # the photo, fetched with the login's token (an <img src> of the API would be refused)
+    page.wait_for_function(f"document.querySelector(\"{card} .task-photo img\")?.naturalWidth === 800", timeout=5000)
+    # the map: the task's zone, the incident's place and my unit (VENUE, in 内场通道) with the straight line
+    assert page.locator(f"{card} .tmap svg .tm-target").count() == 1
+    assert page.locator(f"{card} .tmap svg .tm-inc").count() == 1
+    assert page.locator(f"{card} .tmap svg .tm-me").count() == 1
+    assert page.locator(f"{card} .tmap svg .tm-line").count() == 1
+    assert page.locator(f"{card} .tmap svg .tm-zone").count() >= 3  # the zones around, for orientation
+    metres = int(page.get_attribute(f"{card} .tmap .lg-dist", "data-m") or "0")
+    expected = math.hypot((VENUE["longitude"] - lon) * 111_320 * math.cos(math.radians(lat)),
+                          (VENUE["latitude"] - lat) * 110_574)
+    assert abs(metres - expected) <= 0.02 * expected + 1
+    legend = page.inner_text(f"{card} .tmap-legend")
+    assert "内场站席B区" in legend and "本单元位置" in legend and "直线约" in legend
+    if os.environ.get("ANBAO_UPDATE_SCREENSHOTS") == "1":
+        page.locator(card).scroll_into_view_if_needed()
+        page.screenshot(path=str(ROOT / "docs" / "img" / "mobile-task.png"))
+    for step in ("accepted", "arrived", "done"):  # the unit is free again for the tests after
+        page.click(f"{card} button[data-step={step}]")
+    _wait(lambda: api(served, commander, "GET", f"/units/{unit['id']}").json()["status"] == "available", 5,
+          "the unit free again")
+
+
+def test_a_unit_without_zones_sees_the_events_warnings(browser: Any, served: Served, commander: str) -> None:
+    """A unit in no command node (or in one without zones) gets the whole event's warnings (it saw none)."""
+    code = f"NZ-{int(time.time()) % 100000}"
+    r = api(served, commander, "POST", "/units", json={"code": code, "name": "机动无责任区组", "call_sign": code,
+                                                        "police_type": "public_order"})
+    assert r.status_code == 201, r.text
+    zones = api(served, commander, "GET", "/zones", params={"limit": 5000}).json()
+    devices = api(served, commander, "GET", "/devices", params={"limit": 5000}).json()
+    zone = next(z for z in zones if z["code"] == "FLOOR-D")
+    cam = next(d for d in devices if d["zone_id"] == zone["id"] and d["kind"] in ("camera", "video_count"))
+    gw = served.token(GATEWAY_USER, PASSWORD)
+    at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    r = httpx.post(f"{served.url}/api/v1/events/{served.event_id}/readings", headers={"Authorization": f"Bearer {gw}"},
+                   json=[{"sensor": cam["code"], "at": at, "value": round(zone["area_m2"] * 5.5)}])
+    assert r.status_code == 200, r.text
+    _wait(lambda: any(w["zone_id"] == zone["id"] for w in
+                      api(served, commander, "GET", "/warnings", params={"status": "open"}).json()), 10, "the warning")
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(served.url + "/m/")
+        Phone(served, context, page).login("cmd-test", PASSWORD)  # not linked to units: may pick any
+        page.wait_for_selector("body[data-ready='1']", state="attached", timeout=15000)
+        page.fill("#unit-search", code)
+        page.click(f"#unit-list button[data-code='{code}']")
+        page.wait_for_selector("#screen-tasks:not([hidden])")
+        page.click("#tabs [data-tab=warnings]")
+        page.wait_for_selector("#warning-list article.wcard", timeout=5000)
+        assert page.inner_text("#warn-zones") == "本单元未划分责任区：显示全活动预警"
+        assert "内场站席D区" in page.inner_text("#warning-list")
+        assert page.is_visible("#badge-warnings")
+    finally:
+        context.close()
+
+
+def test_report_status_lines_follow_the_fields_and_the_outbox(phone: Phone, served: Served, commander: str) -> None:
+    """The form's line goes when the fields are fixed, and "saving, sending" becomes "sent as #id"."""
+    page = phone.page
+    phone.tab("report")
+    page.fill("#report-form textarea[name=text]", "")
+    page.click("#report-form button[type=submit]")
+    assert page.inner_text("#report-msg") == "请按提示补全后再上报"
+    page.click("#type-grid [data-type=crowd]")
+    assert page.inner_text("#report-msg") == "请按提示补全后再上报"  # the text is still missing
+    text = f"C区入口拥挤 {int(time.time() * 1000)}"
+    page.fill("#report-form textarea[name=text]", text)
+    assert page.inner_text("#report-msg") == ""  # every field fixed: the line is gone (it stayed)
+    page.click("#report-form button[type=submit]")
+    page.wait_for_function("document.querySelector('#report-msg').textContent.startsWith('已发送，警情编号 #')",
+                           timeout=5000)
+    stored = _incidents(served, commander, text)
+    assert len(stored) == 1 and page.inner_text("#report-msg") == f"已发送，警情编号 #{stored[0]['id']}"
+    phone.dismiss()

@@ -109,7 +109,8 @@ class MatrixOut(Out):
     rows: list[list[str]]
     spread_limit: int
     level_gap: int
-    default: bool = Field(description="True while the event uses the built-in matrix (levels by L x I)")
+    default: bool = Field(description="True while the event uses the built-in matrix (levels by L x I; "
+                                      "a catastrophic impact 5 is at least high)")
     counts: list[list[int]] = Field(default_factory=list,
                                     description="Risks in each cell (aggregate likelihood x impact) for the heat-map")
     residual_counts: list[list[int]] = Field(default_factory=list, description="The same after the controls")

@@ -1,9 +1,10 @@
 """Risk register services (keyword-only): risks, expert scores, the event's matrix, zone risk levels.
 
 The levels come from :mod:`anbao.algorithms.risk`: the event's matrix (or the built-in one, levels
-by likelihood x impact), the experts' aggregate (median, spread, disagreement) and the residual score
-after the controls. A risk's current level is its residual level when that is scored, else the
-aggregate; a zone's level is the worst current level of the risks linked to it (for deployment).
+by likelihood x impact, a catastrophic impact at least 高), the experts' aggregate (median, spread,
+disagreement) and the residual score after the controls. A risk's current level is its residual level
+when that is scored, else the aggregate; a zone's level is the worst current level of the risks linked
+to it (for deployment).
 """
 
 from __future__ import annotations

@@ -99,9 +99,10 @@ export function renderWallIncidents(box, countNode, store) {
     el("div", {class: "wq-head"},
       el("span", {class: "chip inc-type"}, vocabLabel("incident_type", i.type) || i.type),
       el("span", {class: "wq-zone"}, store.zoneName(i.zone_id) || i.place || ""),
+      el("span", {class: "inc-st"}, vocabLabel("incident_status", i.status)),
       el("span", {class: "wq-age age", dataset: {since: i.reported_at}}, age(i.reported_at))),
-    i.text ? el("div", {class: "wq-msg"}, i.text) : null,
-    el("div", {class: "wq-foot muted"}, vocabLabel("incident_status", i.status)))));
+    i.text ? el("div", {class: "wq-msg"}, i.text) : null)));
   box.replaceChildren(list);
   while (list.children.length > 1 && list.lastChild.offsetTop + list.lastChild.offsetHeight > box.clientHeight) list.lastChild.remove();
+  if (list.children.length < open.length) countNode.textContent = t("wall.more", {n: open.length, shown: list.children.length});
 }

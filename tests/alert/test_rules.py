@@ -20,7 +20,7 @@ def _rules(client, url, h):
 def test_defaults_are_created_on_first_use_with_their_plans(client, ops):
     url, _eid, h, ids = ops
     rules = _rules(client, url, h)
-    assert set(rules) == {(k, "") for k in ("density", "smoke", "gas", "queue_wait", "queue_length",
+    assert set(rules) == {(k, "") for k in ("density", "occupancy", "smoke", "gas", "queue_wait", "queue_length",
                                             "device_silence")}
     d = rules[("density", "")]
     assert (d["blue"], d["yellow"], d["orange"], d["red"], d["unit"]) == (2, 3, 4, 5, "人/㎡")
@@ -30,7 +30,7 @@ def test_defaults_are_created_on_first_use_with_their_plans(client, ops):
     # steps naming nodes the event has keep them; the plan's node resolves to the group or the 指挥部
     assert plans["YA-DKL"]["command_node_id"] == ids["G-XCAB"]
     assert plans["YA-SS"]["command_node_id"] == ids["HQ"]  # no G-YJCT here: the 指挥部 takes it
-    assert len(_rules(client, url, h)) == 6  # a second read creates nothing
+    assert len(_rules(client, url, h)) == 7  # a second read creates nothing
 
 
 @pytest.mark.parametrize(("body", "loc", "words"), [
@@ -177,7 +177,7 @@ def test_the_loser_of_a_race_for_the_defaults_uses_the_winners(client, ev, sessi
         loser.commit()
     with sessions() as check:
         assert check.execute(select(func.count()).select_from(WarningRule).where(WarningRule.event_id == ev)
-                             ).scalar() == 6
+                             ).scalar() == len(rules.DEFAULT_RULES)
 
 
 def test_reading_the_rules_of_an_event_without_any_writes_nothing(ev, sessions):
@@ -217,3 +217,46 @@ def test_two_queue_counters_at_one_checkpoint_make_one_warning_per_kind(client, 
     for w in warnings:
         assert "GC1" in w["message"] and "GC2" in w["message"] and "GC3" in w["message"]
         assert w["device_id"] is None
+
+
+def test_a_seated_stand_is_judged_by_occupancy_of_its_seats_not_density(client, ops):
+    """Issue 13 item 4: a full stand (7,900 seats on 4,541 m2 = 1.74 persons/m2) raised density warnings
+    near 2 persons/m2. A seated zone (seats, no standing capacity) is judged by persons against seats."""
+    url, _eid, h, ids = ops
+    r = client.patch(f"{url}/zones/{ids['Z2']}", json={"seated_capacity": 17_400, "standing_capacity": None},
+                     headers=h["planner"])  # Z2 is 10,000 m2: full is 1.74 persons/m2, as the trial's stand
+    assert r.status_code == 200, r.text
+    watcher, t = client.app.state.watcher, t0()
+    post(client, url, h, "C1", t, 16_600)  # 95.4 % of seats: blue (nearly full); 1.66 persons/m2
+    watcher.run_once(now=t + timedelta(seconds=1))
+    got = _warnings(client, url, h)
+    assert set(got) == {"occupancy"} and got["occupancy"]["level"] == "blue"
+    assert got["occupancy"]["message"].startswith("内场 上座率 95.4%（约 16600 人 / 17400 座）")
+    post(client, url, h, "C1", t + timedelta(seconds=5), 21_000)  # 2.1 persons/m2 but 120.7 % of seats: red
+    watcher.run_once(now=t + timedelta(seconds=6))
+    got = _warnings(client, url, h)
+    assert set(got) == {"occupancy"} and got["occupancy"]["level"] == "red"  # no density warning beside it
+    assert got["occupancy"]["value"] == pytest.approx(120.69, abs=0.01)
+    z2 = next(s for s in client.get(f"{url}/zone-states", params={"at": (t + timedelta(seconds=6)).isoformat()},
+                                    headers=h["dispatcher"]).json() if s["code"] == "Z2")
+    assert (z2["seats"], z2["occupancy_pct"], z2["level"]) == (17_400, 120.69, "red")
+    # a standing zone keeps its density rule: seats and a standing capacity together are not a seated zone
+    assert client.patch(f"{url}/zones/{ids['Z2']}", json={"standing_capacity": 20_000},
+                        headers=h["planner"]).status_code == 200
+    z2 = next(s for s in client.get(f"{url}/zone-states", params={"at": (t + timedelta(seconds=6)).isoformat()},
+                                    headers=h["dispatcher"]).json() if s["code"] == "Z2")
+    assert (z2["seats"], z2["occupancy_pct"], z2["level"]) == (None, None, "blue")  # 2.1 persons/m2
+
+
+def test_an_event_without_the_occupancy_rule_is_judged_by_its_default():
+    """An event whose rules were stored before the occupancy kind existed: the default occupancy rule applies,
+    in memory; a stored (even disabled) rule of the kind is the event's choice."""
+    stored = [WarningRule(event_id=1, zone_kind="", enabled=True, **r) for r in rules.DEFAULT_RULES
+              if r["kind"] != "occupancy"]
+    book = rules.RuleBook(stored)
+    found = book.find("occupancy", "stand")
+    assert found is not None and found.id is None and (found.blue, found.red) == (95.0, 110.0)
+    off = WarningRule(event_id=1, zone_kind="", enabled=False,
+                      **next(r for r in rules.DEFAULT_RULES if r["kind"] == "occupancy"))
+    assert rules.RuleBook([*stored, off]).find("occupancy", "stand") is None
+    assert rules.RuleBook([]).find("occupancy", None) is None

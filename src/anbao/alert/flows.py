@@ -3,7 +3,8 @@
 One pass (:func:`evaluate`) for one event:
 
 1. **Density** per zone: the fused zone state (:mod:`anbao.crowd.state`) against the density
-   rule of the zone's kind. While a zone's density rises, the straight-line forecast 2 minutes ahead
+   rule of the zone's kind; a seated stand (seats, no standing capacity) against the **occupancy**
+   rule instead (% of its seats). While a zone's density rises, the straight-line forecast 2 minutes ahead
    over the last 3 minutes of passes (:func:`anbao.algorithms.density.forecast`) can raise a level
    early; the warning is then marked ``forecast`` and its message gives the expected density.
 2. **Gas, smoke, temperature** per detector: its newest value, when fresh, against the rule of its
@@ -172,13 +173,23 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
     names = dict(db.execute(select(Zone.id, Zone.name).where(Zone.event_id == event_id)).all())
     out: list[Observation] = []
     changed: list[dict[str, Any]] = []
-    for s in zone_states(db=db, event_id=event_id, now=now, thresholds=book.thresholds_by_zone_kind("density")):
+    for s in zone_states(db=db, event_id=event_id, now=now, thresholds=book.thresholds_by_zone_kind("density"),
+                         occupancy=book.thresholds_by_zone_kind("occupancy")):
         slope, ahead = watch.remember(event_id, s.zone_id, now.timestamp(), s.density)
         snapshot = (s.count, s.density, s.level, s.sensors_stale, slope)
         if watch.last_sent.get((event_id, s.zone_id)) != snapshot:
             changed.append({"zone_id": s.zone_id, "code": s.code, "count": s.count, "density": s.density,
                             "level": s.level, "source": s.source, "stale": list(s.sensors_stale),
                             "trend_per_min": slope})
+        if s.seats is not None:  # a seated stand: occupancy against its seats, not persons/m2 of its area
+            ahead_pct = None if ahead is None else round(ahead * s.area_m2 / s.seats * 100, 2)
+            what = f"{s.name} 上座率 {s.occupancy_pct}%（约 {round(s.count or 0)} 人 / {s.seats} 座）"
+            if ahead_pct is not None:
+                what += f"，{watch.horizon_s / 60:g} 分钟后预计 {ahead_pct:.0f}%"
+            out.append(Observation(f"occupancy:zone:{s.zone_id}", "occupancy", s.occupancy_pct, s.zone_id,
+                                   kinds.get(s.zone_id), None, what,
+                                   forecast=ahead_pct if s.occupancy_pct is not None else None))
+            continue
         what = f"{s.name} 人群密度 {s.density} 人/㎡（约 {round(s.count or 0)} 人）"
         if ahead is not None:
             what += f"，{watch.horizon_s / 60:g} 分钟后预计 {ahead:.2f} 人/㎡"

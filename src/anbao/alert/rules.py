@@ -7,6 +7,7 @@ kind            unit                         blue   yellow  orange  red    plans
 ==============  ===========================  =====  ======  ======  =====  ==========  ========
 density         persons/m2                   2      3       4       5      橙 YA-DKL,   5 min
                                                                            红 YA-SS
+occupancy       % of seats (seated zones)    95     100     105     110    橙 YA-DKL    5 min
 smoke           obscuration %/m              -      1.0     2.0     4.0    橙 YA-XF     2 min
 gas             CO ppm                       25     50      100     200    橙 YA-RQ     5 min
 queue_wait      minutes                      10     20      30      45     橙 YA-AJ     10 min
@@ -14,7 +15,10 @@ queue_length    persons                      300    600     1000    2000   -    
 device_silence  seconds since last reading   120    600     -       -      黄 YA-SB     -
 ==============  ===========================  =====  ======  ======  =====  ==========  ========
 
-A zone-kind rule (``zone_kind="standing"``) wins over the event-wide one (``zone_kind=""``).
+A zone-kind rule (``zone_kind="standing"``) wins over the event-wide one (``zone_kind=""``). A seated
+zone (seats and no standing capacity, :func:`anbao.crowd.state.seats_of`) is judged by ``occupancy``
+instead of ``density``. A default kind the event has no stored rule of (an event made before the kind
+existed) is judged by its default rule, held in memory.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from anbao.plan import defaults as plan_defaults
 from anbao.plan import service as plans
 
 UNITS: dict[str, tuple[str, str]] = {
-    "density": ("人/㎡", "persons/m2"), "gas": ("ppm", "ppm CO"), "smoke": ("%/m", "obscuration %/m"),
+    "density": ("人/㎡", "persons/m2"), "occupancy": ("%", "% of seats"),
+    "gas": ("ppm", "ppm CO"), "smoke": ("%/m", "obscuration %/m"),
     "temperature": ("℃", "°C"), "queue_wait": ("分钟", "minutes"), "queue_length": ("人", "persons"),
     "device_silence": ("秒", "seconds"),
     "camera": ("级", "severity"),
@@ -44,6 +49,8 @@ LEVELS = ("blue", "yellow", "orange", "red")
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"kind": "density", "blue": 2.0, "yellow": 3.0, "orange": 4.0, "red": 5.0, "hysteresis": 0.2, "min_hold_s": 30,
      "escalate_after_min": 5, "plans": {"orange": "YA-DKL", "red": "YA-SS"}},
+    {"kind": "occupancy", "blue": 95.0, "yellow": 100.0, "orange": 105.0, "red": 110.0, "hysteresis": 2.0,
+     "min_hold_s": 30, "escalate_after_min": 5, "plans": {"orange": "YA-DKL"}},
     {"kind": "smoke", "blue": None, "yellow": 1.0, "orange": 2.0, "red": 4.0, "hysteresis": 0.2, "min_hold_s": 30,
      "escalate_after_min": 2, "plans": {"orange": "YA-XF"}},
     {"kind": "gas", "blue": 25.0, "yellow": 50.0, "orange": 100.0, "red": 200.0, "hysteresis": 5.0,
@@ -122,6 +129,11 @@ class RuleBook:
 
     def __init__(self, rules: list[WarningRule]) -> None:
         self._by = {(r.kind, r.zone_kind or ""): r for r in rules if r.enabled}
+        stored = {r.kind for r in rules}
+        for r in DEFAULT_RULES:  # a default kind the event has no rule of: its default, in memory only
+            if rules and r["kind"] not in stored:
+                self._by[(r["kind"], "")] = WarningRule(event_id=rules[0].event_id, zone_kind="", enabled=True,
+                                                        note="默认规则", **r)
 
     def find(self, kind: str, zone_kind: str | None) -> WarningRule | None:
         return self._by.get((kind, zone_kind or "")) or self._by.get((kind, ""))
@@ -147,3 +159,8 @@ class RuleBook:
 def density_thresholds(*, db: Session, event_id: int) -> dict[str, Thresholds]:
     """The density levels the event's warning rules use, per zone kind (``""``: the event-wide rule)."""
     return RuleBook.load(db=db, event_id=event_id).thresholds_by_zone_kind("density")
+
+
+def occupancy_thresholds(*, db: Session, event_id: int) -> dict[str, Thresholds]:
+    """The occupancy levels (% of seats) of seated zones, per zone kind (``""``: the event-wide rule)."""
+    return RuleBook.load(db=db, event_id=event_id).thresholds_by_zone_kind("occupancy")

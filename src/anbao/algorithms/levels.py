@@ -138,6 +138,11 @@ class Thresholds:
 DEFAULT_DENSITY = Thresholds(blue=2.0, yellow=3.0, orange=4.0, red=5.0)
 """Standing-zone density levels in persons/m2 (DOMAIN.md section 3): blue 2, yellow 3, orange 4, red 5."""
 
+DEFAULT_OCCUPANCY = Thresholds(blue=95.0, yellow=100.0, orange=105.0, red=110.0, hysteresis=2.0)
+"""Seated-zone occupancy levels in % of seats (docs/live-operations.md): blue 95 (nearly full), yellow 100
+(every seat taken: the seated holding capacity; stop admitting to the stand), orange 105 and red 110 (more
+people than seats: standing in gangways and aisles, which must stay clear for egress)."""
+
 
 def classify(value: float, thresholds: Thresholds) -> Level:
     """The level of ``value`` with no memory (no hysteresis, no hold)."""

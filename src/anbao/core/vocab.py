@@ -65,7 +65,8 @@ TASK_STATUSES: dict[str, tuple[str, str]] = {
     "done": ("已完成", "Done"), "cancelled": ("已取消", "Cancelled"),
 }
 RULE_KINDS: dict[str, tuple[str, str]] = {
-    "density": ("人群密度", "Crowd density"), "gas": ("燃气浓度", "Gas concentration"),
+    "density": ("人群密度", "Crowd density"), "occupancy": ("看台上座率", "Seat occupancy"),
+    "gas": ("燃气浓度", "Gas concentration"),
     "smoke": ("烟雾浓度", "Smoke obscuration"), "temperature": ("环境温度", "Temperature"),
     "queue_wait": ("排队等待时间", "Queue wait"), "queue_length": ("排队人数", "Queue length"),
     "device_silence": ("设备离线", "Device silence"),
@@ -225,6 +226,7 @@ class TaskStatus(StrEnum):
 
 class RuleKind(StrEnum):
     density = "density"  # 人群密度 persons/m2
+    occupancy = "occupancy"  # 看台上座率 % of seats (seated zones)
     gas = "gas"  # 燃气 (CO) ppm
     smoke = "smoke"  # 烟雾 obscuration %/m
     temperature = "temperature"  # 温度 °C

@@ -3,8 +3,9 @@
 The fusion rule is :func:`anbao.algorithms.density.fuse` (video counts preferred, WiFi/Bluetooth
 probe counts scaled by the calibrated ratio, stale sensors dropped); cameras that report counts
 (video analytics, GB/T 28181 flow or density alarms) count as video. The level shown is the
-memoryless classification of the density against the event's density thresholds; the warning
-flow keeps the hysteresis state.
+memoryless classification of the density against the event's density thresholds, or for a seated
+zone (看台: seats and no standing capacity) of its occupancy in % of seats against the occupancy
+thresholds; the warning flow keeps the hysteresis state.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, SensorSample, fuse
-from anbao.algorithms.levels import DEFAULT_DENSITY, LEVEL_NAMES_ZH, Level, Thresholds, classify
+from anbao.algorithms.levels import DEFAULT_DENSITY, DEFAULT_OCCUPANCY, LEVEL_NAMES_ZH, Level, Thresholds, classify
 from anbao.core.vocab import WARNING_LEVELS
 from anbao.sensing.models import DeviceLatest, Reading
 from anbao.venue.models import Device, Zone
@@ -43,20 +44,35 @@ class ZoneState:
     sensors_used: tuple[str, ...]
     sensors_stale: tuple[str, ...]
     at: datetime
+    #: seats of a seated zone (看台: seats and no standing capacity), else None
+    seats: int | None = None
+    #: persons against seats in %, for a seated zone with a count (its level is by occupancy, not density)
+    occupancy_pct: float | None = None
+
+
+def seats_of(seated_capacity: int | None, standing_capacity: int | None) -> int | None:
+    """The seats a zone's occupancy is judged against: a zone with seats and no standing capacity is
+    seated (its warnings are on occupancy, issue 13 item 4); any other zone is judged on density."""
+    return seated_capacity if seated_capacity and seated_capacity > 0 and not standing_capacity else None
 
 
 def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConfig | None = None,
-                thresholds: Thresholds | Mapping[str, Thresholds] = DEFAULT_DENSITY) -> list[ZoneState]:
+                thresholds: Thresholds | Mapping[str, Thresholds] = DEFAULT_DENSITY,
+                occupancy: Thresholds | Mapping[str, Thresholds] = DEFAULT_OCCUPANCY) -> list[ZoneState]:
     """The state of every zone of the event at ``now``.
 
     ``thresholds`` classify the density: one set for every zone, or a set per zone kind where the key
     ``""`` serves the kinds without their own (the event's density warning rules,
-    :func:`anbao.alert.rules.density_thresholds`).
+    :func:`anbao.alert.rules.density_thresholds`). A seated zone (:func:`seats_of`) is classified by
+    its occupancy in % of seats against ``occupancy`` (the same way, per zone kind) instead.
     """
     config = config or FusionConfig()
     by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}
     fallback = by_kind.get("", DEFAULT_DENSITY)
-    zones = db.execute(select(Zone.id, Zone.code, Zone.name, Zone.area_m2, Zone.kind).where(Zone.event_id == event_id)
+    seated_by_kind = occupancy if isinstance(occupancy, Mapping) else {"": occupancy}
+    seated_fallback = seated_by_kind.get("", DEFAULT_OCCUPANCY)
+    zones = db.execute(select(Zone.id, Zone.code, Zone.name, Zone.area_m2, Zone.kind, Zone.seated_capacity,
+                              Zone.standing_capacity).where(Zone.event_id == event_id)
                        .order_by(Zone.ring, Zone.code)).all()
     devices = {d.id: d for d in db.execute(
         select(Device.id, Device.code, Device.kind, Device.zone_id)
@@ -72,13 +88,20 @@ def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConf
             by_zone.setdefault(d.zone_id, []).append(
                 SensorSample(sensor_id=d.code, kind=COUNTING_KINDS[d.kind], value=value, at=at.timestamp()))
     out = []
-    for zone_id, code, name, area, kind in zones:
+    for zone_id, code, name, area, kind, seated, standing in zones:
         est = fuse(by_zone.get(zone_id, []), area, now.timestamp(), config)
-        level = classify(est.density, by_kind.get(kind, fallback)) if est.density is not None else Level.NONE
+        seats = seats_of(seated, standing)
+        pct = round(est.count / seats * 100, 2) if seats is not None and est.count is not None else None
+        if pct is not None:
+            level = classify(pct, seated_by_kind.get(kind, seated_fallback))
+        elif seats is None and est.density is not None:
+            level = classify(est.density, by_kind.get(kind, fallback))
+        else:
+            level = Level.NONE
         out.append(ZoneState(zone_id=zone_id, code=code, name=name, area_m2=area, count=est.count,
                              density=None if est.density is None else round(est.density, 3), source=est.source,
                              level=LEVEL_CODES[level], level_zh=LEVEL_NAMES_ZH[level], sensors_used=est.used,
-                             sensors_stale=est.stale, at=now))
+                             sensors_stale=est.stale, at=now, seats=seats, occupancy_pct=pct))
     return out
 
 

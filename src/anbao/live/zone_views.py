@@ -35,6 +35,8 @@ class ZoneStateOut(Out):
     sensors_used: list[str]
     sensors_stale: list[str]
     at: UTCTime
+    seats: int | None = Field(default=None, description="Seats of a seated zone (its level is by occupancy)")
+    occupancy_pct: float | None = Field(default=None, description="Persons against seats, % (seated zones)")
     flow_in_per_min: float | None = Field(default=None, description="Persons/min in at the zone's gates (last 60 s)")
     flow_out_per_min: float | None = Field(default=None, description="Persons/min out at the zone's gates")
     trend_per_min: float | None = Field(default=None, description="Density slope, persons/m2 per minute (180 s)")
@@ -54,4 +56,5 @@ def get_zone_states(event: EventDep, db: DB, principal: Reader,
     moves = dynamics.zone_dynamics(db=db, event_id=event.id, now=now)
     return [{**asdict(s), **asdict(moves[s.zone_id])} if s.zone_id in moves else s
             for s in state.zone_states(db=db, event_id=event.id, now=now, config=config,
-                                       thresholds=rules.density_thresholds(db=db, event_id=event.id))]
+                                       thresholds=rules.density_thresholds(db=db, event_id=event.id),
+                                       occupancy=rules.occupancy_thresholds(db=db, event_id=event.id))]

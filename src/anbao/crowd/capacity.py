@@ -42,7 +42,7 @@ from anbao.crowd.models import CapacitySetting
 from anbao.event.models import Event
 from anbao.venue.layout import DESTINATION_KINDS, Site, load_site
 from anbao.venue.models import Zone
-from anbao.venue.network import build_network, depth
+from anbao.venue.network import build_network, depth, is_guessed
 
 #: zones whose standing area holds people (seats come from the seated capacity)
 STANDING_KINDS = frozenset({"standing", "plaza"})
@@ -199,7 +199,7 @@ def compute(*, db: Session, event_id: int) -> dict[str, Any]:
         name = row.name if row is not None else z.code
         mine = far.get(z.code, never)
         exits = [e for lk in network.links if lk.source == z.code and far.get(lk.target, never) < mine
-                 and lk.kind != "nearest" for e in _exits(lk, gates)]
+                 and not is_guessed(lk) for e in _exits(lk, gates)]
         ways_in = [lk for lk in network.links if lk.target == z.code and far.get(lk.source, never) < mine]
         open_in = any(lk.capacity_pps is None or not lk.gates or "open" in lk.kind for lk in ways_in)
         entries = [] if open_in else [e for lk in ways_in for e in _entries(lk, gates)]

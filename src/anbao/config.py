@@ -113,6 +113,16 @@ class Settings(BaseSettings):
     var_dir: Path = Field(
         default=DEFAULT_VAR_DIR, title="State directory", description="Where the SQLite file and key live."
     )
+    cap_sender: str = Field(
+        default="anbao@localhost", min_length=1, max_length=200, pattern=r"^[^\s,<&]+$",
+        title="CAP sender",
+        description="<sender> of the CAP 1.2 messages this installation writes: globally unique, e.g. "
+        "anbao@gaj.hangzhou.gov.cn (docs/live-operations.md, CAP 1.2). Set one per deployment.",
+    )
+    cap_sender_name: str = Field(
+        default="", max_length=200, title="CAP sender name",
+        description="<senderName> of those messages, e.g. 杭州市公安局 (default: the event's name + 安保指挥部).",
+    )
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

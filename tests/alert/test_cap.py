@@ -185,12 +185,20 @@ def test_forecast_warning_is_likely_and_urgency_can_be_overridden(schema):
     assert_valid(schema, to_xml(alert))
 
 
-def test_level_parameter_is_added_once():
+def test_level_parameter_is_added_once_in_chinese_with_a_machine_code():
+    """Issue 13 item 16: the level parameter was English ("red"); a Chinese reader gets 红色预警（一级）."""
     alert = density_warning(Level.red, parameters=[("density_p_m2", "5.3")])
-    assert alert.infos[0].parameters == [("density_p_m2", "5.3"), ("level", "red")]
-    assert density_warning(Level.red).infos[0].parameters == [("density_p_m2", "4.6"), ("level", "red")]
+    assert alert.infos[0].parameters == [("density_p_m2", "5.3"), ("level", "红色预警（一级）"), ("level_code", "red")]
+    # a level the caller gives is kept as given; the machine code is added beside it
+    assert density_warning(Level.red).infos[0].parameters == [
+        ("density_p_m2", "4.6"), ("level", "red"), ("level_code", "red")]
     assert level_of(alert.infos[0]) == Level.red
     assert level_of(replace(alert.infos[0], parameters=[])) == Level.red  # from severity
+    # either parameter alone is read; the code first; an English "level" from older senders still reads
+    assert level_of(replace(alert.infos[0], parameters=[("level", "橙色预警（二级）")])) == Level.orange
+    assert level_of(replace(alert.infos[0], parameters=[("level", "orange")])) == Level.orange
+    assert level_of(replace(alert.infos[0], parameters=[("level", "蓝色"), ("level_code", "yellow")])) == Level.yellow
+    assert level_of(replace(alert.infos[0], parameters=[("level_code", "pink"), ("level", "二级")])) == Level.orange
 
 
 # --------------------------------------------------------------------------------------------- date-times

@@ -465,3 +465,61 @@ def test_round_trip_export_then_import_into_another_event(client, login, session
     r = post(client, b, cancel, gw)
     assert r.status_code == 200, r.text
     assert (r.json()["id"], r.json()["status"]) == (got["id"], "closed")
+
+
+def test_reexport_keeps_scope_event_category_and_says_instruction_sender_expiry(client, login, sessions, site):
+    """Issue 13 item 16: a Restricted drill alert was re-exported Public, without its event name, category,
+    instruction, senderName or expiry, from anbao@localhost, with an English level; a Cancel repeated the
+    original description instead of the closing comment."""
+    a, _b = site
+    gw, disp = login("gateway"), login("dispatcher")
+    app = client.app.state
+    app.settings = app.settings.model_copy(update={"cap_sender": "anbao@gaj.hangzhou.gov.cn",
+                                                   "cap_sender_name": "杭州市公安局"})
+    expires = now() + timedelta(hours=3)
+    drill = msg("DRILL-1", cap.Level.orange, exercise=True, scope=cap.Scope.restricted,
+                restriction="仅限指挥部及各分指挥部", categories=[cap.Category.security, cap.Category.rescue],
+                instruction="按演练脚本执行，不得对外发布。", expires=expires)
+    r = post(client, a, cap.to_xml(drill), gw)
+    assert r.status_code == 201, r.text
+    wid = r.json()["id"]
+
+    out = client.get(f"/api/v1/events/{a}/warnings/{wid}/cap", headers=disp)
+    XSD.validate(out.content)
+    again = cap.from_xml(out.content)
+    info = again.infos[0]
+    assert (again.status, again.scope, again.restriction) == \
+        (cap.Status.exercise, cap.Scope.restricted, "仅限指挥部及各分指挥部")
+    assert (again.sender, info.sender_name) == ("anbao@gaj.hangzhou.gov.cn", "杭州市公安局")
+    assert (info.event, info.categories) == ("人群聚集", [cap.Category.security, cap.Category.rescue])
+    assert info.instruction == "按演练脚本执行，不得对外发布。" and info.expires == expires
+    assert ("level", "橙色预警（二级）") in info.parameters and ("level_code", "orange") in info.parameters
+
+    assert client.post(f"/api/v1/events/{a}/warnings/{wid}/close", json={"comment": "演练结束，人员已疏导"},
+                       headers=disp).status_code == 200
+    cancel = cap.from_xml(client.get(f"/api/v1/events/{a}/warnings/{wid}/cap", headers=disp).content)
+    cinfo = cancel.infos[0]
+    assert cancel.msg_type == cap.MsgType.cancel and cancel.scope == cap.Scope.restricted
+    assert cinfo.description == "预警解除：演练结束，人员已疏导" and cinfo.headline.endswith("解除")
+    assert cinfo.response_types == [cap.ResponseType.all_clear] and cinfo.expires == cancel.sent
+
+
+def test_own_warning_exports_public_safety_with_instruction_and_a_default_sender_name(client, login, sessions, site):
+    a, _b = site
+    za = zones(sessions, a)
+    t0 = now() - timedelta(minutes=5)
+    with sessions() as db:
+        db.info["actor"] = "test"
+        w = service.raise_level(db=db, event_id=a, key=f"density:zone:{za['Z2']}", kind="density", level="red",
+                                now=t0, zone_id=za["Z2"], value=5.1, message="内场 人群密度 5.1 人/㎡，红色预警。")
+        db.commit()
+        wid = w.id
+    out = client.get(f"/api/v1/events/{a}/warnings/{wid}/cap", headers=login("dispatcher"))
+    XSD.validate(out.content)
+    alert = cap.from_xml(out.content)
+    info = alert.infos[0]
+    assert (alert.scope, alert.sender, info.categories, info.event) == \
+        (cap.Scope.public, "anbao@localhost", [cap.Category.safety], "人群密度预警")
+    assert info.sender_name == "活动A安保指挥部" and "不要拥挤" in (info.instruction or "")
+    assert info.expires == t0 + timedelta(hours=12)
+    assert ("level", "红色预警（一级）") in info.parameters

@@ -20,6 +20,9 @@ Rules (:func:`import_cap`):
   matches, the area descriptions are added (``（区域：…）``) unless the text already names them.
 - Zone: the first ``areaDesc`` (of that info, then of the others) that equals a zone code of the event, or
   the name of exactly one of its zones.
+- Kept for re-export (:attr:`EarlyWarning.cap`, :func:`anbao.alert.cap_export.kept`): the message's scope
+  with its restriction or addresses, and that info's event name, categories, instruction and expiry, so a
+  Restricted drill alert goes out Restricted again, under its own event name and category.
 - ``forecast`` is true when the certainty is Likely, Possible or Unlikely (not Observed); ``value`` comes
   from a numeric ``value`` parameter (AnBao's own export writes one).
 
@@ -39,7 +42,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbao.alert import cap, service
+from anbao.alert import cap, cap_export, service
 from anbao.alert.models import EarlyWarning
 from anbao.core.errors import Conflict, Invalid, NotFound
 from anbao.core.time import FIELD_MAX_FUTURE
@@ -117,9 +120,12 @@ def import_cap(*, db: Session, event_id: int, alert: cap.CapAlert, now: datetime
 
     def raise_level(key: str) -> EarlyWarning:
         assert level is not None
-        return service.raise_level(db=db, event_id=event_id, key=key, kind=KIND, level=level.value, now=now,
-                                   zone_id=zone_id, value=_value(info), message=_message(info, zone),
-                                   forecast=info.certainty in _FORECAST, exercise=exercise)
+        w = service.raise_level(db=db, event_id=event_id, key=key, kind=KIND, level=level.value, now=now,
+                                zone_id=zone_id, value=_value(info), message=_message(info, zone),
+                                forecast=info.certainty in _FORECAST, exercise=exercise)
+        w.cap = cap_export.kept(alert, info)
+        db.flush()
+        return w
 
     if alert.msg_type == cap.MsgType.alert:
         key = key_of(alert.sender, alert.identifier)

@@ -51,6 +51,11 @@ class EarlyWarning(Audited, Timestamps, Base):
     #: starts from its parent); set by the response package when it starts a plan
     command_node_id: Mapped[int | None] = mapped_column(ForeignKey("command_node.id", ondelete="SET NULL"),
                                                         nullable=True)
+    #: the comment given when it was closed (a CAP Cancel carries it: anbao.alert.cap_export)
+    close_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: what an imported CAP message said that a warning has no column for (scope, restriction, addresses,
+    #: event, categories, instruction, sender_name, expires), kept for re-export (anbao.alert.cap_import)
+    cap: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class WarningRule(Audited, Timestamps, Base):

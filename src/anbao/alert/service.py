@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from anbao.alert import cap
 from anbao.alert.models import EarlyWarning, WarningRule
 from anbao.core import events
 from anbao.core.errors import Conflict
@@ -126,6 +125,7 @@ def close(*, db: Session, warning: EarlyWarning, by: str, comment: str, now: dat
         raise Conflict(f"warning {warning.id} is already closed")
     warning.status, warning.closed_at, warning.closed_by, warning.changed_at = "closed", now, by, now
     warning.escalate_due_at = None
+    warning.close_comment = comment
     _note(warning, comment)
     db.flush()
     who = "系统" if by == "system" else by
@@ -172,27 +172,3 @@ def due_for_escalation(*, db: Session, event_id: int, now: datetime) -> Sequence
     return db.execute(select(EarlyWarning).where(EarlyWarning.event_id == event_id, EarlyWarning.status == "active",
                                                  EarlyWarning.escalate_due_at.is_not(None),
                                                  EarlyWarning.escalate_due_at <= now)).scalars().all()
-
-
-def to_cap(w: EarlyWarning, *, sender: str, area_desc: str,
-           polygon: Sequence[tuple[float, float]] | None) -> cap.CapAlert:
-    """The warning as a CAP 1.2 alert: Cancel once closed, Update after the first change, else Alert."""
-    level = cap.Level(w.level)
-    first = cap.warning_to_cap(identifier=f"anbao-{w.event_id}-{w.id}-0", sender=sender, sent=w.started_at,
-                               level=level, event_type=KIND_ZH.get(w.kind, "预警"), headline="", description="",
-                               area_desc=area_desc, exercise=w.exercise)
-    msg_type = cap.MsgType.alert
-    if w.status == "closed":
-        msg_type = cap.MsgType.cancel
-    elif w.changed_at > w.started_at:
-        msg_type = cap.MsgType.update
-    stamp = int(w.changed_at.timestamp())
-    headline = f"{area_desc}{LEVEL_ZH[w.level]}{KIND_ZH.get(w.kind, '预警')}"
-    return cap.warning_to_cap(
-        identifier=first.identifier if msg_type is cap.MsgType.alert else f"anbao-{w.event_id}-{w.id}-{stamp}",
-        sender=sender, sent=w.changed_at if msg_type is not cap.MsgType.alert else w.started_at, level=level,
-        event_type=KIND_ZH.get(w.kind, "预警"), headline=headline, description=w.message or headline,
-        area_desc=area_desc, polygon=polygon, exercise=w.exercise, msg_type=msg_type,
-        references=[first] if msg_type is not cap.MsgType.alert else [], forecast=w.forecast,
-        parameters=[("value", f"{w.value:.3f}")] if w.value is not None else [],
-    )

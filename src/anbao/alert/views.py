@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from anbao.alert import cap, rules, service
+from anbao.alert import cap, cap_export, rules, service
 from anbao.alert.models import EarlyWarning
 from anbao.alert.schemas import CommentIn, RuleCreate, RuleOut, RuleUpdate, WarningOut
 from anbao.api.deps import DB, EventDep, require
@@ -53,12 +53,14 @@ def _warning(db: Any, event_id: int, warning_id: int) -> EarlyWarning:
     return w
 
 
-def _cap(db: Any, w: EarlyWarning) -> cap.CapAlert:
+def _cap(db: Any, w: EarlyWarning, request: Request, event: Any) -> cap.CapAlert:
     zone = db.get(Zone, w.zone_id) if w.zone_id else None
     polygon = None
     if zone is not None and db.get(Venue, zone.venue_id).crs == "wgs84" and zone.geometry["type"] == "Polygon":
         polygon = [(float(x), float(y)) for x, y, *_ in zone.geometry["coordinates"][0]]
-    return service.to_cap(w, sender="anbao@localhost", area_desc=zone.name if zone else "活动现场", polygon=polygon)
+    settings = request.app.state.settings
+    return cap_export.to_cap(w, sender=settings.cap_sender, sender_name=settings.cap_sender_name or
+                             f"{event.name}安保指挥部", area_desc=zone.name if zone else "活动现场", polygon=polygon)
 
 
 @router.get("/events/{event_id}/warnings", response_model=list[WarningOut], summary="Warnings, newest change first")
@@ -85,14 +87,14 @@ def close(event: EventDep, warning_id: int, body: CommentIn, db: DB, principal: 
 
 @router.get("/events/{event_id}/warnings/{warning_id}/cap", response_class=Response,
             responses={200: {"content": {CAP_TYPE: {}}}}, summary="The warning as a CAP 1.2 alert")
-def warning_cap(event: EventDep, warning_id: int, db: DB, principal: Reader) -> Response:
-    return Response(cap.to_xml(_cap(db, _warning(db, event.id, warning_id))), media_type=CAP_TYPE)
+def warning_cap(request: Request, event: EventDep, warning_id: int, db: DB, principal: Reader) -> Response:
+    return Response(cap.to_xml(_cap(db, _warning(db, event.id, warning_id), request, event)), media_type=CAP_TYPE)
 
 
 @router.get("/events/{event_id}/warnings-feed", response_class=Response,
             responses={200: {"content": {"application/atom+xml": {}}}},
             summary="Atom feed of open warnings as CAP 1.2 alerts")
-def warning_feed(event: EventDep, db: DB, principal: Reader) -> Response:
-    alerts = [_cap(db, w) for w in service.list_warnings(db=db, event_id=event.id, status="open")]
+def warning_feed(request: Request, event: EventDep, db: DB, principal: Reader) -> Response:
+    alerts = [_cap(db, w, request, event) for w in service.list_warnings(db=db, event_id=event.id, status="open")]
     body = cap.feed_xml(alerts, title=f"{event.name} 预警", updated=utcnow())
     return Response(body, media_type="application/atom+xml")

@@ -39,6 +39,7 @@ from __future__ import annotations
 from anbao.alert.cap.checks import format_datetime, parse_datetime
 from anbao.alert.cap.feed import entry_id, feed_xml
 from anbao.alert.cap.model import (
+    LEVEL_CODE,
     CapAlert,
     CapArea,
     CapInfo,
@@ -72,6 +73,7 @@ __all__ = [
     "ATOM_NS",
     "CAP_MEDIA_TYPE",
     "CAP_NS",
+    "LEVEL_CODE",
     "CapAlert",
     "CapArea",
     "CapInfo",

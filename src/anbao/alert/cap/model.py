@@ -258,13 +258,17 @@ def warning_to_cap(
     (``Likely``, else ``Observed``); ``exercise`` (a drill 演练) sends status ``Exercise``, else
     ``Actual``. ``event_type`` is the Chinese warning type, e.g. ``"人群密度预警"``. For Update and
     Cancel pass ``references``: earlier :class:`CapAlert` objects or their ``sender,identifier,sent``
-    strings. A ``("level", level)`` parameter is added unless ``parameters`` already names ``level``,
-    so receivers see the colour level itself, not only the CAP severity.
+    strings. Unless ``parameters`` already names them, two parameters give the colour level itself, not only
+    the CAP severity: ``level`` in words a Chinese reader understands (``橙色预警（二级）``) and ``level_code``,
+    the machine code (``orange``).
     """
     level = _enum(Level, level, "level")
     params = _pairs(parameters, "parameter")
-    if not any(name == "level" for name, _ in params):
-        params.append(("level", level.value))
+    names = {name for name, _ in params}
+    if "level" not in names:
+        params.append(("level", level.warning_title))
+    if LEVEL_CODE not in names:
+        params.append((LEVEL_CODE, level.value))
     area = CapArea(area_desc, polygon=list(polygon) if polygon is not None else None, circle=circle)
     info = CapInfo(
         language=language,
@@ -301,14 +305,22 @@ def warning_to_cap(
     )
 
 
+#: the parameter with the machine code of the level (blue | yellow | orange | red)
+LEVEL_CODE = "level_code"
+
+
 def level_of(info: CapInfo) -> Level | None:
-    """The warning level of an info: its ``level`` parameter if valid, else from its CAP severity."""
-    for name, value in info.parameters:
-        if name == "level":
-            try:
-                return Level.parse(value)
-            except Invalid:
-                break
+    """The warning level of an info: its ``level_code`` parameter, else its ``level`` parameter (a code, a
+    colour, a grade or a title like 橙色预警（二级）), when valid; else from its CAP severity."""
+    params = dict(reversed(info.parameters))  # the first of each name
+    for name in (LEVEL_CODE, "level"):
+        value = params.get(name)
+        if value is None:
+            continue
+        try:
+            return Level.parse(value)
+        except Invalid:
+            continue
     return Level.from_severity(info.severity)
 
 

@@ -140,7 +140,7 @@ class Level(StrEnum):
         """A level from its code (``"orange"``), colour (``"橙色"``, ``"橙色预警"``) or grade (``"二级"``)."""
         text = str(value).strip()
         for level, (label, grade, *_rest) in _LEVEL_TABLE.items():
-            if text in (level.value, label, grade, f"{label}预警", f"{grade}预警"):
+            if text in (level.value, label, grade, f"{label}预警", f"{grade}预警", level.warning_title):
                 return level
         raise Invalid(f"unknown warning level {value!r}; expected one of blue/yellow/orange/red, "
                       "蓝色/黄色/橙色/红色 or 四级/三级/二级/一级")

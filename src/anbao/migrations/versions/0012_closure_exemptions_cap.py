@@ -1,4 +1,5 @@
-"""closure exemptions: the vehicle classes a road closure lets through (emergency, police, accredited)
+"""closure exemptions (the vehicle classes a road closure lets through); a warning's closing comment and
+the CAP attributes of an imported warning (scope, event, categories...)
 
 Revision ID: 0012
 Revises: 0011
@@ -25,8 +26,14 @@ def upgrade() -> None:
     op.execute(closure.update().where(closure.c.applies_to != 'vehicles').values(exempt=[]))
     with op.batch_alter_table('road_closure', schema=None) as batch_op:
         batch_op.alter_column('exempt', existing_type=JSON, nullable=False)
+    with op.batch_alter_table('warning', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('close_comment', sa.Text(), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('cap', JSON, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('warning', schema=None) as batch_op:
+        batch_op.drop_column('cap')
+        batch_op.drop_column('close_comment')
     with op.batch_alter_table('road_closure', schema=None) as batch_op:
         batch_op.drop_column('exempt')

@@ -151,6 +151,13 @@ def test_simulate_refuses_an_unknown_event(anbao):
     assert r.exit_code == 2 and "event 4242 not found" in r.stderr
 
 
+def test_simulate_says_in_chinese_that_an_event_has_no_zones(anbao, sessions):
+    """Issue 13 item 14: "event 2 has no zones to simulate" was the only text a Chinese user got."""
+    event_id = _event(sessions)
+    r = anbao("simulate", "--event", str(event_id), "--minutes", "0.01")
+    assert r.exit_code == 2 and f"活动 {event_id} 没有可模拟的区域" in r.stderr, r.stderr
+
+
 def test_timeline_prints_the_steps_as_json_lines_and_refuses_an_unknown_event(anbao, sessions):
     from datetime import UTC, datetime
 

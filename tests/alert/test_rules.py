@@ -63,6 +63,10 @@ def test_only_planners_edit_rules(client, ops):
     assert client.patch(f"{url}/warning-rules/{rule['id']}", json={"red": 3.5}, headers=h["planner"]).status_code == 422
 
 
+def _zone_names(client, url, h):
+    return [z["name"] for z in client.get(f"{url}/zones", headers=h["dispatcher"]).json()]
+
+
 def _warnings(client, url, h):
     got = client.get(f"{url}/warnings?status=open", headers=h["dispatcher"]).json()
     return {w["key"].split(":")[0]: w for w in got}
@@ -104,6 +108,10 @@ def test_smoke_gas_and_queue_values_raise_their_warnings(client, ops):
         "smoke": ("red", ids["SMK1"]), "gas": ("orange", ids["GAS1"]), "queue_length": ("yellow", ids["GC1"]),
         "queue_wait": ("yellow", ids["GC1"])}
     assert "25 分钟" in got["queue_wait"]["message"] and "烟感报警" not in got["smoke"]["message"]
+    # issue 13 item 14: zone name and device code ran together ("主舞台SMK-003"); the kind names the device
+    smoke_msg = got["smoke"]["message"]
+    assert "烟感 SMK1 读数 6.0 %/m" in smoke_msg and smoke_msg.split("烟感 SMK1")[0] in ("",) + tuple(
+        f"{name} " for name in _zone_names(client, url, h))
     # a detector that stops reporting keeps its level (no data is not "all clear")
     watcher.run_once(now=t + timedelta(minutes=5))
     assert _warnings(client, url, h)["smoke"]["level"] == "red"

@@ -92,3 +92,15 @@ def test_jupedsim_draws_the_half_metre_door_at_its_width_and_says_the_agents_jam
     assert [e["name"] for e in res["exits"]] == ["EX"] and 0 < res["evacuated"] < PEOPLE
     assert res["exits"][0]["peak_per_s"] < 1.0  # 3.1 persons/s through the 0.8 m half-disc before
 
+
+
+def test_exit_labels_name_gates_boundaries_and_links_in_words():
+    from anbao.crowd.evacuation import Job, exit_label
+
+    job = Job("macro", None, {"FLOOR": "内场", "ROAD": "南路"}, gate_names={"EX1": "一号出口", "EX2": ""})
+    assert exit_label("EX1", job) == "一号出口"
+    assert exit_label("EX2", job) == "EX2"  # a gate without a name keeps its code
+    assert exit_label("EX1+EX2", job) == "一号出口、EX2"
+    assert exit_label("→ROAD", job) == "通往南路"
+    assert exit_label("FLOOR->safe", job) == "内场出口" and exit_label("FLOOR->ROAD", job) == "内场→南路"
+    assert exit_label("UNKNOWN", job) == "UNKNOWN"

@@ -43,6 +43,7 @@ def test_macro_venue_run_uses_both_exits_by_their_capacity(client, ev):
     assert gg <= res["clearance_s"] <= gg + 60
     exits = {e["name"]: e["persons"] for e in res["exits"]}
     assert set(exits) == {"EX1", "EX2"}
+    assert {e["name"]: e["label"] for e in res["exits"]} == {"EX1": "一号出口", "EX2": "二号出口（楼梯）"}
     assert exits["EX1"] / 1200 == pytest.approx(164 / 263, abs=0.05)  # flows spread by capacity, not one path
     cmp_ = res["capacity"]
     assert cmp_["evacuation_min"] == pytest.approx(gg / 60, abs=0.01)

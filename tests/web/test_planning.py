@@ -182,6 +182,10 @@ def test_a_macro_evacuation_started_from_the_page_reaches_a_clearance_time(watch
     assert page.inner_text("#clearance") == f"{s // 60}:{s % 60:02d}"
     assert re.fullmatch(r"\d+:\d\d", page.inner_text("#clearance"))
     assert page.locator("#evac-result table.exits tbody tr").count() == len(result["exits"])
+    # issue 13 item 14: the exits are listed by their names (北1号门), the code only beside it
+    first = page.inner_text("#evac-result table.exits tbody tr:first-child td:first-child")
+    top = max(result["exits"], key=lambda e: e["persons"])
+    assert first.startswith(top["label"]) and re.search(r"[\u4e00-\u9fff]", top["label"]), (first, top)
     assert page.locator("#evac-result .exit-chart canvas").count() == 1
     assert page.locator("#evac-result .pop-chart canvas").count() == (1 if result["series"] else 0)
     assert "容量核定疏散时间" in page.inner_text("#evac-compare")

@@ -58,6 +58,7 @@ from anbao.core.bus import Bus
 from anbao.core.db import reading
 from anbao.core.lease import AdvisoryLease, LeaseLost
 from anbao.core.time import utcnow
+from anbao.core.vocab import DEVICE_KINDS
 from anbao.crowd import state as sensing
 from anbao.crowd.state import LEVEL_CODES, zone_states
 from anbao.sensing.models import DeviceLatest
@@ -212,7 +213,7 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
             unit = rules.UNITS[d.kind][0]
             out.append(Observation(f"{d.kind}:device:{d.device_id}", d.kind, d.value if fresh else None, d.zone_id,
                                    kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
-                                   f"{zone}{d.code} 读数 {d.value} {unit}"))
+                                   f"{zone} {DEVICE_KINDS[d.kind][0]} {d.code} 读数 {d.value} {unit}".lstrip()))
         if d.kind == "gate_counter" and isinstance(d.values, dict) and fresh:
             counters.append(d)
     out.extend(_queue_observations(counters, names, kinds))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ from anbao.crowd import capacity
 from anbao.crowd.heatmap import heatmap_png
 from anbao.event.models import Event
 from anbao.venue.layout import load_site
-from anbao.venue.models import Zone
+from anbao.venue.models import Gate, Zone
 from anbao.venue.network import FENCED_KINDS, build_network, depth, is_guessed
 
 MODELS = ("macro", "jupedsim")
@@ -61,6 +61,8 @@ class Job:
     scene: pedsim.PedScene | None = None
     exit_flow_per_s: float = 0.0  # Green Guide flow through the same exits
     max_s: float = 3600.0
+    #: gate code -> its name, for the exit labels of the result (一号出口, not EX1)
+    gate_names: dict[str, str] = field(default_factory=dict)
 
 
 def _inside(kind: str, ring: int) -> bool:
@@ -101,6 +103,7 @@ def prepare(*, db: Session, event_id: int, model: str = "macro", zone: str | Non
     network: Network = build_network(site.zones, site.gates, attendance=max(site.attendance, 1))
     sites = {z.code: z for z in site.zones}
     names = dict(db.execute(select(Zone.code, Zone.name).where(Zone.event_id == event_id)).all())
+    gate_names = dict(db.execute(select(Gate.code, Gate.name).where(Gate.event_id == event_id)).all())
     nodes = {n.code for n in network.nodes}
     if zone is not None and zone not in sites:
         raise Invalid(f"zone {zone!r} does not exist in this event", loc=["body", "zone"])
@@ -149,14 +152,15 @@ def prepare(*, db: Session, event_id: int, model: str = "macro", zone: str | Non
     if zone is None:  # the venue's exit bottleneck (maximum flow), as in the capacity calculation
         flow = float(capacity.compute(db=db, event_id=event_id)["venue"]["exit_bottleneck_pps"] or flow)
     if model == "macro":
-        return Job("macro", zone, names, enodes, elinks, None, flow, max_s)
+        return Job("macro", zone, names, enodes, elinks, None, flow, max_s, gate_names)
     assert zone is not None
     n_agents = agents if agents is not None else int(min(DEFAULT_AGENTS, round(enodes[0].population)))
     if not 1 <= n_agents <= MAX_AGENTS:
         why = " (nobody is expected in this zone: give the number of agents)" if agents is None else ""
         raise Invalid(f"agents must be between 1 and {MAX_AGENTS}, got {n_agents}{why}", loc=["body", "agents"])
     scene = _scene(zone, names.get(zone, zone), sites, site.gates, own, n_agents)
-    return Job("jupedsim", zone, names, enodes, elinks, scene, _green_guide_pps(scene, site.gates), max_s)
+    return Job("jupedsim", zone, names, enodes, elinks, scene, _green_guide_pps(scene, site.gates), max_s,
+               gate_names)
 
 
 def _green_guide_pps(scene: pedsim.PedScene, gates: tuple[Any, ...]) -> float:
@@ -245,7 +249,8 @@ def run(job: Job, *, progress: Progress | None = None) -> tuple[dict[str, Any], 
             "model": "macro", "zone": job.zone, "finished": r.finished, "jammed": False, "clearance_s": r.clearance_s,
             "warning": r.warning or "", "total": round(r.total), "evacuated": round(r.evacuated, 1),
             "remaining": round(r.remaining, 1),
-            "exits": [{"name": e.name, "persons": round(e.persons, 1), "peak_per_s": round(e.peak_per_s, 2),
+            "exits": [{"name": e.name, "label": exit_label(e.name, job), "persons": round(e.persons, 1),
+                       "peak_per_s": round(e.peak_per_s, 2),
                        "first_s": e.first_s, "last_s": e.last_s} for e in r.exits],
             "zones": [{"code": n.code, "name": job.names.get(n.code, n.code), "clear_s": n.clear_s,
                        "max_density": round(n.max_density, 2), "max_density_at_s": n.max_density_s}
@@ -262,7 +267,7 @@ def run(job: Job, *, progress: Progress | None = None) -> tuple[dict[str, Any], 
     result = {
         "model": "jupedsim", "zone": job.zone, "finished": p.finished, "jammed": p.jammed, "clearance_s": p.clearance_s,
         "warning": p.warning or "", "total": job.scene.agents, "evacuated": p.evacuated, "remaining": p.remaining,
-        "exits": _by_name(p.exits),
+        "exits": [{**row, "label": exit_label(row["name"], job)} for row in _by_name(p.exits)],
         "zones": [{"code": job.zone, "name": job.names.get(job.zone or "", job.zone),
                    "clear_s": p.clearance_s, "max_density": round(float(np.nanmax(p.density)), 2)
                    if p.density.size else 0.0, "max_density_at_s": p.hot_spots[0].time_s if p.hot_spots else None}],
@@ -273,6 +278,22 @@ def run(job: Job, *, progress: Progress | None = None) -> tuple[dict[str, Any], 
     if progress is not None:
         progress(1.0)
     return result, png
+
+
+def exit_label(name: str, job: Job) -> str:
+    """An exit of a result in words: a gate by its name (一号出口), an open boundary as 通往 + the zone's name,
+    a link without a gate as its zones' names; several merged doors (``G1+G2``) joined by 、."""
+    def one(part: str) -> str:
+        if part in job.gate_names:
+            return job.gate_names[part] or part
+        if part.startswith("→"):
+            return f"通往{job.names.get(part[1:], part[1:])}"
+        source, arrow, target = part.partition("->")
+        if arrow:
+            where = job.names.get(source, source)
+            return f"{where}出口" if target == "safe" else f"{where}→{job.names.get(target, target)}"
+        return part
+    return "、".join(one(p) for p in name.split("+") if p) or name
 
 
 def _by_name(exits: tuple[pedsim.PedExit, ...]) -> list[dict[str, Any]]:

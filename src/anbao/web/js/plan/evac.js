@@ -179,7 +179,7 @@ export class EvacTab {
         el("div", {class: "tscroll"}, el("table", {class: "grid exits"},
           el("thead", {}, el("tr", {}, el("th", {}, t("plan.evac.exit")), el("th", {class: "num"}, t("plan.evac.persons")),
             el("th", {class: "num"}, t("plan.evac.peak")), el("th", {class: "num"}, t("plan.evac.first")), el("th", {class: "num"}, t("plan.evac.last")))),
-          el("tbody", {}, exits.map((e) => el("tr", {}, el("td", {class: "mono"}, e.name), el("td", {class: "num"}, persons(Math.round(e.persons))),
+          el("tbody", {}, exits.map((e) => el("tr", {}, el("td", {title: e.name}, e.label || e.name, e.label && e.label !== e.name ? el("small", {class: "muted mono"}, ` ${e.name}`) : null), el("td", {class: "num"}, persons(Math.round(e.persons))),
             el("td", {class: "num"}, e.peak_per_s != null ? num(e.peak_per_s, 2) : "—"), el("td", {class: "num mono"}, mmss(e.first_s)),
             el("td", {class: "num mono"}, mmss(e.last_s))))))))));
     // zones and populations over time
@@ -231,8 +231,8 @@ export class EvacTab {
       grid: {left: 8, right: 56, top: 6, bottom: 6, containLabel: true},
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"}, ...TOOLTIP, valueFormatter: (v) => `${num(v)} ${t("plan.cap.persons")}`},
       xAxis: {type: "value", ...AXIS, axisLabel: {...AXIS.axisLabel, formatter: (v) => num(v)}},
-      yAxis: {type: "category", data: rows.map((e) => e.name), axisLine: {show: false}, axisTick: {show: false},
-        axisLabel: {color: "#dbe6f1", fontFamily: "DejaVu Sans Mono, monospace", interval: 0}},
+      yAxis: {type: "category", data: rows.map((e) => e.label || e.name), axisLine: {show: false}, axisTick: {show: false},
+        axisLabel: {color: "#dbe6f1", interval: 0}},
       series: [{type: "bar", barMaxWidth: 16, data: rows.map((e) => Math.round(e.persons)),
         itemStyle: {color: new echarts.graphic.LinearGradient(0, 0, 1, 0, [{offset: 0, color: "#1f5fbf"}, {offset: 1, color: "#4d9cff"}]),
           borderRadius: [0, 3, 3, 0]},

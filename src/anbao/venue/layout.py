@@ -136,7 +136,8 @@ def load_site(*, db: Session, event_id: int, start: datetime | None = None) -> S
     venues = {v.id: v for v in db.execute(select(Venue).where(Venue.event_id == event_id)).scalars()}
     rows = db.execute(select(Zone).where(Zone.event_id == event_id).order_by(Zone.code)).scalars().all()
     if not rows:
-        raise Invalid(f"活动 {event_id} 没有可模拟的区域，请先导入场馆和区域（event {event_id} has no zones to simulate）")
+        raise Invalid(f"活动 {event_id} 没有可模拟的区域，请先导入场馆和区域"
+                      f"（event {event_id} has no zones to simulate）")
     fallback = shape(rows[0].geometry).centroid
     projectors = {vid: _Projector(v, (fallback.x, fallback.y)) for vid, v in venues.items()}
     default = _Projector(None, (fallback.x, fallback.y))

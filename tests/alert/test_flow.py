@@ -55,8 +55,11 @@ def test_warning_lifecycle(client, site):
     w = client.get(f"{url}/warnings", headers=disp).json()[0]
     assert (w["level"], w["peak_level"], w["status"]) == ("red", "red", "active")
 
-    _count(client, url, gw, t0 + timedelta(seconds=60), 5_000)  # 0.5, held > 30 s -> released
+    _count(client, url, gw, t0 + timedelta(seconds=60), 5_000)  # 0.5, red held > 30 s, but clear only now
     watcher.run_once(now=t0 + timedelta(seconds=61))
+    assert client.get(f"{url}/warnings", headers=disp).json()[0]["status"] == "active"  # one quiet sample: no
+    _count(client, url, gw, t0 + timedelta(seconds=90), 5_000)  # clear 30 s, sample after sample -> released
+    watcher.run_once(now=t0 + timedelta(seconds=91))
     [w] = client.get(f"{url}/warnings", headers=disp).json()
     assert w["status"] == "closed" and w["closed_by"] == "system" and "自动解除" in w["comment"]
     assert w["comment"].endswith("低于红色解除值 4.8 人/㎡")

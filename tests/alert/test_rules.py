@@ -117,6 +117,9 @@ def test_smoke_gas_and_queue_values_raise_their_warnings(client, ops):
     assert _warnings(client, url, h)["smoke"]["level"] == "red"
     post(client, url, h, "SMK1", t + timedelta(minutes=5, seconds=1), 0.05)
     watcher.run_once(now=t + timedelta(minutes=5, seconds=2))
+    assert _warnings(client, url, h)["smoke"]["level"] == "red"  # one clear sample is not an all-clear
+    post(client, url, h, "SMK1", t + timedelta(minutes=5, seconds=31), 0.05)
+    watcher.run_once(now=t + timedelta(minutes=5, seconds=32))  # clear for 30 s (the rule's hold): released
     assert "smoke" not in _warnings(client, url, h)
 
 
@@ -235,11 +238,19 @@ def test_a_seated_stand_is_judged_by_occupancy_of_its_seats_not_density(client, 
                      headers=h["planner"])  # Z2 is 10,000 m2: full is 1.74 persons/m2, as the trial's stand
     assert r.status_code == 200, r.text
     watcher, t = client.app.state.watcher, t0()
-    post(client, url, h, "C1", t, 16_600)  # 95.4 % of seats: blue (nearly full); 1.66 persons/m2
+    post(client, url, h, "C1", t - timedelta(seconds=60), 9_000)  # half full: nothing
+    watcher.run_once(now=t - timedelta(seconds=59))
+    assert _warnings(client, url, h) == {}
+    # 95.4 % a minute later: filling fast (a straight line would say 141 % in 2 minutes), yet no warning: a stand
+    # fills to its seats and stops, so occupancy warns on counts, not forecasts
+    post(client, url, h, "C1", t, 16_600)
     watcher.run_once(now=t + timedelta(seconds=1))
+    assert _warnings(client, url, h) == {}
+    post(client, url, h, "C1", t + timedelta(seconds=3), 17_500)  # 100.6 %: sold out, blue (满座)
+    watcher.run_once(now=t + timedelta(seconds=4))
     got = _warnings(client, url, h)
-    assert set(got) == {"occupancy"} and got["occupancy"]["level"] == "blue"
-    assert got["occupancy"]["message"].startswith("内场 上座率 95.4%（约 16600 人 / 17400 座）")
+    assert set(got) == {"occupancy"} and got["occupancy"]["level"] == "blue" and not got["occupancy"]["forecast"]
+    assert got["occupancy"]["message"].startswith("内场 上座率 100.57%（约 17500 人 / 17400 座）")
     post(client, url, h, "C1", t + timedelta(seconds=5), 21_000)  # 2.1 persons/m2 but 120.7 % of seats: red
     watcher.run_once(now=t + timedelta(seconds=6))
     got = _warnings(client, url, h)
@@ -263,7 +274,7 @@ def test_an_event_without_the_occupancy_rule_is_judged_by_its_default():
               if r["kind"] != "occupancy"]
     book = rules.RuleBook(stored)
     found = book.find("occupancy", "stand")
-    assert found is not None and found.id is None and (found.blue, found.red) == (95.0, 110.0)
+    assert found is not None and found.id is None and (found.blue, found.red) == (100.0, 120.0)
     off = WarningRule(event_id=1, zone_kind="", enabled=False,
                       **next(r for r in rules.DEFAULT_RULES if r["kind"] == "occupancy"))
     assert rules.RuleBook([*stored, off]).find("occupancy", "stand") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -240,3 +241,22 @@ def test_forecasts_around_a_threshold_do_not_flap():
     tracker.step(1.7, 30)
     t = tracker.step(2.1, 31, forecast=2.5)
     assert t is not None and t.after is B and not t.forecast
+
+
+def test_an_off_delay_needs_the_value_clear_sample_after_sample():
+    """Issue 13 item 9: a full stand at 100 % +- 5 % flapped yellow/blue every 30 s. With clear_s the level
+    drops only after the value stayed beyond the release that long without a break."""
+    th = Thresholds(blue=95.0, yellow=100.0, orange=105.0, red=110.0, hysteresis=2.0, min_hold_s=30.0, clear_s=30.0)
+    noisy = [(3.0 * i, 96.0 if i % 3 == 2 else 101.0) for i in range(200)]  # 96 (below release 98) every third
+    assert run(LevelTracker(th), noisy) == [(N, Y, 0.0, 101.0)]
+    flapping = run(LevelTracker(replace(th, clear_s=0.0)), noisy)  # what it stops: held 30 s, one quiet sample
+    assert flapping[:3] == [(N, Y, 0.0, 101.0), (Y, B, 33.0, 96.0), (B, Y, 36.0, 101.0)] and len(flapping) > 20
+    tracker = LevelTracker(th, level=Y, since=0.0)
+    assert run(tracker, [(40, 96.0), (60, 96.0), (69.9, 96.0), (70, 96.0)]) == [(Y, B, 70, 96.0)]
+    assert tracker.clear_since is None
+    # a sample back within the release starts the count again
+    tracker = LevelTracker(th, level=Y, since=0.0)
+    assert run(tracker, [(40, 96.0), (60, 99.0), (80, 96.0), (109.9, 96.0), (110, 96.0)]) == [(Y, B, 110, 96.0)]
+    assert LevelTracker(th, level=Y, since=0.0).step(96.0, 100.0) is None  # held long enough, but clear 0 s
+    with pytest.raises(ValueError, match="clear_s"):
+        Thresholds(blue=1.0, yellow=2.0, orange=3.0, red=4.0, clear_s=-1.0)

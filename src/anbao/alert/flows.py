@@ -158,7 +158,7 @@ def _tracker(watch: Watch, db: Session, event_id: int, obs: Observation, rule: W
         return got[0]
     if got is not None:  # the rule changed: same level, new thresholds
         tracker = LevelTracker(th, level=got[0].level, since=got[0].since, last_at=got[0].last_at,
-                               dropped_at=got[0].dropped_at, recent=got[0].recent)
+                               dropped_at=got[0].dropped_at, recent=got[0].recent, clear_since=got[0].clear_since)
     else:
         w = service.open_for(db=db, event_id=event_id, key=obs.key)
         level = Level[w.level.upper()] if w is not None else Level.NONE
@@ -183,13 +183,11 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
                             "level": s.level, "source": s.source, "stale": list(s.sensors_stale),
                             "trend_per_min": slope})
         if s.seats is not None:  # a seated stand: occupancy against its seats, not persons/m2 of its area
-            ahead_pct = None if ahead is None else round(ahead * s.area_m2 / s.seats * 100, 2)
+            # no forecast: a stand fills to its seats and stops (tickets are seats), so the straight line of
+            # a filling stand overshoots (issue 13: a stand at 88 % was raised to red by a "112 %" forecast)
             what = f"{s.name} 上座率 {s.occupancy_pct}%（约 {round(s.count or 0)} 人 / {s.seats} 座）"
-            if ahead_pct is not None:
-                what += f"，{watch.horizon_s / 60:g} 分钟后预计 {ahead_pct:.0f}%"
             out.append(Observation(f"occupancy:zone:{s.zone_id}", "occupancy", s.occupancy_pct, s.zone_id,
-                                   kinds.get(s.zone_id), None, what,
-                                   forecast=ahead_pct if s.occupancy_pct is not None else None))
+                                   kinds.get(s.zone_id), None, what))
             continue
         what = f"{s.name} 人群密度 {s.density} 人/㎡（约 {round(s.count or 0)} 人）"
         if ahead is not None:

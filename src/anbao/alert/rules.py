@@ -7,7 +7,7 @@ kind            unit                         blue   yellow  orange  red    plans
 ==============  ===========================  =====  ======  ======  =====  ==========  ========
 density         persons/m2                   2      3       4       5      橙 YA-DKL,   5 min
                                                                            红 YA-SS
-occupancy       % of seats (seated zones)    95     100     105     110    橙 YA-DKL    5 min
+occupancy       % of seats (seated zones)    100    105     110     120    橙 YA-DKL    5 min
 smoke           obscuration %/m              -      1.0     2.0     4.0    橙 YA-XF     2 min
 gas             CO ppm                       25     50      100     200    橙 YA-RQ     5 min
 queue_wait      minutes                      10     20      30      45     橙 YA-AJ     10 min
@@ -49,7 +49,7 @@ LEVELS = ("blue", "yellow", "orange", "red")
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"kind": "density", "blue": 2.0, "yellow": 3.0, "orange": 4.0, "red": 5.0, "hysteresis": 0.2, "min_hold_s": 30,
      "escalate_after_min": 5, "plans": {"orange": "YA-DKL", "red": "YA-SS"}},
-    {"kind": "occupancy", "blue": 95.0, "yellow": 100.0, "orange": 105.0, "red": 110.0, "hysteresis": 2.0,
+    {"kind": "occupancy", "blue": 100.0, "yellow": 105.0, "orange": 110.0, "red": 120.0, "hysteresis": 3.0,
      "min_hold_s": 30, "escalate_after_min": 5, "plans": {"orange": "YA-DKL"}},
     {"kind": "smoke", "blue": None, "yellow": 1.0, "orange": 2.0, "red": 4.0, "hysteresis": 0.2, "min_hold_s": 30,
      "escalate_after_min": 2, "plans": {"orange": "YA-XF"}},
@@ -65,10 +65,15 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
 
 
 def thresholds(rule: WarningRule | dict[str, Any]) -> Thresholds:
-    """The rule as :class:`Thresholds`; ValueError when the numbers do not make a valid ladder."""
+    """The rule as :class:`Thresholds`; ValueError when the numbers do not make a valid ladder.
+
+    The rule's ``min_hold_s`` is both the hold of a level and its off-delay (``clear_s``): a level drops
+    only after it was held that long and the value then stayed beyond the release, sample after sample,
+    that long (issue 13 item 9: a full stand at 100 % +- 5 % counting noise flapped yellow/blue every 30 s)."""
     get = rule.get if isinstance(rule, dict) else lambda k: getattr(rule, k)
+    hold = float(get("min_hold_s") or 0.0)
     return Thresholds(blue=get("blue"), yellow=get("yellow"), orange=get("orange"), red=get("red"),
-                      hysteresis=float(get("hysteresis") or 0.0), min_hold_s=float(get("min_hold_s") or 0.0))
+                      hysteresis=float(get("hysteresis") or 0.0), min_hold_s=hold, clear_s=hold)
 
 
 def prepare_rule(*, db: Session, event_id: int, data: dict[str, Any], current: WarningRule | None) -> dict[str, Any]:

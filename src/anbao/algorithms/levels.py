@@ -71,6 +71,9 @@ class Thresholds:
     hysteresis: absolute margin (value units, >= 0, smaller than the smallest gap between
     thresholds) the value must pass back beyond a threshold before its level may drop.
     min_hold_s: seconds a level must have been held before it may drop.
+    clear_s: seconds the value must have stayed beyond the release, sample after sample, before the level
+    may drop (an off-delay, ISA-18.2 alarm management: one quiet sample in a noisy signal around a
+    threshold is not an all-clear; issue 13 item 9). 0: the first sample beyond the release will do.
     """
 
     blue: float | None
@@ -80,9 +83,10 @@ class Thresholds:
     hysteresis: float = 0.2
     min_hold_s: float = 30.0
     rising: bool = True
+    clear_s: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("hysteresis", "min_hold_s"):
+        for name in ("hysteresis", "min_hold_s", "clear_s"):
             _finite(name, getattr(self, name))
         names = [n for n in ("blue", "yellow", "orange", "red") if getattr(self, n) is not None]
         if not names:
@@ -93,6 +97,8 @@ class Thresholds:
             raise ValueError(f"hysteresis must be >= 0, got {self.hysteresis}")
         if self.min_hold_s < 0:
             raise ValueError(f"min_hold_s must be >= 0, got {self.min_hold_s}")
+        if self.clear_s < 0:
+            raise ValueError(f"clear_s must be >= 0, got {self.clear_s}")
         for low, high in zip(names, names[1:], strict=False):
             a, b = getattr(self, low), getattr(self, high)
             if self.rising and not b > a:
@@ -138,10 +144,11 @@ class Thresholds:
 DEFAULT_DENSITY = Thresholds(blue=2.0, yellow=3.0, orange=4.0, red=5.0)
 """Standing-zone density levels in persons/m2 (DOMAIN.md section 3): blue 2, yellow 3, orange 4, red 5."""
 
-DEFAULT_OCCUPANCY = Thresholds(blue=95.0, yellow=100.0, orange=105.0, red=110.0, hysteresis=2.0)
-"""Seated-zone occupancy levels in % of seats (docs/live-operations.md): blue 95 (nearly full), yellow 100
-(every seat taken: the seated holding capacity; stop admitting to the stand), orange 105 and red 110 (more
-people than seats: standing in gangways and aisles, which must stay clear for egress)."""
+DEFAULT_OCCUPANCY = Thresholds(blue=100.0, yellow=105.0, orange=110.0, red=120.0, hysteresis=3.0)
+"""Seated-zone occupancy levels in % of seats (docs/live-operations.md): blue 100 (满座: every seat taken, the
+seated holding capacity; stop directing people to the stand), yellow 105 (more people than seats beyond the
++-5 % error of a video count), orange 110 and red 120 (people standing in gangways and aisles, which must stay
+clear for egress)."""
 
 
 def classify(value: float, thresholds: Thresholds) -> Level:
@@ -194,6 +201,8 @@ class LevelTracker:
     level: current level. since: time (seconds) the current level was entered, required unless the
     level is :attr:`Level.NONE`. last_at: time of the last sample with data, ``None`` before the first.
     dropped_at: time of the last drop (a forecast cannot raise the level again within ``min_hold_s``).
+    clear_since: start of the current unbroken run of samples beyond the release value of the level (a
+    drop needs ``thresholds.clear_s`` of them), ``None`` while the level is reached.
     """
 
     thresholds: Thresholds
@@ -203,6 +212,7 @@ class LevelTracker:
     dropped_at: float | None = None
     #: forecasts of the last ``min_hold_s`` as (time, forecast): the worst of them holds the level
     recent: list[tuple[float, float]] = field(default_factory=list)
+    clear_since: float | None = None
 
     def __post_init__(self) -> None:
         if self.level != Level.NONE and self.since is None:
@@ -248,16 +258,21 @@ class LevelTracker:
             return self._move(reached, at, value, reason, by_forecast)
 
         if self.level == Level.NONE or th._reaches(effective, th.release(self.level)):
+            self.clear_since = None
             return None
+        if self.clear_since is None:
+            self.clear_since = at
         assert self.since is not None
         held = at - self.since
-        if held < th.min_hold_s:
+        if held < th.min_hold_s or at - self.clear_since < th.clear_s:
             return None
         target = _held_level(effective, th, self.level)
         by_forecast = _held_level(value, th, self.level) < target
         shown = f"forecast {held_forecast:g}" if by_forecast and held_forecast is not None else f"value {value:g}"
         word = "below" if th.rising else "above"
         reason = f"{shown} {word} {self.level.name.lower()} release {th.release(self.level):g} after {held:g} s held"
+        if th.clear_s > 0:
+            reason += f", {at - self.clear_since:g} s clear"
         return self._move(target, at, value, reason, by_forecast)
 
     def _move(self, after: Level, at: float, value: float, reason: str, by_forecast: bool) -> Transition:
@@ -267,4 +282,5 @@ class LevelTracker:
             self.dropped_at = at
         self.level = after
         self.since = at
+        self.clear_since = None
         return transition

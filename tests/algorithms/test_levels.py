@@ -11,6 +11,7 @@ import pytest
 from anbao.algorithms.levels import (
     CAP_SEVERITY,
     DEFAULT_DENSITY,
+    DEFAULT_OCCUPANCY,
     LEVEL_NAMES_ZH,
     Level,
     LevelTracker,
@@ -260,3 +261,35 @@ def test_an_off_delay_needs_the_value_clear_sample_after_sample():
     assert LevelTracker(th, level=Y, since=0.0).step(96.0, 100.0) is None  # held long enough, but clear 0 s
     with pytest.raises(ValueError, match="clear_s"):
         Thresholds(blue=1.0, yellow=2.0, orange=3.0, red=4.0, clear_s=-1.0)
+
+
+@pytest.mark.parametrize(("pct", "expected"), [
+    (99.9, N), (100.0, B), (104.9, B), (105.0, Y), (109.9, Y), (110.0, OG), (119.9, OG), (120.0, R),
+])
+def test_occupancy_ladder_full_is_blue_and_overfill_beyond_the_count_error_is_yellow(pct, expected):
+    """A sold-out stand (100 %) is a 满座 notice; more people than seats past the +-5 % counting error warns."""
+    assert classify(pct, DEFAULT_OCCUPANCY) is expected
+
+
+def test_occupancy_hysteresis_is_three_points():
+    assert [DEFAULT_OCCUPANCY.release(lv) for lv in (B, Y, OG, R)] == [97.0, 102.0, 107.0, 117.0]
+
+
+def test_zero_hysteresis_is_allowed_and_equal_falling_thresholds_are_not():
+    assert Thresholds(blue=1.0, yellow=2.0, orange=None, red=None, hysteresis=0.0).release(B) == 1.0
+    with pytest.raises(ValueError, match="must decrease"):
+        Thresholds(blue=5.0, yellow=5.0, orange=None, red=None, hysteresis=0.0, rising=False)
+
+
+def test_a_drop_after_an_off_delay_says_how_long_it_was_clear_and_by_what():
+    th = Thresholds(blue=2.0, yellow=3.0, orange=4.0, red=5.0, min_hold_s=0.0, clear_s=1.0)
+    tracker = LevelTracker(th, level=Y, since=0.0)
+    assert tracker.step(2.5, 10.0) is None
+    down = tracker.step(2.5, 11.5)
+    assert down is not None and down.reason == "value 2.5 below yellow release 2.8 after 11.5 s held, 1.5 s clear"
+    # a forecast held from before that does not decide the drop is not named: the value is
+    tracker = LevelTracker(th, level=Y, since=0.0)
+    assert tracker.step(2.5, 1.0, forecast=2.6) is None  # forecast 2.6 held: also below the release, blue too
+    down = tracker.step(2.5, 2.0)
+    assert down is not None and down.after is B and not down.forecast
+    assert down.reason == "value 2.5 below yellow release 2.8 after 2 s held, 1 s clear", down.reason

@@ -259,6 +259,9 @@ def test_task_from_the_command_post_accepted_and_finished_on_the_phone(phone: Ph
                  "the task accepted on the server")
     print(f"\naccept tapped -> accepted on the server: {took:.2f} s")
     page.wait_for_function(f"document.querySelector(\"{card} .tchip\").textContent === '已接收'", timeout=5000)
+    # the one who acted is named as the screens name people (张警官), not by a login or "system:simulator"
+    page.wait_for_function(f"document.querySelector(\"{card}\").textContent.includes('最后处理：张警官')",
+                           timeout=5000)
 
     # a note being typed survives a live update that re-draws the list
     page.fill(f"{card} input.note", "已到达B区入口，正在疏导")

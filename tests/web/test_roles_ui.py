@@ -68,6 +68,9 @@ def test_an_officer_sees_no_actions_it_may_not_take_and_refusals_are_in_chinese(
         w.login(officer, PASSWORD)
         page.wait_for_selector(f"#incidents li.inc[data-id='{inc['id']}']")
         assert page.locator("#incidents-panel .intake-open").is_hidden()  # no 接警
+        # the top bar names the officer as the screens do (张警官), not by the login name
+        page.wait_for_function("() => document.querySelector('#user').textContent.startsWith('张警官')", timeout=5000)
+        assert page.get_attribute("#user", "title") == officer
         # the reporter is shown by name: cmd-test has no display name, so its user name, never "user:cmd-test"
         assert "user:" not in page.inner_text("#incidents")
         page.click(f"#incidents li.inc[data-id='{inc['id']}']")

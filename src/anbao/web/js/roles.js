@@ -13,6 +13,7 @@ export async function loadRoles() {
     perms = new Set(me?.permissions || []);
     names = known || {};
     if (me?.username) names[`user:${me.username}`] = me.display_name || me.username;
+    document.dispatchEvent(new Event("anbao:names")); // the top bar shows the display name
   } catch (err) {
     if (!(err instanceof AuthError)) console.warn("roles", err);
   }

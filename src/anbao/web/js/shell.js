@@ -5,6 +5,7 @@
 import {api, AuthError} from "./api.js";
 import {el, setTimeZone} from "./format.js";
 import {applyI18n, langButtons, loadCatalog, onLang, t} from "./i18n.js";
+import {actorName} from "./roles.js";
 import {currentUser, ensureSession, login, logout, mountLogin, onLogin} from "./session.js";
 import {setVocab} from "./vocab.js";
 
@@ -68,7 +69,9 @@ export function showConn(state, detail) {
 
 function showUser() {
   const u = currentUser();
-  $("#user").textContent = u ? `${u.username} · ${t(`role.${u.role}`)}` : "";
+  // the display name (张警官) once the names are known (roles.js), the login name until then
+  $("#user").textContent = u ? `${actorName(`user:${u.username}`)} · ${t(`role.${u.role}`)}` : "";
+  if (u) $("#user").title = u.username;
 }
 
 /** The top bar's event choice (#event-select, shown when there is more than one event). */
@@ -103,6 +106,7 @@ export async function startPage({login: dialog} = {}) {
     showUser();
     onLogin(showUser);
     onLang(showUser);
+    document.addEventListener("anbao:names", showUser);
   }
   const eventId = pickEvent(events);
   if (eventId === null) {

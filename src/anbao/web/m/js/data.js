@@ -4,6 +4,7 @@
 import {api, ApiError, AuthError} from "/js/api.js";
 import {levelRank, setVocab} from "/js/vocab.js";
 import * as db from "./db.js";
+import {has, t} from "./i18n.js";
 
 export const FINAL_TASK = new Set(["done", "cancelled"]);
 const UNIT_KEY = "anbao.m.unit";
@@ -106,7 +107,18 @@ export class Model extends EventTarget {
     this.nodes = new Map(this.track(nodes).map((n) => [n.id, n]));
     this.zones = new Map(this.track(zones).map((z) => [z.id, z]));
     this.posts = this.track(posts);
+    // display names of the actors a task names (user:zhang -> 张警官); none is no harm: the login name shows
+    this.names = (await cachedGet("/auth/names").catch(() => ({data: {}}))).data || {};
     this.emit("event");
+  }
+
+  /** "user:zhang" -> 张警官, "system:simulator" -> 仿真系统, "system:x" -> 系统. */
+  actorName(actor) {
+    if (!actor) return "";
+    if (this.names?.[actor]) return this.names[actor];
+    const [kind, name] = actor.includes(":") ? [actor.slice(0, actor.indexOf(":")), actor.slice(actor.indexOf(":") + 1)] : ["", actor];
+    if (kind === "system") return has(`actor.${name}`) ? t(`actor.${name}`) : t("actor.system");
+    return kind === "user" ? name : actor;
   }
 
   /** My tasks (my node's and my unit's: a dispatch 派警 names the unit), the open warnings and my reports. */

@@ -165,7 +165,7 @@ export function renderTasks(model, pending, {onStep, position = null}) {
         task.zone_id ? model.zones.get(task.zone_id)?.name : null,
         task.due_at ? t(overdue ? "tasks.overdue" : "tasks.due", {time: hm(task.due_at)}) : null,
         task.warning_id ? t("tasks.fromWarning", {id: task.warning_id}) : null,
-        task.changed_by ? t(status === "open" ? "tasks.givenBy" : "tasks.changedBy", {who: task.changed_by.replace(/^user:/, "")}) : null,
+        task.changed_by ? t(status === "open" ? "tasks.givenBy" : "tasks.changedBy", {who: model.actorName(task.changed_by)}) : null,
       ].filter(Boolean).join(" · ")),
       task.note ? el("div", {class: "task-note small"}, t("tasks.note", {note: task.note})) : null,
       final ? null : note,

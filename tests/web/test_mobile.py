@@ -6,7 +6,7 @@ from its service worker, he reports an incident with a camera photo: it waits on
 is not on the server; the network comes back and within seconds the server holds exactly one report with
 the photo, and the command map at / lists it. Task status changes from the phone, an expired login with
 work waiting, a refused change (409) shown to the officer, form checks, and the message catalogs are
-tested too. ``ANBAO_UPDATE_SCREENSHOTS=1`` writes docs/img/mobile.png.
+tested too. ``UPDATE_SCREENSHOTS=1`` writes docs/img/mobile.png.
 """
 
 from __future__ import annotations
@@ -510,7 +510,7 @@ def test_screenshot(browser: Any, served: Served, officer: str, commander: str, 
         out = tmp_path / "mobile.png"
         board.screenshot(path=str(out))
         assert out.stat().st_size > 50_000
-        if os.environ.get("ANBAO_UPDATE_SCREENSHOTS") == "1":
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             shutil.copy(out, ROOT / "docs" / "img" / "mobile.png")
     finally:
         context.close()
@@ -647,7 +647,7 @@ def test_task_card_shows_the_incident_its_photo_and_a_small_map(phone: Phone, se
     assert abs(metres - expected) <= 0.02 * expected + 1
     legend = page.inner_text(f"{card} .tmap-legend")
     assert "内场站席B区" in legend and "本单元位置" in legend and "直线约" in legend
-    if os.environ.get("ANBAO_UPDATE_SCREENSHOTS") == "1":
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         page.locator(card).scroll_into_view_if_needed()
         page.screenshot(path=str(ROOT / "docs" / "img" / "mobile-task.png"))
     for step in ("accepted", "arrived", "done"):  # the unit is free again for the tests after

@@ -3,7 +3,7 @@
 Everything on the wall is sized by the screen (the root font is 1/60 of its height): at 3840 x 2160 no text is
 smaller than 28 px, and the layout is the 1920 x 1080 one doubled. The wall has an incident panel, the police
 strength by type and status with 在岗率, the event phase with its countdown, and labelled threshold lines on
-the density ranking. ``ANBAO_UPDATE_SCREENSHOTS=1`` writes docs/img/wall.png and docs/img/wall-3840x2160.png.
+the density ranking. ``UPDATE_SCREENSHOTS=1`` writes docs/img/wall.png and docs/img/wall-3840x2160.png.
 """
 
 from __future__ import annotations
@@ -198,5 +198,5 @@ def test_screenshots(wall4k: PageWatch, wall1080: PageWatch, tmp_path: Path) -> 
         path = tmp_path / name
         w.page.screenshot(path=str(path))
         assert path.stat().st_size > 100_000
-        if os.environ.get("ANBAO_UPDATE_SCREENSHOTS") == "1":
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             (ROOT / "docs" / "img" / name).write_bytes(path.read_bytes())

@@ -279,3 +279,51 @@ def test_an_event_without_the_occupancy_rule_is_judged_by_its_default():
                       **next(r for r in rules.DEFAULT_RULES if r["kind"] == "occupancy"))
     assert rules.RuleBook([*stored, off]).find("occupancy", "stand") is None
     assert rules.RuleBook([]).find("occupancy", None) is None
+
+
+def test_a_pass_keeps_trackers_only_for_what_reaches_a_level_and_reads_open_warnings_once(client, ops, sessions):
+    """Issue 14: every device made a tracker step per pass (5,000 at M), and the first pass asked for the open
+    warning of each key one query at a time (22,000 queries at L)."""
+    from sqlalchemy import event as sa_event
+
+    from anbao.alert import service
+    from anbao.alert.flows import Watcher
+
+    url, eid, h, ids = ops
+    watcher, t = client.app.state.watcher, t0()
+    post(client, url, h, "SMK1", t, 0.05)
+    post(client, url, h, "GAS1", t, 2.0)
+    post(client, url, h, "GC1", t, 40, {"in": 40, "out": 0, "queue": 12, "wait_s": 30})
+    watcher.run_once(now=t + timedelta(seconds=1))
+    assert [k for (e, k) in watcher.watch.trackers if e == eid] == []  # all quiet: nothing to track
+    post(client, url, h, "SMK1", t + timedelta(seconds=10), 6.0)
+    watcher.run_once(now=t + timedelta(seconds=11))
+    assert [k for (e, k) in watcher.watch.trackers if e == eid] == [f"smoke:device:{ids['SMK1']}"]
+    assert _warnings(client, url, h)["smoke"]["level"] == "red"
+
+    # thirty open warnings of keys this process has no tracker for (another replica raised them, or a restart)
+    with sessions() as db:
+        db.info["actor"] = "test"
+        for i in range(30):
+            service.raise_level(db=db, event_id=eid, key=f"gas:device:{900_000 + i}", kind="gas", level="yellow",
+                                now=t + timedelta(seconds=12), message="旧")
+        db.commit()
+    fresh = Watcher(client.app.state.sessions, client.app.state.bus, interval_s=3600.0)
+    fresh.paused = True
+    asked: list[str] = []
+    engine = client.app.state.sessions.kw["bind"]
+
+    def count(conn, cursor, statement, *args):
+        if "FROM warning" in statement:
+            asked.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        post(client, url, h, "SMK1", t + timedelta(seconds=20), 6.0)
+        fresh.run_once(now=t + timedelta(seconds=21))
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+        fresh.close()
+    # the smoke tracker starts at the open warning's level (red: no second warning), in one query
+    assert _warnings(client, url, h)["smoke"]["level"] == "red"
+    assert sum(1 for s in asked if "status" in s and "!=" in s) == 1, asked

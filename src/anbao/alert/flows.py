@@ -50,9 +50,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from anbao.alert import rules, service
-from anbao.alert.models import WarningRule
+from anbao.alert.models import EarlyWarning, WarningRule
 from anbao.algorithms.density import forecast, trend
-from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Transition, classify
+from anbao.algorithms.levels import LEVEL_NAMES_ZH, Level, LevelTracker, Thresholds, Transition, classify
 from anbao.core import events, outbox
 from anbao.core.bus import Bus
 from anbao.core.db import reading
@@ -92,6 +92,8 @@ class Watch:
     """State kept between passes: trackers by warning key, what was last sent, when."""
 
     trackers: dict[tuple[int, str], tuple[LevelTracker, float | None]] = field(default_factory=dict)
+    #: thresholds per rule version (id, kind, zone kind, updated_at)
+    thresholds: dict[tuple[Any, ...], Thresholds] = field(default_factory=dict)
     last_sent: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
     health_sent: dict[tuple[int, int], str] = field(default_factory=dict)
     last_push: dict[int, float] = field(default_factory=dict)
@@ -149,10 +151,35 @@ class Observation:
     forecast: float | None = None
 
 
-def _tracker(watch: Watch, db: Session, event_id: int, obs: Observation, rule: WarningRule) -> LevelTracker:
+def _stamp(rule: WarningRule) -> float | None:
+    return rule.updated_at.timestamp() if rule.updated_at else None
+
+
+def _thresholds(watch: Watch, rule: WarningRule) -> Thresholds:
+    """The rule's thresholds, built once per rule version (issue 14: they were rebuilt per observation)."""
+    key = (rule.id, rule.kind, rule.zone_kind, _stamp(rule))
+    th = watch.thresholds.get(key)
+    if th is None:
+        th = watch.thresholds[key] = rules.thresholds(rule)
+    return th
+
+
+def _quiet(th: Thresholds, obs: Observation) -> bool:
+    """True when neither the value nor its forecast reaches any level of ``th``: with no tracker and no open
+    warning for the key, such an observation changes nothing and needs no tracker (issue 14: one tracker
+    step per device and pass, most of them device-silence observations of devices that report)."""
+    lowest = th.threshold(th.levels[0])
+    for v in (obs.value, obs.forecast):
+        if v is not None and (v >= lowest if th.rising else v <= lowest):
+            return False
+    return True
+
+
+def _tracker(watch: Watch, event_id: int, obs: Observation, rule: WarningRule,
+             open_by_key: dict[str, EarlyWarning]) -> LevelTracker:
     """The tracker of ``obs.key``, built from the rule; it starts at the level of a warning still open."""
-    th = rules.thresholds(rule)
-    stamp = rule.updated_at.timestamp() if rule.updated_at else None
+    th = _thresholds(watch, rule)
+    stamp = _stamp(rule)
     got = watch.trackers.get((event_id, obs.key))
     if got is not None and got[1] == stamp:
         return got[0]
@@ -160,7 +187,7 @@ def _tracker(watch: Watch, db: Session, event_id: int, obs: Observation, rule: W
         tracker = LevelTracker(th, level=got[0].level, since=got[0].since, last_at=got[0].last_at,
                                dropped_at=got[0].dropped_at, recent=got[0].recent, clear_since=got[0].clear_since)
     else:
-        w = service.open_for(db=db, event_id=event_id, key=obs.key)
+        w = open_by_key.get(obs.key)
         level = Level[w.level.upper()] if w is not None else Level.NONE
         if level not in (Level.NONE, *th.levels):
             level = max((lv for lv in th.levels if lv <= level), default=Level.NONE)
@@ -196,7 +223,7 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
                                None, what, forecast=ahead if s.density is not None else None))
     health: list[dict[str, Any]] = []
     counters: list[sensing.DeviceReading] = []
-    for d in sensing.latest(db=db, event_id=event_id):
+    for d in sensing.latest(db=db, event_id=event_id, json_kinds=("gate_counter",)):
         zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
         fresh = (now - d.at).total_seconds() <= FRESH_S
         silence = max(0.0, (now - d.received_at).total_seconds())
@@ -331,11 +358,18 @@ def decide(*, db: Session, event_id: int, now: datetime, watch: Watch) -> Decide
     book = rules.RuleBook.load(db=db, event_id=event_id)
     batches = watch.take(event_id)
     steps: list[Step] = []
+    open_by_key: dict[str, EarlyWarning] = {}  # the open warnings, in one query per pass (was one per key)
+    for w in db.execute(select(EarlyWarning).where(EarlyWarning.event_id == event_id,
+                                                   EarlyWarning.status != "closed")).scalars():
+        open_by_key.setdefault(w.key, w)
     for obs in _observations(db, event_id, now, watch, book):
         rule = book.find(obs.kind, obs.zone_kind)
         if rule is None:
             continue
-        tracker = _tracker(watch, db, event_id, obs, rule)
+        if (event_id, obs.key) not in watch.trackers and obs.key not in open_by_key \
+                and _quiet(_thresholds(watch, rule), obs):
+            continue
+        tracker = _tracker(watch, event_id, obs, rule, open_by_key)
         if tracker.last_at is not None and now.timestamp() < tracker.last_at:
             continue  # a pass for an earlier time (replay): the tracker has moved on
         t = tracker.step(obs.value, now.timestamp(), obs.forecast)

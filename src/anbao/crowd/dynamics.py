@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, forecast, trend
@@ -40,6 +41,14 @@ class ZoneDynamics:
     forecast_density: float | None
 
 
+def _bucket(db: Session, start: float) -> ColumnElement[Any]:
+    """The index of a reading's 10 s bucket counted from ``start`` (epoch seconds), in the database's SQL."""
+    if db.get_bind().dialect.name == "sqlite":  # julianday: days since noon, 24 November 4714 BC
+        since = (func.julianday(Reading.at) - 2440587.5) * 86400.0 - start
+        return cast(since / BUCKET_S, Integer)  # readings after start: truncation is floor
+    return func.floor((func.extract("epoch", Reading.at) - start) / BUCKET_S)
+
+
 def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float = 180.0,
                   flow_window_s: float = 60.0, horizon_s: float = 120.0,
                   config: FusionConfig | None = None) -> dict[int, ZoneDynamics]:
@@ -49,30 +58,38 @@ def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float 
         select(Device.id, Device.kind, Device.zone_id)
         .where(Device.event_id == event_id, Device.zone_id.is_not(None),
                Device.kind.in_((*VIDEO_KINDS, *PROBE_KINDS, "gate_counter")))).all()}
-    since = now - timedelta(seconds=max(window_s, flow_window_s))
-    rows = db.execute(select(Reading.device_id, Reading.at, Reading.value, Reading.values)
-                      .where(Reading.event_id == event_id, Reading.device_id.in_(devices), Reading.at > since,
-                             Reading.at <= now)).all() if devices else []
     flow_from = now - timedelta(seconds=flow_window_s)
     flows: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     video: dict[int, dict[int, float]] = defaultdict(dict)
     probe: dict[int, dict[int, float]] = defaultdict(dict)
     start = now.timestamp() - window_s
-    for device_id, at, value, values in rows:
-        d = devices[device_id]
-        if d.kind == "gate_counter":
-            if at > flow_from and isinstance(values, dict):
-                f = flows[d.zone_id]
-                f[0] += float(values.get("in") or 0)
-                f[1] += float(values.get("out") or 0)
+    counters = [d for d, dev in devices.items() if dev.kind == "gate_counter"]
+    if counters:  # gate counters are few: their in/out (JSON) are summed here
+        for start_i in range(0, len(counters), 500):
+            for device_id, values in db.execute(
+                    select(Reading.device_id, Reading.values)
+                    .where(Reading.event_id == event_id, Reading.device_id.in_(counters[start_i:start_i + 500]),
+                           Reading.at > flow_from, Reading.at <= now)).all():
+                if isinstance(values, dict):
+                    f = flows[devices[device_id].zone_id]
+                    f[0] += float(values.get("in") or 0)
+                    f[1] += float(values.get("out") or 0)
+    # the density series: the largest count per zone, device kind and 10 s bucket, aggregated by the database
+    # (issue 14: reading every raw row of 180 s took 5 s at 500 zones / 5,000 sensors)
+    bucket = _bucket(db, start)
+    for zone_id, kind, b, top in db.execute(
+            select(Device.zone_id, Device.kind, bucket, func.max(Reading.value))
+            .join(Device, Device.id == Reading.device_id)
+            .where(Reading.event_id == event_id, Device.event_id == event_id, Device.zone_id.is_not(None),
+                   Device.kind.in_((*VIDEO_KINDS, *PROBE_KINDS)), Reading.at > datetime.fromtimestamp(start, UTC),
+                   Reading.at <= now, Reading.value >= 0)
+            .group_by(Device.zone_id, Device.kind, bucket)).all():
+        if top is None or b is None:
             continue
-        t = at.timestamp()
-        if value is None or value < 0 or t < start:
-            continue
-        bucket = int((t - start) // BUCKET_S)
-        into = video if d.kind in VIDEO_KINDS else probe
-        count = value if d.kind in VIDEO_KINDS else value * config.probe_ratio
-        into[d.zone_id][bucket] = max(into[d.zone_id].get(bucket, 0.0), count)
+        into = video if kind in VIDEO_KINDS else probe
+        count = float(top) if kind in VIDEO_KINDS else float(top) * config.probe_ratio
+        key = int(b)
+        into[zone_id][key] = max(into[zone_id].get(key, 0.0), count)
     scale = 60.0 / flow_window_s
     out: dict[int, ZoneDynamics] = {}
     for zone_id, area in areas.items():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, SensorSample, fuse
@@ -160,14 +160,20 @@ class DeviceReading:
     properties: Any = None
 
 
-def latest(*, db: Session, event_id: int) -> list[DeviceReading]:
+def latest(*, db: Session, event_id: int, json_kinds: tuple[str, ...] | None = None) -> list[DeviceReading]:
     """The newest reading of every device of the event that has reported, ordered by device code.
 
     For the warning rules: gas and smoke levels, gate queues, and device silence (``now - at``).
+    ``json_kinds``: only devices of these kinds carry ``values`` and ``properties`` (the others get None),
+    which spares decoding two JSON documents per device (issue 14: the warning pass needs them for gate
+    counters only); None: every device carries them.
     """
+    wanted = Device.kind.in_(json_kinds) if json_kinds is not None else None
+    values = DeviceLatest.values if wanted is None else case((wanted, DeviceLatest.values), else_=None)
+    props = Device.properties if wanted is None else case((wanted, Device.properties), else_=None)
     rows = db.execute(
         select(Device.id, Device.code, Device.kind, Device.zone_id, DeviceLatest.at, DeviceLatest.value,
-               DeviceLatest.values, DeviceLatest.received_at, Device.properties)
+               values, DeviceLatest.received_at, props)
         .join(DeviceLatest, DeviceLatest.device_id == Device.id)
         .where(Device.event_id == event_id).order_by(Device.code)).all()
     return [DeviceReading(device_id=r[0], code=r[1], kind=r[2], zone_id=r[3], at=r[4], value=r[5], values=r[6],

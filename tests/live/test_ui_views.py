@@ -235,3 +235,16 @@ def test_post_presence_counts_officers_of_units_near_it(client, site):
     here = next(p for p in client.get(f"{url}/map-status", headers=h["commander"]).json()["posts"]
                 if p["post_id"] == post["id"])
     assert here["present"] == 1 and here["units"] == ["呼号U2"]
+
+
+def test_label_points_are_computed_once_per_zone_geometry(monkeypatch):
+    """Issue 14: a pole of inaccessibility per zone and map request was most of the map's cost at 2,000 zones."""
+    calls = []
+    real = mapdata.label_point
+    monkeypatch.setattr(mapdata, "label_point", lambda g: calls.append(1) or real(g))
+    ring = {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}
+    moved = {"type": "Polygon", "coordinates": [[[0, 0], [20, 0], [20, 20], [0, 20], [0, 0]]]}
+    first = mapdata._label(987_654, ring)
+    assert mapdata._label(987_654, ring) == first == real(ring) and len(calls) == 1
+    assert mapdata._label(987_654, moved) == real(moved) and len(calls) == 2  # a new geometry is computed again
+    assert mapdata._label(987_655, ring) == first and len(calls) == 3  # per zone

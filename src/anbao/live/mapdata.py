@@ -23,6 +23,9 @@ are the gate's queue.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,6 +170,29 @@ def label_point(geometry: dict[str, Any]) -> list[float] | None:
         return None
 
 
+#: label points by zone id and geometry (issue 14: a pole of inaccessibility per zone and map request was
+#: most of the map's cost at 2,000 zones); bounded, a changed geometry gets a new entry
+_LABELS: OrderedDict[tuple[int, str], list[float] | None] = OrderedDict()
+_LABELS_MAX = 20_000
+
+
+_LABELS_LOCK = threading.Lock()
+
+
+def _label(zone_id: int, geometry: dict[str, Any]) -> list[float] | None:
+    key = (zone_id, json.dumps(geometry, separators=(",", ":")))
+    with _LABELS_LOCK:
+        if key in _LABELS:
+            _LABELS.move_to_end(key)
+            return _LABELS[key]
+    point = label_point(geometry)
+    with _LABELS_LOCK:
+        _LABELS[key] = point
+        if len(_LABELS) > _LABELS_MAX:
+            _LABELS.popitem(last=False)
+    return point
+
+
 def _bbox(coords: list[tuple[float, float]]) -> list[float] | None:
     if not coords:
         return None
@@ -195,12 +221,13 @@ def collection(*, db: Session, event_id: int, now: datetime, units: UnitScope = 
     gates = db.execute(select(Gate).where(Gate.event_id == event_id).order_by(Gate.code)).scalars().all()
     posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
     devices = db.execute(select(Device).where(Device.event_id == event_id).order_by(Device.code)).scalars().all()
-    newest = {r.device_id: r for r in latest(db=db, event_id=event_id)}
+    newest = {r.device_id: r for r in latest(db=db, event_id=event_id, json_kinds=("gate_counter",))}
     gate_of = gate_counters(list(gates), list(devices))
     queues = _gate_queues(gate_of, newest)
+    code_of = {d.id: d.code for d in devices}
     counters: dict[int, list[str]] = {}
     for device_id, gate_id in gate_of.items():
-        counters.setdefault(gate_id, []).append(next(d.code for d in devices if d.id == device_id))
+        counters.setdefault(gate_id, []).append(code_of[device_id])
     here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units)
     features: list[dict[str, Any]] = []
     extent: list[tuple[float, float]] = []
@@ -210,7 +237,7 @@ def collection(*, db: Session, event_id: int, now: datetime, units: UnitScope = 
             "layer": "zone", "id": z.id, "code": z.code, "name": z.name, "kind": z.kind, "ring": z.ring,
             "area_m2": z.area_m2, "parent_id": z.parent_id, "venue_id": z.venue_id,
             "standing_capacity": z.standing_capacity, "seated_capacity": z.seated_capacity,
-            "label": label_point(z.geometry)}))
+            "label": _label(z.id, z.geometry)}))
     for g in gates:
         q = queues.get(g.id)
         extent.append((g.lon, g.lat))

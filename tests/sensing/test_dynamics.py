@@ -31,3 +31,22 @@ def test_flows_trend_and_forecast(client, ops):  # noqa: F811
     assert (z1["flow_in_per_min"], z1["trend_per_min"], z1["direction"], z1["forecast_density"]) == (
         None, None, "unknown", None)
     _ = ids
+
+
+
+def test_readings_on_bucket_edges_open_the_next_bucket(client, ops, sessions):  # noqa: F811
+    """The database cuts the density series into 10 s buckets (issue 14); readings stamped exactly on the edges
+    must land in the later bucket on every backend, whatever the fraction of a second the window ends at
+    (SQLite's julianday rounding put some into the earlier one and bent the trend: 0.1898 for 0.2)."""
+    from anbao.crowd import dynamics
+
+    url, eid, h, ids = ops
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=12)
+    for k, micro in enumerate((0, 1, 123_456, 499_999, 500_000, 999_999, 777_777, 3)):
+        now = base + timedelta(hours=k, seconds=k * 7, microseconds=micro)
+        _post(client, url, h, [{"sensor": "C1", "at": (now - timedelta(seconds=180 - s)).isoformat(),
+                                "value": 10_000 + 6_000 * s / 180} for s in range(0, 181, 10)])
+        with sessions() as db:
+            z2 = dynamics.zone_dynamics(db=db, event_id=eid, now=now)[ids["Z2"]]
+        # 18 readings in 18 buckets: exactly the straight line of +0.2 persons/m2 a minute
+        assert z2.trend_per_min == pytest.approx(0.2, abs=1e-4), (micro, z2)

@@ -41,12 +41,18 @@ class ZoneDynamics:
     forecast_density: float | None
 
 
+#: seconds added before a bucket is cut: SQLite's julianday carries about 40 us of rounding at today's dates,
+#: so a reading stamped exactly on a bucket's edge would otherwise fall into the bucket before it at random
+EDGE_S = 0.001
+
+
 def _bucket(db: Session, start: float) -> ColumnElement[Any]:
-    """The index of a reading's 10 s bucket counted from ``start`` (epoch seconds), in the database's SQL."""
+    """The index of a reading's 10 s bucket counted from ``start`` (epoch seconds), in the database's SQL
+    (a reading on an edge opens the next bucket, as ``(t - start) // BUCKET_S`` does)."""
     if db.get_bind().dialect.name == "sqlite":  # julianday: days since noon, 24 November 4714 BC
-        since = (func.julianday(Reading.at) - 2440587.5) * 86400.0 - start
+        since = (func.julianday(Reading.at) - 2440587.5) * 86400.0 - start + EDGE_S
         return cast(since / BUCKET_S, Integer)  # readings after start: truncation is floor
-    return func.floor((func.extract("epoch", Reading.at) - start) / BUCKET_S)
+    return func.floor((func.extract("epoch", Reading.at) - start + EDGE_S) / BUCKET_S)
 
 
 def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float = 180.0,

@@ -293,3 +293,9 @@ def test_a_drop_after_an_off_delay_says_how_long_it_was_clear_and_by_what():
     down = tracker.step(2.5, 2.0)
     assert down is not None and down.after is B and not down.forecast
     assert down.reason == "value 2.5 below yellow release 2.8 after 2 s held, 1 s clear", down.reason
+
+
+@pytest.mark.parametrize("value", [0.0, 1.99, 2.0, 2.5, 5.0, 9.0])
+def test_reaches_a_level_agrees_with_classify(value):
+    assert DEFAULT_DENSITY.reaches_a_level(value) is (classify(value, DEFAULT_DENSITY) is not N)
+    assert FREE_EXIT.reaches_a_level(value / 10) is (classify(value / 10, FREE_EXIT) is not N)

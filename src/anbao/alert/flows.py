@@ -168,11 +168,7 @@ def _quiet(th: Thresholds, obs: Observation) -> bool:
     """True when neither the value nor its forecast reaches any level of ``th``: with no tracker and no open
     warning for the key, such an observation changes nothing and needs no tracker (issue 14: one tracker
     step per device and pass, most of them device-silence observations of devices that report)."""
-    lowest = th.threshold(th.levels[0])
-    for v in (obs.value, obs.forecast):
-        if v is not None and (v >= lowest if th.rising else v <= lowest):
-            return False
-    return True
+    return not any(v is not None and th.reaches_a_level(v) for v in (obs.value, obs.forecast))
 
 
 def _tracker(watch: Watch, event_id: int, obs: Observation, rule: WarningRule,

@@ -137,6 +137,10 @@ class Thresholds:
         """The value a forecast must reach to raise ``level``: the threshold passed by the hysteresis band."""
         return self.threshold(level) + self.hysteresis if self.rising else self.threshold(level) - self.hysteresis
 
+    def reaches_a_level(self, value: float) -> bool:
+        """True when ``value`` reaches the lowest level (the same as ``classify(value, self) != Level.NONE``)."""
+        return self._reaches(value, self.threshold(self.levels[0]))
+
     def _reaches(self, value: float, bound: float) -> bool:
         return value >= bound if self.rising else value <= bound
 

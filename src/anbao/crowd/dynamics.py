@@ -60,16 +60,16 @@ def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float 
                   config: FusionConfig | None = None) -> dict[int, ZoneDynamics]:
     config = config or FusionConfig()
     areas = dict(db.execute(select(Zone.id, Zone.area_m2).where(Zone.event_id == event_id)).all())
-    devices = {d.id: d for d in db.execute(
-        select(Device.id, Device.kind, Device.zone_id)
-        .where(Device.event_id == event_id, Device.zone_id.is_not(None),
-               Device.kind.in_((*VIDEO_KINDS, *PROBE_KINDS, "gate_counter")))).all()}
+    # the gate counters' zones (video and probe counts are joined to their devices by the query below)
+    zone_of = {device_id: zone_id for device_id, zone_id in db.execute(select(Device.id, Device.zone_id).where(
+        Device.event_id == event_id, Device.zone_id.is_not(None), Device.kind == "gate_counter")).all()
+        if zone_id is not None}
     flow_from = now - timedelta(seconds=flow_window_s)
     flows: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     video: dict[int, dict[int, float]] = defaultdict(dict)
     probe: dict[int, dict[int, float]] = defaultdict(dict)
     start = now.timestamp() - window_s
-    counters = [d for d, dev in devices.items() if dev.kind == "gate_counter"]
+    counters = list(zone_of)
     if counters:  # gate counters are few: their in/out (JSON) are summed here
         for start_i in range(0, len(counters), 500):
             for device_id, values in db.execute(
@@ -77,7 +77,7 @@ def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float 
                     .where(Reading.event_id == event_id, Reading.device_id.in_(counters[start_i:start_i + 500]),
                            Reading.at > flow_from, Reading.at <= now)).all():
                 if isinstance(values, dict):
-                    f = flows[devices[device_id].zone_id]
+                    f = flows[zone_of[device_id]]
                     f[0] += float(values.get("in") or 0)
                     f[1] += float(values.get("out") or 0)
     # the density series: the largest count per zone, device kind and 10 s bucket, aggregated by the database

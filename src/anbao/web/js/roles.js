@@ -24,10 +24,11 @@ export function can(perm) {
   return perms === null || perms.has(perm);
 }
 
-/** "user:zhang" -> 张警官, "system:simulator" -> 仿真系统, "system:x" -> 系统; anything else as given. */
-export function actorName(actor) {
+/** "user:zhang" -> 张警官, "system:simulator" -> 仿真系统, "system:x" -> 系统; anything else as given.
+ * ``known``: display names by actor (default: those loadRoles fetched; the phone passes its cached copy). */
+export function actorName(actor, known = names) {
   if (!actor) return "";
-  if (names[actor]) return names[actor];
+  if (known?.[actor]) return known[actor];
   const [kind, name] = actor.includes(":") ? [actor.slice(0, actor.indexOf(":")), actor.slice(actor.indexOf(":") + 1)] : ["", actor];
   if (kind === "system") return has(`actor.${name}`) ? t(`actor.${name}`) : t("actor.system");
   if (kind === "user") return name;

@@ -2,7 +2,7 @@
 // without network. Shell files are fetched network-first (a deployed update shows at once when the
 // server is reachable) and fall back to the cached copy; API calls are never cached here (the app
 // keeps its own copy of the data in IndexedDB, and its outbox decides what is sent when).
-const VERSION = "anbao-m-2026.12.07-1";
+const VERSION = "anbao-m-2026.12.07-2";
 const SHELL = [
   "/m/",
   "/m/manifest.webmanifest",
@@ -30,6 +30,7 @@ const SHELL = [
   "/js/format.js",
   "/js/i18n.js",
   "/js/live.js",
+  "/js/roles.js",
   "/js/uuid.js",
   "/js/vocab.js",
 ];

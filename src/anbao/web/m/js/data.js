@@ -4,7 +4,7 @@
 import {api, ApiError, AuthError} from "/js/api.js";
 import {levelRank, setVocab} from "/js/vocab.js";
 import * as db from "./db.js";
-import {has, t} from "./i18n.js";
+import {actorName as nameOf} from "/js/roles.js";
 
 export const FINAL_TASK = new Set(["done", "cancelled"]);
 const UNIT_KEY = "anbao.m.unit";
@@ -112,13 +112,9 @@ export class Model extends EventTarget {
     this.emit("event");
   }
 
-  /** "user:zhang" -> 张警官, "system:simulator" -> 仿真系统, "system:x" -> 系统. */
+  /** "user:zhang" -> 张警官, "system:simulator" -> 仿真系统 (the command map's rule, with this app's names). */
   actorName(actor) {
-    if (!actor) return "";
-    if (this.names?.[actor]) return this.names[actor];
-    const [kind, name] = actor.includes(":") ? [actor.slice(0, actor.indexOf(":")), actor.slice(actor.indexOf(":") + 1)] : ["", actor];
-    if (kind === "system") return has(`actor.${name}`) ? t(`actor.${name}`) : t("actor.system");
-    return kind === "user" ? name : actor;
+    return nameOf(actor, this.names);
   }
 
   /** My tasks (my node's and my unit's: a dispatch 派警 names the unit), the open warnings and my reports. */

@@ -42,6 +42,8 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,8 +61,8 @@ from anbao.core.db import reading
 from anbao.core.lease import AdvisoryLease, LeaseLost
 from anbao.core.time import utcnow
 from anbao.core.vocab import DEVICE_KINDS
-from anbao.crowd import state as sensing
-from anbao.crowd.state import LEVEL_CODES, zone_states
+from anbao.crowd.live import DeviceNow, LiveZones
+from anbao.crowd.state import LEVEL_CODES
 from anbao.sensing.models import DeviceLatest
 from anbao.venue.models import Zone
 
@@ -107,6 +109,17 @@ class Watch:
     heard_batches: dict[int, Batches] = field(default_factory=dict)
     #: committing threads add batches while the watcher's thread takes them
     heard_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: True: passes observe what the batches heard named, and everything every ``sweep_s`` (the engine,
+    #: subscribed to the bus); False: every pass observes everything (a caller driving passes itself)
+    incremental: bool = False
+    sweep_s: float = 1.0
+    resync_s: float = 30.0
+    #: per event: the live state (zones, devices, newest readings, fused states) and the pass clocks
+    live: dict[int, LiveZones] = field(default_factory=dict)
+    last_sweep: dict[int, float] = field(default_factory=dict)
+    last_resync: dict[int, float] = field(default_factory=dict)
+    #: per event: (zones, devices) the last pass observed (issue 14: a pass grows with what changed)
+    touched: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def heard(self, change: events.ReadingsStored) -> None:
         """Remember a committed batch as the cause of what its devices and zones lead to in the next pass."""
@@ -123,18 +136,28 @@ class Watch:
             return self.heard_batches.pop(event_id, None) or Batches()
 
     def remember(self, event_id: int, zone_id: int, at: float,
-                 density: float | None) -> tuple[float | None, float | None]:
-        """Add a density sample; returns (trend per minute, forecast) once the window holds enough."""
+                 density: float | None) -> tuple[float | None, str, float | None]:
+        """Add a density sample; returns (trend per minute, direction, forecast) once the window holds enough,
+        else (None, "unknown", None)."""
         series = self.history.setdefault((event_id, zone_id), deque(maxlen=600))
         if density is not None and (not series or at > series[-1][0]):
             series.append((at, density))
         while series and series[0][0] < at - self.trend_window_s:
             series.popleft()
         if len(series) < 5 or series[-1][0] - series[0][0] < 30:
-            return None, None
-        tr = trend(list(series), self.trend_window_s)
-        ahead = forecast(list(series), self.horizon_s, self.trend_window_s) if tr.direction == "rising" else None
-        return round(tr.slope_per_min, 3), ahead
+            return None, "unknown", None
+        points = list(series)
+        tr = trend(points, self.trend_window_s)
+        return round(tr.slope_per_min, 3), tr.direction, forecast(points, self.horizon_s, self.trend_window_s)
+
+    def forget(self, event_id: int, keys: Iterable[str]) -> None:
+        """Drop the trackers of ``keys``: the next pass builds them again from the open warnings in storage.
+
+        For a pass whose changes were not stored (its write failed): its trackers had already moved, and
+        kept, they would hold a level the stored warning never reached (issue 14: a zone at 4.5 persons/m2
+        whose warning stayed blue, because the pass that moved its tracker to red could not write)."""
+        for key in keys:
+            self.trackers.pop((event_id, key), None)
 
 
 @dataclass(frozen=True)
@@ -192,14 +215,50 @@ def _tracker(watch: Watch, event_id: int, obs: Observation, rule: WarningRule,
     return tracker
 
 
-def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book: rules.RuleBook) -> list[Observation]:
-    kinds = dict(db.execute(select(Zone.id, Zone.kind).where(Zone.event_id == event_id)).all())
-    names = dict(db.execute(select(Zone.id, Zone.name).where(Zone.event_id == event_id)).all())
+def _live(watch: Watch, event_id: int) -> LiveZones:
+    live = watch.live.get(event_id)
+    if live is None:
+        live = watch.live[event_id] = LiveZones(event_id)
+    return live
+
+
+def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book: rules.RuleBook,
+                  batches: Batches, open_by_key: dict[str, EarlyWarning]) -> list[Observation]:
+    """The pass's observations from the event's live state (:class:`anbao.crowd.live.LiveZones`).
+
+    With ``watch.incremental`` (the engine, told of every stored batch on the bus) a pass reads the newest
+    readings of the devices the batches named and observes those devices and the zones they count; every
+    ``sweep_s`` a sweep observes every zone and device (staleness and silence are the clock's, not a batch's),
+    and every ``resync_s`` every device's newest reading is read again. Without it (a caller driving passes
+    itself) every pass reads and observes everything.
+    """
+    live = _live(watch, event_id)
+    now_s = now.timestamp()
+    last_sweep = watch.last_sweep.get(event_id)
+    last_resync = watch.last_resync.get(event_id)
+    resync = (not watch.incremental or last_resync is None or not 0 <= now_s - last_resync < watch.resync_s)
+    sweep = resync or last_sweep is None or not 0 <= now_s - last_sweep < watch.sweep_s
+    until = now + timedelta(seconds=live.config.future_tolerance_s)
+    moved, reloaded = live.sync(db, None if resync else list(batches.devices), until)
+    if resync:
+        watch.last_resync[event_id] = now_s
+    if sweep or reloaded:
+        watch.last_sweep[event_id] = now_s
+        zone_ids: Iterable[int] = live.order
+        devices = list(live.devices.values())
+    else:
+        zone_ids = live.zones_of(moved)
+        devices = sorted((live.devices[i] for i in moved), key=lambda d: d.code)
+    kinds = {z.id: z.kind for z in live.zones.values()}
+    names = {z.id: z.name for z in live.zones.values()}
     out: list[Observation] = []
     changed: list[dict[str, Any]] = []
-    for s in zone_states(db=db, event_id=event_id, now=now, thresholds=book.thresholds_by_zone_kind("density"),
-                         occupancy=book.thresholds_by_zone_kind("occupancy")):
-        slope, ahead = watch.remember(event_id, s.zone_id, now.timestamp(), s.density)
+    states = live.fuse(zone_ids, now, thresholds=book.thresholds_by_zone_kind("density"),
+                       occupancy=book.thresholds_by_zone_kind("occupancy"))
+    for s in states:
+        slope, direction, expected = watch.remember(event_id, s.zone_id, now_s, s.density)
+        ahead = expected if direction == "rising" else None
+        live.dynamics[s.zone_id] = (slope, direction, expected)
         snapshot = (s.count, s.density, s.level, s.sensors_stale, slope)
         if watch.last_sent.get((event_id, s.zone_id)) != snapshot:
             changed.append({"zone_id": s.zone_id, "code": s.code, "count": s.count, "density": s.density,
@@ -218,39 +277,57 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
         out.append(Observation(f"density:zone:{s.zone_id}", "density", s.density, s.zone_id, kinds.get(s.zone_id),
                                None, what, forecast=ahead if s.density is not None else None))
     health: list[dict[str, Any]] = []
-    counters: list[sensing.DeviceReading] = []
-    for d in sensing.latest(db=db, event_id=event_id, json_kinds=("gate_counter",)):
-        zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
-        fresh = (now - d.at).total_seconds() <= FRESH_S
-        silence = max(0.0, (now - d.received_at).total_seconds())
+    counters: dict[int, DeviceNow] = {}
+    places: set[str] = set()
+    silence_th: dict[str | None, Thresholds | None] = {}
+    for d in devices:
+        if d.received is None or d.at is None:
+            continue  # has not reported
+        zone_kind = kinds.get(d.zone_id) if d.zone_id is not None else None
+        fresh = now_s - d.at <= FRESH_S
+        silence = max(0.0, now_s - d.received)
         status = "ok" if silence < 60 else "stale" if silence < 120 else "silent"
-        if watch.health_sent.get((event_id, d.device_id)) != status:
-            health.append({"device_id": d.device_id, "code": d.code, "status": status,
-                           "last_at": d.received_at.isoformat()})
-        out.append(Observation(f"device_silence:device:{d.device_id}", "device_silence", silence, d.zone_id,
-                               kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
-                               f"{zone} 设备 {d.code} 已 {silence:.0f} 秒无数据".lstrip()))
+        if watch.health_sent.get((event_id, d.id)) != status:
+            health.append({"device_id": d.id, "code": d.code, "status": status, "last_at": d.received_dt.isoformat()})
+        key = f"device_silence:device:{d.id}"
+        if zone_kind not in silence_th:
+            rule = book.find("device_silence", zone_kind)
+            silence_th[zone_kind] = _thresholds(watch, rule) if rule is not None else None
+        th = silence_th[zone_kind]
+        # a silence no level watches, of a key with no tracker and no open warning, needs no observation
+        # (issue 14: 20,000 of them per sweep at 20,000 sensors)
+        if th is not None and (th.reaches_a_level(silence) or (event_id, key) in watch.trackers
+                               or key in open_by_key):
+            zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
+            out.append(Observation(key, "device_silence", silence, d.zone_id, zone_kind, d.id,
+                                   f"{zone} 设备 {d.code} 已 {silence:.0f} 秒无数据".lstrip()))
         if d.kind in DETECTOR_KINDS:
+            zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
             unit = rules.UNITS[d.kind][0]
-            out.append(Observation(f"{d.kind}:device:{d.device_id}", d.kind, d.value if fresh else None, d.zone_id,
-                                   kinds.get(d.zone_id) if d.zone_id else None, d.device_id,
+            out.append(Observation(f"{d.kind}:device:{d.id}", d.kind, d.value if fresh else None, d.zone_id,
+                                   zone_kind, d.id,
                                    f"{zone} {DEVICE_KINDS[d.kind][0]} {d.code} 读数 {d.value} {unit}".lstrip()))
-        if d.kind == "gate_counter" and isinstance(d.values, dict) and fresh:
-            counters.append(d)
-    out.extend(_queue_observations(counters, names, kinds))
+        if d.kind == "gate_counter":
+            places.add(_place(d))
+    for i in live.counters:  # every counter of a touched place: a place's queue adds up its counters
+        d = live.devices[i]
+        if d.at is not None and isinstance(d.values, dict) and now_s - d.at <= FRESH_S and _place(d) in places:
+            counters[i] = d
+    out.extend(_queue_observations(sorted(counters.values(), key=lambda d: d.code), names, kinds))
+    watch.touched[event_id] = (len(states), len(devices))
     _push_states(db, event_id, now, watch, changed, health)
     return out
 
 
-def _place(d: sensing.DeviceReading) -> str:
+def _place(d: DeviceNow) -> str:
     """Where a gate counter's queue is: its zone (the 安检区), else its gate, else the device itself."""
     if d.zone_id is not None:
         return f"zone:{d.zone_id}"
     gate = d.properties.get("gate") if isinstance(d.properties, dict) else None
-    return f"gate:{gate}" if gate else f"device:{d.device_id}"
+    return f"gate:{gate}" if gate else f"device:{d.id}"
 
 
-def _queue_observations(counters: list[sensing.DeviceReading], names: dict[int, str],
+def _queue_observations(counters: list[DeviceNow], names: dict[int, str],
                         kinds: dict[int, str]) -> list[Observation]:
     """One queue-length and one queue-wait observation per place and kind (issue 13: two counters at one
     checkpoint made four warnings), with the counters as evidence in the message.
@@ -258,7 +335,7 @@ def _queue_observations(counters: list[sensing.DeviceReading], names: dict[int, 
     Queue length: counters at different gates see different queues, which add up; counters at the same
     gate see the same queue, of which the larger count is taken. Wait: the longest of the counters.
     """
-    places: dict[str, list[sensing.DeviceReading]] = {}
+    places: dict[str, list[DeviceNow]] = {}
     for d in counters:
         places.setdefault(_place(d), []).append(d)
     out: list[Observation] = []
@@ -266,7 +343,7 @@ def _queue_observations(counters: list[sensing.DeviceReading], names: dict[int, 
         first = group[0]
         zone = names.get(first.zone_id, "") if first.zone_id is not None else ""
         zone_kind = kinds.get(first.zone_id) if first.zone_id is not None else None
-        device = first.device_id if len(group) == 1 else None
+        device = first.id if len(group) == 1 else None
         per_gate: dict[str, float] = {}
         waits: list[float] = []
         for d in group:
@@ -358,7 +435,19 @@ def decide(*, db: Session, event_id: int, now: datetime, watch: Watch) -> Decide
     for w in db.execute(select(EarlyWarning).where(EarlyWarning.event_id == event_id,
                                                    EarlyWarning.status != "closed")).scalars():
         open_by_key.setdefault(w.key, w)
-    for obs in _observations(db, event_id, now, watch, book):
+    stepped: list[str] = []
+    try:
+        _step_all(db, event_id, now, watch, book, batches, open_by_key, steps, stepped)
+    except BaseException:
+        watch.forget(event_id, stepped)  # nothing of this pass is written: its trackers go back to storage's
+        raise
+    due = bool(service.due_for_escalation(db=db, event_id=event_id, now=now))
+    return Decided(event_id, now, events.new_id("pass"), tuple(steps), due)
+
+
+def _step_all(db: Session, event_id: int, now: datetime, watch: Watch, book: rules.RuleBook, batches: Batches,
+              open_by_key: dict[str, EarlyWarning], steps: list[Step], stepped: list[str]) -> None:
+    for obs in _observations(db, event_id, now, watch, book, batches, open_by_key):
         rule = book.find(obs.kind, obs.zone_kind)
         if rule is None:
             continue
@@ -371,13 +460,12 @@ def decide(*, db: Session, event_id: int, now: datetime, watch: Watch) -> Decide
         t = tracker.step(obs.value, now.timestamp(), obs.forecast)
         if t is None:
             continue
+        stepped.append(obs.key)
         if t.after == Level.NONE:
             message = f"自动解除：{obs.what}，{_why(t, tracker, obs.kind)}"
         else:
             message = f"{obs.what}，{_why(t, tracker, obs.kind)}，{service.LEVEL_ZH[LEVEL_CODES[t.after]]}预警"
         steps.append(Step(obs, t.after, message, t.forecast, rule.id, rule.escalate_after_min, batches.cause_of(obs)))
-    due = bool(service.due_for_escalation(db=db, event_id=event_id, now=now))
-    return Decided(event_id, now, events.new_id("pass"), tuple(steps), due)
 
 
 def apply(*, db: Session, decided: Decided) -> int:
@@ -412,7 +500,19 @@ def apply(*, db: Session, decided: Decided) -> int:
 def evaluate(*, db: Session, event_id: int, now: datetime, watch: Watch) -> int:
     """One pass for one event in one session (:func:`decide`, then :func:`apply`); returns the number of
     warning changes. Messages leave on commit. The watcher runs the two phases in two transactions."""
-    return apply(db=db, decided=decide(db=db, event_id=event_id, now=now, watch=watch))
+    decided = decide(db=db, event_id=event_id, now=now, watch=watch)
+    with forgetting(watch, decided):
+        return apply(db=db, decided=decided)
+
+
+@contextmanager
+def forgetting(watch: Watch, decided: Decided) -> Iterator[None]:
+    """Forget the trackers a pass stepped when its writing phase fails (:meth:`Watch.forget`)."""
+    try:
+        yield
+    except BaseException:
+        watch.forget(decided.event_id, (s.obs.key for s in decided.steps))
+        raise
 
 
 #: GB/T 28181 AlarmPriority -> warning level (1 is the most urgent) when the event has no camera rule
@@ -463,7 +563,7 @@ class Watcher:
         self.sessions, self.bus, self.interval_s, self.min_gap_s = sessions, bus, interval_s, min_gap_s
         #: several replicas: only the holder of this lease runs the background passes; None (SQLite): always
         self.lease, self.standby_retry_s = lease, standby_retry_s
-        self.watch = Watch()
+        self.watch = Watch(incremental=True)  # told of every batch by the bus
         self._wake = threading.Event()
         #: every door's stored readings reach the watcher the same way: as typed changes on the bus
         self._unsubscribe = bus.subscribe_changes(events.ReadingsStored, self.heard)
@@ -477,6 +577,12 @@ class Watcher:
     def poke(self, event_id: int | None = None) -> None:
         """New readings are stored: run a pass now (thread-safe, coalesced)."""
         self._wake.set()
+
+    def resync(self) -> None:
+        """Read every device's newest reading from storage at the next pass (storage changed other than by
+        stored batches: a restore, a correction; the engine also does it every ``resync_s``)."""
+        with self._lock:
+            self.watch.last_resync.clear()
 
     def heard(self, change: events.ReadingsStored) -> None:
         """A batch was committed (HTTP, MQTT, GB/T 28181 or the simulator): note its cause, run a pass soon."""
@@ -519,7 +625,7 @@ class Watcher:
                     db.commit()  # the zone-state deltas leave
                 if not decided.writes:
                     continue
-                with self._session() as db:
+                with self._session() as db, forgetting(self.watch, decided):
                     if fenced and self.lease is not None:
                         self.lease.fence(db)
                     changes += apply(db=db, decided=decided)
@@ -535,7 +641,8 @@ class Watcher:
         """Forget what was kept between passes: another engine moved on meanwhile, the database knows."""
         with self._lock:
             w = self.watch
-            for kept in (w.trackers, w.last_sent, w.health_sent, w.last_push, w.history):
+            for kept in (w.trackers, w.last_sent, w.health_sent, w.last_push, w.history, w.live, w.last_sweep,
+                         w.last_resync, w.touched):
                 kept.clear()
 
     @property

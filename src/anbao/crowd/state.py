@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from anbao.algorithms.density import FusionConfig, SensorSample, fuse
+from anbao.algorithms.density import FusionConfig, SensorSample, ZoneEstimate, fuse
 from anbao.algorithms.levels import DEFAULT_DENSITY, DEFAULT_OCCUPANCY, LEVEL_NAMES_ZH, Level, Thresholds, classify
 from anbao.core.vocab import WARNING_LEVELS
 from anbao.sensing.models import DeviceLatest, Reading
@@ -67,10 +67,6 @@ def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConf
     its occupancy in % of seats against ``occupancy`` (the same way, per zone kind) instead.
     """
     config = config or FusionConfig()
-    by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}
-    fallback = by_kind.get("", DEFAULT_DENSITY)
-    seated_by_kind = occupancy if isinstance(occupancy, Mapping) else {"": occupancy}
-    seated_fallback = seated_by_kind.get("", DEFAULT_OCCUPANCY)
     zones = db.execute(select(Zone.id, Zone.code, Zone.name, Zone.area_m2, Zone.kind, Zone.seated_capacity,
                               Zone.standing_capacity).where(Zone.event_id == event_id)
                        .order_by(Zone.ring, Zone.code)).all()
@@ -90,19 +86,29 @@ def zone_states(*, db: Session, event_id: int, now: datetime, config: FusionConf
     out = []
     for zone_id, code, name, area, kind, seated, standing in zones:
         est = fuse(by_zone.get(zone_id, []), area, now.timestamp(), config)
-        seats = seats_of(seated, standing)
-        pct = round(est.count / seats * 100, 2) if seats is not None and est.count is not None else None
-        if pct is not None:
-            level = classify(pct, seated_by_kind.get(kind, seated_fallback))
-        elif seats is None and est.density is not None:
-            level = classify(est.density, by_kind.get(kind, fallback))
-        else:
-            level = Level.NONE
-        out.append(ZoneState(zone_id=zone_id, code=code, name=name, area_m2=area, count=est.count,
-                             density=None if est.density is None else round(est.density, 3), source=est.source,
-                             level=LEVEL_CODES[level], level_zh=LEVEL_NAMES_ZH[level], sensors_used=est.used,
-                             sensors_stale=est.stale, at=now, seats=seats, occupancy_pct=pct))
+        out.append(zone_state(zone_id, code, name, area, kind, seats_of(seated, standing), est, now, thresholds,
+                              occupancy))
     return out
+
+
+def zone_state(zone_id: int, code: str, name: str, area: float, kind: str, seats: int | None, est: ZoneEstimate,
+               now: datetime, thresholds: Thresholds | Mapping[str, Thresholds],
+               occupancy: Thresholds | Mapping[str, Thresholds]) -> ZoneState:
+    """The state of one zone from its fused estimate: the level by occupancy for a seated zone, else by density
+    (``thresholds``/``occupancy``: one set, or a set per zone kind with ``""`` for the rest)."""
+    by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}
+    seated_by_kind = occupancy if isinstance(occupancy, Mapping) else {"": occupancy}
+    pct = round(est.count / seats * 100, 2) if seats is not None and est.count is not None else None
+    if pct is not None:
+        level = classify(pct, seated_by_kind.get(kind) or seated_by_kind.get("", DEFAULT_OCCUPANCY))
+    elif seats is None and est.density is not None:
+        level = classify(est.density, by_kind.get(kind) or by_kind.get("", DEFAULT_DENSITY))
+    else:
+        level = Level.NONE
+    return ZoneState(zone_id=zone_id, code=code, name=name, area_m2=area, count=est.count,
+                     density=None if est.density is None else round(est.density, 3), source=est.source,
+                     level=LEVEL_CODES[level], level_zh=LEVEL_NAMES_ZH[level], sensors_used=est.used,
+                     sensors_stale=est.stale, at=now, seats=seats, occupancy_pct=pct)
 
 
 def _newest_values(db: Session, event_id: int, device_ids: set[int], since: datetime, until: datetime

@@ -82,19 +82,19 @@ def _version_part(table: Any) -> Select[Any]:
 
 #: what changes whenever a device or zone of the event is added, edited or deleted: per table, the count,
 #: the sum of the ids (a deletion and an addition together) and the newest ``updated_at`` (an edit)
-_DEVICE_VERSION = _version_part(Device).union_all(_version_part(Zone))
+DEVICE_VERSION = _version_part(Device).union_all(_version_part(Zone))
 
 
 def event_devices(*, db: Session, event_id: int) -> dict[str, _Dev]:
     """The event's devices by code, with what ingest checks against (zone, bounds).
 
-    Kept per engine and event, and loaded again only when :data:`_DEVICE_VERSION` has moved, so that a
+    Kept per engine and event, and loaded again only when :data:`DEVICE_VERSION` has moved, so that a
     batch costs one small aggregate query instead of reading every device; the version is read in the
     batch's own transaction, which makes the cache right across processes and replicas (a device edited
     through another one moves the version as much as one edited here).
     """
     engine = db.connection().engine
-    version = tuple(tuple(r) for r in db.execute(_DEVICE_VERSION, {"event_id": event_id}))
+    version = tuple(tuple(r) for r in db.execute(DEVICE_VERSION, {"event_id": event_id}))
     per_event = _DEVICE_CACHE.get(engine)
     if per_event is None:
         with _CACHE_LOCK:

@@ -438,10 +438,10 @@ def decide(*, db: Session, event_id: int, now: datetime, watch: Watch) -> Decide
     stepped: list[str] = []
     try:
         _step_all(db, event_id, now, watch, book, batches, open_by_key, steps, stepped)
+        due = bool(service.due_for_escalation(db=db, event_id=event_id, now=now))
     except BaseException:
         watch.forget(event_id, stepped)  # nothing of this pass is written: its trackers go back to storage's
         raise
-    due = bool(service.due_for_escalation(db=db, event_id=event_id, now=now))
     return Decided(event_id, now, events.new_id("pass"), tuple(steps), due)
 
 

@@ -62,7 +62,7 @@ from anbao.core.lease import AdvisoryLease, LeaseLost
 from anbao.core.time import utcnow
 from anbao.core.vocab import DEVICE_KINDS
 from anbao.crowd.live import DeviceNow, LiveZones
-from anbao.crowd.state import LEVEL_CODES
+from anbao.crowd.state import LEVEL_CODES, ZoneState
 from anbao.sensing.models import DeviceLatest
 from anbao.venue.models import Zone
 
@@ -577,6 +577,23 @@ class Watcher:
     def poke(self, event_id: int | None = None) -> None:
         """New readings are stored: run a pass now (thread-safe, coalesced)."""
         self._wake.set()
+
+    def live_states(self, event_id: int, now: datetime, max_age_s: float = 5.0
+                    ) -> list[tuple[ZoneState, tuple[float | None, str, float | None]]] | None:
+        """The zone states of ``event_id`` as this engine's passes keep them, with (trend per minute, direction,
+        forecast) each, in screen order; None when this process does not keep them fresh (it stands by, is
+        paused, or its last pass is more than ``max_age_s`` from ``now``): then storage answers."""
+        live = self.watch.live.get(event_id)
+        if live is None or self.paused or not self.leading:
+            return None
+        states = dict(live.states)  # the pass replaces entries of this dict, in place: a copy is consistent
+        if not states or len(states) != len(live.order):
+            return None
+        if any(abs((s.at - now).total_seconds()) > max_age_s for s in states.values()):
+            return None
+        dynamics = dict(live.dynamics)
+        none: tuple[float | None, str, float | None] = (None, "unknown", None)
+        return [(states[z], dynamics.get(z, none)) for z in live.order if z in states]
 
     def resync(self) -> None:
         """Read every device's newest reading from storage at the next pass (storage changed other than by

@@ -55,31 +55,44 @@ def _bucket(db: Session, start: float) -> ColumnElement[Any]:
     return func.floor((func.extract("epoch", Reading.at) - start + EDGE_S) / BUCKET_S)
 
 
+def gate_counter_zones(*, db: Session, event_id: int) -> dict[int, int]:
+    """The zone of each gate counter of the event that has one."""
+    return {device_id: zone_id for device_id, zone_id in db.execute(select(Device.id, Device.zone_id).where(
+        Device.event_id == event_id, Device.zone_id.is_not(None), Device.kind == "gate_counter")).all()
+        if zone_id is not None}
+
+
+def zone_flows(*, db: Session, event_id: int, now: datetime, flow_window_s: float = 60.0,
+               zone_of: dict[int, int] | None = None) -> dict[int, tuple[float, float]]:
+    """Persons/min in and out per zone at its gate counters over the last ``flow_window_s`` (zones without a
+    counter with data are left out). ``zone_of``: the counters' zones, if the caller has them."""
+    if zone_of is None:
+        zone_of = gate_counter_zones(db=db, event_id=event_id)
+    flow_from = now - timedelta(seconds=flow_window_s)
+    flows: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    counters = list(zone_of)
+    for start_i in range(0, len(counters), 500):  # gate counters are few: their in/out (JSON) are summed here
+        for device_id, values in db.execute(
+                select(Reading.device_id, Reading.values)
+                .where(Reading.event_id == event_id, Reading.device_id.in_(counters[start_i:start_i + 500]),
+                       Reading.at > flow_from, Reading.at <= now)).all():
+            if isinstance(values, dict):
+                f = flows[zone_of[device_id]]
+                f[0] += float(values.get("in") or 0)
+                f[1] += float(values.get("out") or 0)
+    scale = 60.0 / flow_window_s
+    return {z: (round(f[0] * scale, 1), round(f[1] * scale, 1)) for z, f in flows.items()}
+
+
 def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float = 180.0,
                   flow_window_s: float = 60.0, horizon_s: float = 120.0,
                   config: FusionConfig | None = None) -> dict[int, ZoneDynamics]:
     config = config or FusionConfig()
     areas = dict(db.execute(select(Zone.id, Zone.area_m2).where(Zone.event_id == event_id)).all())
-    # the gate counters' zones (video and probe counts are joined to their devices by the query below)
-    zone_of = {device_id: zone_id for device_id, zone_id in db.execute(select(Device.id, Device.zone_id).where(
-        Device.event_id == event_id, Device.zone_id.is_not(None), Device.kind == "gate_counter")).all()
-        if zone_id is not None}
-    flow_from = now - timedelta(seconds=flow_window_s)
-    flows: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    flows = zone_flows(db=db, event_id=event_id, now=now, flow_window_s=flow_window_s)
     video: dict[int, dict[int, float]] = defaultdict(dict)
     probe: dict[int, dict[int, float]] = defaultdict(dict)
     start = now.timestamp() - window_s
-    counters = list(zone_of)
-    if counters:  # gate counters are few: their in/out (JSON) are summed here
-        for start_i in range(0, len(counters), 500):
-            for device_id, values in db.execute(
-                    select(Reading.device_id, Reading.values)
-                    .where(Reading.event_id == event_id, Reading.device_id.in_(counters[start_i:start_i + 500]),
-                           Reading.at > flow_from, Reading.at <= now)).all():
-                if isinstance(values, dict):
-                    f = flows[zone_of[device_id]]
-                    f[0] += float(values.get("in") or 0)
-                    f[1] += float(values.get("out") or 0)
     # the density series: the largest count per zone, device kind and 10 s bucket, aggregated by the database
     # (issue 14: reading every raw row of 180 s took 5 s at 500 zones / 5,000 sensors)
     bucket = _bucket(db, start)
@@ -96,7 +109,6 @@ def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float 
         count = float(top) if kind in VIDEO_KINDS else float(top) * config.probe_ratio
         key = int(b)
         into[zone_id][key] = max(into[zone_id].get(key, 0.0), count)
-    scale = 60.0 / flow_window_s
     out: dict[int, ZoneDynamics] = {}
     for zone_id, area in areas.items():
         buckets = video.get(zone_id) or probe.get(zone_id) or {}
@@ -104,8 +116,8 @@ def zone_dynamics(*, db: Session, event_id: int, now: datetime, window_s: float 
         tr = trend(series, window_s) if len(series) >= 2 else None
         fl = flows.get(zone_id)
         out[zone_id] = ZoneDynamics(
-            flow_in_per_min=round(fl[0] * scale, 1) if fl else None,
-            flow_out_per_min=round(fl[1] * scale, 1) if fl else None,
+            flow_in_per_min=fl[0] if fl else None,
+            flow_out_per_min=fl[1] if fl else None,
             trend_per_min=round(tr.slope_per_min, 4) if tr is not None and tr.points >= 2 else None,
             direction=tr.direction if tr is not None and tr.points >= 2 else "unknown",
             forecast_density=(round(fc, 3) if (fc := forecast(series, horizon_s, window_s)) is not None else None)

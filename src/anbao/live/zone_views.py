@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, Field
 
 from anbao.alert import rules
@@ -46,10 +46,19 @@ class ZoneStateOut(Out):
 
 @router.get("/events/{event_id}/zone-states", response_model=list[ZoneStateOut],
             summary="Count, density (persons/m2), level, gate flows, trend and forecast of every zone")
-def get_zone_states(event: EventDep, db: DB, principal: Reader,
+def get_zone_states(event: EventDep, db: DB, principal: Reader, request: Request,
                     at: Annotated[AwareDatetime | None, Query(description="State at this time (default: now)")] = None,
                     ) -> Any:
     now = at or utcnow()
+    watcher = getattr(request.app.state, "watcher", None)
+    kept = watcher.live_states(event.id, now) if at is None and watcher is not None else None
+    if kept is not None:  # the warning engine keeps them (issue 14): only the gate flows are read from storage
+        flows = dynamics.zone_flows(db=db, event_id=event.id, now=now)
+        return [{**asdict(s), "trend_per_min": trend, "direction": direction,
+                 "forecast_density": None if ahead is None else round(ahead, 3),
+                 "flow_in_per_min": flows[s.zone_id][0] if s.zone_id in flows else None,
+                 "flow_out_per_min": flows[s.zone_id][1] if s.zone_id in flows else None}
+                for s, (trend, direction, ahead) in kept]
     # the clock-skew allowance (readings a few seconds ahead of the server) is for "now" only: a past time
     # (history, replay) counts no reading stamped after it
     config = FusionConfig(future_tolerance_s=0.0) if at is not None else None

@@ -114,6 +114,57 @@ def test_map_is_one_feature_collection_with_health_and_queues(client, site):
     assert by_id[ids["SMK1"]] == {"device_id": ids["SMK1"], "health": "none", "last_at": None, "value": None}
 
 
+def test_static_map_is_tagged_and_not_sent_again_while_unchanged(client, site):
+    """Issue 14: at 2,000 zones and 20,000 devices the map is 7.8 MB; a screen that has it asks with its ETag."""
+    url, h, ids = site
+    r = client.get(f"{url}/map?live=false", headers=h["analyst"])
+    tag = r.headers["etag"]
+    assert r.status_code == 200 and r.headers["cache-control"] == "private, no-cache" and "at" not in r.json()
+    props = {f["properties"]["code"]: f["properties"] for f in r.json()["features"]}
+    assert "health" not in props["VC1"] and "queue" not in props["G1"] and "present" not in props["P1"]
+    assert props["GC1"]["gate_id"] == ids["G1"] and props["Z2"]["label"]
+    _post(client, url, h, [{"sensor": "VC1", "at": datetime.now(UTC).isoformat(), "value": 120}])
+    again = client.get(f"{url}/map?live=false", headers={**h["analyst"], "If-None-Match": tag})
+    assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", tag)  # readings: no change
+    r = client.patch(f"{url}/zones/{ids['Z1']}", json={"name": "外场"}, headers=h["planner"])
+    assert r.status_code == 200, r.text
+    edited = client.get(f"{url}/map?live=false", headers={**h["analyst"], "If-None-Match": tag})
+    assert edited.status_code == 200 and edited.headers["etag"] != tag
+    assert any(f["properties"]["name"] == "外场" for f in edited.json()["features"])
+    r = client.delete(f"{url}/devices/{ids['SMK1']}", headers=h["planner"])
+    assert r.status_code in (200, 204), r.text
+    tag2 = edited.headers["etag"]
+    assert client.get(f"{url}/map?live=false", headers={**h["analyst"], "If-None-Match": tag2}).status_code == 200
+
+
+def test_map_status_since_lists_only_devices_that_may_have_changed(client, site):
+    url, h, ids = site
+    now = datetime.now(UTC)
+    _post(client, url, h, [{"sensor": "VC1", "at": now.isoformat(), "value": 120},
+                           {"sensor": "SMK1", "at": now.isoformat(), "value": 0.1}])
+    first = client.get(f"{url}/map-status", headers=h["analyst"]).json()
+    listed = {d["device_id"] for d in first["devices"]}
+    assert len(listed) == 4 and {ids[c] for c in ("GC1", "SMK1", "VC1")} <= listed  # C1 too: never reported
+    quiet = client.get(f"{url}/map-status", params={"since": first["at"]}, headers=h["analyst"]).json()
+    assert quiet["devices"] == [] and quiet["since"] == first["at"] and quiet["gates"] == first["gates"]
+    _post(client, url, h, [{"sensor": "VC1", "at": datetime.now(UTC).isoformat(), "value": 130}])
+    moved = client.get(f"{url}/map-status", params={"since": quiet["at"]}, headers=h["analyst"]).json()
+    assert [(d["device_id"], d["value"]) for d in moved["devices"]] == [(ids["VC1"], 130)]
+    # a health boundary passed since: SMK1 last reported 65 s before the asked time + 10 s, so it went stale
+    later = datetime.fromisoformat(moved["at"].replace("Z", "+00:00")) - timedelta(seconds=10)
+    assert mapdata._moved(_Reading(now), later, now + timedelta(seconds=65))
+    assert not mapdata._moved(_Reading(now), now + timedelta(seconds=61), now + timedelta(seconds=65))
+    assert mapdata._moved(_Reading(now), now + timedelta(seconds=100), now + timedelta(seconds=120))
+    assert not mapdata._moved(None, now, now + timedelta(seconds=600))
+    r = client.get(f"{url}/map-status", params={"since": "yesterday"}, headers=h["analyst"])
+    assert r.status_code == 422 and "since" in r.text
+
+
+class _Reading:
+    def __init__(self, received_at):
+        self.received_at = received_at
+
+
 def test_map_needs_sensing_and_venue_read(client, site, login):
     url, h, _ = site
     assert client.get(f"{url}/map", headers=h["gateway"]).status_code == 403  # no sensing:read

@@ -23,11 +23,12 @@ are the gate's queue.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
@@ -135,23 +136,55 @@ def _gate_queues(gate_of: dict[int, int], newest: dict[int, DeviceReading]) -> d
     return out
 
 
-def status(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVERY_UNIT) -> dict[str, Any]:
-    """Gate queues and device health now: the part of the map that changes without a zone-state message."""
+def status(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVERY_UNIT,
+           since: datetime | None = None) -> dict[str, Any]:
+    """Gate queues and device health now: the part of the map that changes without a zone-state message.
+
+    ``since`` (the ``at`` of the caller's previous status): only the devices whose health or value may have
+    changed after it are listed (issue 14: 20,000 devices every 5 s per screen): a reading received after it,
+    or a health boundary (``OK_S``, ``STALE_S`` after the newest reading) passed after it. Gates and posts are
+    always listed (they are few).
+    """
     gates = db.execute(select(Gate).where(Gate.event_id == event_id)).scalars().all()
-    devices = db.execute(select(Device).where(Device.event_id == event_id)).scalars().all()
-    newest = {r.device_id: r for r in latest(db=db, event_id=event_id)}
-    queues = _gate_queues(gate_counters(list(gates), list(devices)), newest)
+    counters = db.execute(select(Device.id, Device.kind, Device.properties, Device.zone_id, Device.lon, Device.lat)
+                          .where(Device.event_id == event_id, Device.kind == "gate_counter")).all()
+    newest = {r.device_id: r for r in latest(db=db, event_id=event_id, json_kinds=("gate_counter",))}
+    queues = _gate_queues(gate_counters(list(gates), list(counters)), newest)
     posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
     here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units)
+    device_ids = db.execute(select(Device.id).where(Device.event_id == event_id).order_by(Device.code)).scalars()
+    devices = []
+    for device_id in device_ids:
+        r = newest.get(device_id)
+        if since is not None and not _moved(r, since, now):
+            continue
+        devices.append({"device_id": device_id, "health": health(r, now),
+                        "last_at": r.received_at if r is not None else None,
+                        "value": r.value if r is not None else None})
     return {
         "posts": [{"post_id": p.id, "present": here[p.id].present if here else None,
                    "units": list(here[p.id].units) if here else []} for p in posts],
-        "at": now,
+        "at": now, "since": since,
         "gates": [{"gate_id": q.gate_id, "queue": q.queue, "wait_s": q.wait_s, "at": q.at} for q in queues.values()],
-        "devices": [{"device_id": d.id, "health": health(newest.get(d.id), now),
-                     "last_at": newest[d.id].received_at if d.id in newest else None,
-                     "value": newest[d.id].value if d.id in newest else None} for d in devices],
+        "devices": devices,
     }
+
+
+def _moved(reading: DeviceReading | None, since: datetime, now: datetime) -> bool:
+    """True when the device's health or value may differ from what it was at ``since``."""
+    if reading is None:
+        return False  # never reported: "none" then and now
+    got = reading.received_at
+    return got > since or any(since < got + timedelta(seconds=bound) <= now for bound in (OK_S, STALE_S))
+
+
+def static_version(*, db: Session, event_id: int) -> str:
+    """A tag of the map's static layers (venues, zones, gates, posts, devices): it changes whenever one of them
+    is added, edited or deleted (count, sum of ids and newest ``updated_at`` per table)."""
+    parts = [select(func.count(), func.sum(t.id), func.max(t.updated_at)).where(t.event_id == event_id)
+             for t in (Venue, Zone, Gate, Post, Device)]
+    rows = [tuple(db.execute(q).one()) for q in parts]
+    return hashlib.sha256(repr((event_id, rows)).encode()).hexdigest()[:24]
 
 
 def label_point(geometry: dict[str, Any]) -> list[float] | None:
@@ -214,21 +247,25 @@ def _positions(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     return out
 
 
-def collection(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVERY_UNIT) -> dict[str, Any]:
-    """The event's map as a FeatureCollection (zones first, largest first, so smaller zones draw on top)."""
+def collection(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVERY_UNIT,
+               live: bool = True) -> dict[str, Any]:
+    """The event's map as a FeatureCollection (zones first, largest first, so smaller zones draw on top).
+
+    ``live=False``: the static layers only, without gate queues, post presence and device health (a screen
+    caches them by :func:`static_version` and takes the rest from :func:`status` and the live stream)."""
     venues = db.execute(select(Venue).where(Venue.event_id == event_id).order_by(Venue.id)).scalars().all()
     zones = db.execute(select(Zone).where(Zone.event_id == event_id)).scalars().all()
     gates = db.execute(select(Gate).where(Gate.event_id == event_id).order_by(Gate.code)).scalars().all()
     posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
     devices = db.execute(select(Device).where(Device.event_id == event_id).order_by(Device.code)).scalars().all()
-    newest = {r.device_id: r for r in latest(db=db, event_id=event_id, json_kinds=("gate_counter",))}
+    newest = {r.device_id: r for r in latest(db=db, event_id=event_id, json_kinds=("gate_counter",))} if live else {}
     gate_of = gate_counters(list(gates), list(devices))
     queues = _gate_queues(gate_of, newest)
     code_of = {d.id: d.code for d in devices}
     counters: dict[int, list[str]] = {}
     for device_id, gate_id in gate_of.items():
         counters.setdefault(gate_id, []).append(code_of[device_id])
-    here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units)
+    here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units) if live else {}
     features: list[dict[str, Any]] = []
     extent: list[tuple[float, float]] = []
     for z in sorted(zones, key=lambda z: (-z.area_m2, z.code)):
@@ -258,8 +295,19 @@ def collection(*, db: Session, event_id: int, now: datetime, units: UnitScope = 
             "unit": d.unit_of_measure, "configured": d.status, "health": health(r, now),
             "last_at": r.received_at.isoformat().replace("+00:00", "Z") if r else None,
             "value": r.value if r else None, "gate_id": gate_of.get(d.id)}))
+    if not live:
+        for f in features:
+            for key in LIVE_KEYS.get(f["properties"]["layer"], ()):
+                del f["properties"][key]
     crs = venues[0].crs if venues else "wgs84"
     ref = [venues[0].ref_lon, venues[0].ref_lat] if venues and venues[0].ref_lon is not None else None
-    return {"type": "FeatureCollection", "crs": crs, "ref": ref, "bbox": _bbox(extent),
-            "venues": [{"id": v.id, "code": v.code, "name": v.name, "crs": v.crs} for v in venues],
-            "at": now.isoformat().replace("+00:00", "Z"), "features": features}
+    out = {"type": "FeatureCollection", "crs": crs, "ref": ref, "bbox": _bbox(extent),
+           "venues": [{"id": v.id, "code": v.code, "name": v.name, "crs": v.crs} for v in venues],
+           "features": features}
+    if live:
+        out["at"] = now.isoformat().replace("+00:00", "Z")
+    return out
+
+
+#: the properties of each layer that :func:`status` keeps current (left out of the static map)
+LIVE_KEYS = {"gate": ("queue", "wait_s"), "post": ("present", "units"), "device": ("health", "last_at", "value")}

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, Field
 
 from anbao.alert import rules
@@ -65,7 +66,16 @@ def ui_config(request: Request, principal: Viewer) -> Any:
             "(a partner agency counts only the units it may see). "
             "Devices: health ok (< 60 s since the newest reading), stale "
             "(< 120 s), silent, none (never reported).")
-def event_map(event: EventDep, db: DB, principal: MapReader) -> dict[str, Any]:
+def event_map(event: EventDep, db: DB, principal: MapReader, request: Request,
+              live: Annotated[bool, Query(description="false: the static layers only (no gate queues, post "
+                                          "presence, device health), with an ETag: a request with If-None-Match "
+                                          "of an unchanged map gets 304 and no body")] = True) -> Any:
+    if not live:
+        tag = f'"map-{mapdata.static_version(db=db, event_id=event.id)}"'
+        headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+        if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+            return Response(status_code=304, headers=headers)
+        return JSONResponse(mapdata.collection(db=db, event_id=event.id, now=utcnow(), live=False), headers=headers)
     units = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
     return mapdata.collection(db=db, event_id=event.id, now=utcnow(), units=units)
 
@@ -94,6 +104,8 @@ class PostPresenceOut(Out):
 
 class MapStatusOut(Out):
     at: UTCTime
+    since: UTCTime | None = Field(default=None, description="The since asked for: devices are those that may "
+                                  "have changed after it")
     posts: list[PostPresenceOut]
     gates: list[GateQueueOut]
     devices: list[DeviceHealthOut]
@@ -101,9 +113,12 @@ class MapStatusOut(Out):
 
 @router.get("/events/{event_id}/map-status", response_model=MapStatusOut,
             summary="Post presence, gate queues and device health now (the map's fast-changing part, for polling)")
-def map_status(event: EventDep, db: DB, principal: MapReader) -> Any:
+def map_status(event: EventDep, db: DB, principal: MapReader,
+               since: Annotated[AwareDatetime | None, Query(description="The at of the previous status: only devices "
+                                                            "whose health or value may have changed since")] = None,
+               ) -> Any:
     units = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
-    return mapdata.status(db=db, event_id=event.id, now=utcnow(), units=units)
+    return mapdata.status(db=db, event_id=event.id, now=utcnow(), units=units, since=since)
 
 
 class ZoneSeriesOut(Out):

@@ -28,6 +28,7 @@ export class Store {
     this.zoneRules = new Map(); // density rules of one zone kind
     this.listeners = new Map();
     this.lastStatus = 0;
+    this.statusAt = null;
     this.statusBusy = false;
     this.loaded = false;
     this.pending = []; // live messages that arrived while the snapshot loaded
@@ -55,7 +56,9 @@ export class Store {
     });
     const [event, fc, states, warnings, tasks, units, plans, nodes, rules, incidents, positions] = await Promise.all([
       api(this.url("")),
-      api(this.url("/map")),
+      // the static layers, cached by the browser against the server's ETag (304 while the venue is unchanged);
+      // gate queues, post presence and device health come from /map-status just after
+      api(this.url("/map"), {query: {live: "false"}}),
       api(this.url("/zone-states")),
       api(this.url("/warnings"), {query: {status: "open"}}),
       optional(api(this.url("/tasks"), {query: {open: "true"}})),
@@ -76,9 +79,11 @@ export class Store {
       const p = f.properties;
       const item = {id: p.id, props: p, feature: f};
       if (p.layer === "zone") this.zones.set(p.id, {...item, state: {count: null, density: null, level: "none"}});
-      else if (p.layer === "gate") this.gates.set(p.id, {...item, queue: p.queue, wait_s: p.wait_s});
+      else if (p.layer === "gate") this.gates.set(p.id, {...item, queue: p.queue ?? null, wait_s: p.wait_s ?? null});
       else if (p.layer === "post") this.posts.set(p.id, item);
-      else if (p.layer === "device") this.devices.set(p.id, {...item, health: p.health, last_at: p.last_at, value: p.value});
+      else if (p.layer === "device") {
+        this.devices.set(p.id, {...item, health: p.health ?? "none", last_at: p.last_at ?? null, value: p.value ?? null});
+      }
     }
     for (const s of states) this.applyZoneState(s);
     this.warnings = new Map(warnings.map((w) => [w.id, w]));
@@ -91,12 +96,14 @@ export class Store {
     this.rules = Object.fromEntries(rules.filter((r) => !r.zone_kind && r.enabled !== false).map((r) => [r.kind, r]));
     this.zoneRules = new Map(rules.filter((r) => r.zone_kind && r.kind === "density" && r.enabled !== false)
       .map((r) => [r.zone_kind, r]));
-    this.lastStatus = Date.now();
+    this.lastStatus = 0;
+    this.statusAt = null; // the next status lists every device
     this.loaded = true;
     const queued = this.pending;
     this.pending = [];
     this.emit("snapshot");
     for (const m of queued) this.apply(m);
+    this.refreshStatus(true);
   }
 
   applyZoneState(s) {
@@ -178,8 +185,10 @@ export class Store {
     if (this.statusBusy) return;
     this.statusBusy = true;
     try {
-      const st = await api(this.url("/map-status"));
+      // after the first, only the devices whose health or value may have changed since the previous answer
+      const st = await api(this.url("/map-status"), {query: {since: this.statusAt}});
       this.lastStatus = Date.now();
+      this.statusAt = st.at;
       const gates = [];
       for (const g of st.gates) {
         const gate = this.gates.get(g.gate_id);

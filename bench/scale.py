@@ -19,12 +19,17 @@ time from sending that POST until an orange (or red) density warning of the zone
 and what ``warnings`` and ``zone-states`` said about the zone then goes to ``missed_detail`` (at most 5).
 ``--fresh-zones K`` keeps K zones silent until their try (a zone "from nothing", as bench/ingest.py's latency
 rounds do it); tries then take fresh and low-density zones in turns (``from`` in ``missed_detail``).
-A few times during the load ``GET .../zone-states`` and ``GET .../map`` are timed (median) and the map's
-size taken. The server's resident memory (VmRSS, the largest seen) is read from /proc.
+A few times during the load ``GET .../zone-states`` and what a command-map screen asks for are timed (median):
+the static map ``GET .../map?live=false`` (``map_ms``, ``map_bytes``: loaded once), the same with its ETag
+(``map_304_ms``: every reload after), ``GET .../map-status?since=`` the previous answer (``map_status_ms``,
+``map_status_bytes``: every 5 s), and the whole map with its live fields as every screen loaded it before issue
+14 (``map_full_ms``, ``map_full_bytes``). The server's resident memory (VmRSS, the largest seen) is read from
+/proc.
 
 Prints one JSON line per size and database: size, db, zones, sensors, offered_per_s (readings sent per
 second of the load window), accepted_per_s (readings the server accepted per second), warning_p50_ms,
-warning_p99_ms, warnings_tried, warnings_missed, zone_states_ms, map_ms, map_bytes, rss_mb, missed_detail,
+warning_p99_ms, warnings_tried, warnings_missed, zone_states_ms, map_ms, map_bytes, map_304_ms, map_status_ms,
+map_status_bytes, map_full_ms, map_full_bytes, rss_mb, missed_detail,
 and target_per_s, http_errors, server_errors (error lines in the server's log), import_s, wall_s.
 Progress goes to stderr.
 """
@@ -226,6 +231,10 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(s[min(len(s) - 1, max(0, int(round(q * len(s))) - 1))], 1)
 
 
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -371,24 +380,47 @@ def warning_tries(base: str, headers: dict[str, str], gw_headers: dict[str, str]
 @dataclass
 class Probes:
     zone_states_ms: list[float] = field(default_factory=list)
-    map_ms: list[float] = field(default_factory=list)
+    map_ms: list[float] = field(default_factory=list)  # the static map, first load (no tag)
     map_bytes: int | None = None
+    map_304_ms: list[float] = field(default_factory=list)  # the static map asked again with its ETag
+    status_ms: list[float] = field(default_factory=list)  # map-status?since= the previous answer's at
+    status_bytes: list[int] = field(default_factory=list)
+    full_ms: list[float] = field(default_factory=list)  # the whole map with live fields (before issue 14)
+    full_bytes: int | None = None
 
 
 def probe(base: str, headers: dict[str, str], eid: int, times: list[float], out: Probes) -> None:
-    """GET zone-states and GET map at the given moments (perf_counter), timed."""
+    """At the given moments (perf_counter), timed: GET zone-states; what a command-map screen asks for (the static
+    map, first without and then with its ETag, and map-status since its previous answer); and the whole map with
+    its live fields, as every screen loaded it before (for comparison)."""
+    url = f"/api/v1/events/{eid}"
+    since: str | None = None
     with httpx.Client(base_url=base, headers=headers, timeout=120) as c:
+        def timed(into: list[float], path: str, **kw: Any) -> httpx.Response:
+            t0 = time.perf_counter()
+            r = c.get(path, **kw)
+            if r.status_code in (200, 304):
+                into.append((time.perf_counter() - t0) * 1000)
+            return r
+
         for t in times:
             time.sleep(max(0.0, t - time.perf_counter()))
-            t0 = time.perf_counter()
-            r = c.get(f"/api/v1/events/{eid}/zone-states")
+            timed(out.zone_states_ms, f"{url}/zone-states")
+            r = timed(out.map_ms, f"{url}/map", params={"live": "false"})
             if r.status_code == 200:
-                out.zone_states_ms.append((time.perf_counter() - t0) * 1000)
-            t0 = time.perf_counter()
-            r = c.get(f"/api/v1/events/{eid}/map")
-            if r.status_code == 200:
-                out.map_ms.append((time.perf_counter() - t0) * 1000)
                 out.map_bytes = len(r.content)
+                tag = r.headers.get("etag", "")
+                again = timed(out.map_304_ms, f"{url}/map", params={"live": "false"}, headers={"If-None-Match": tag})
+                if again.status_code != 304:
+                    log(f"[red]map with its ETag answered {again.status_code}, not 304")
+            r = timed(out.status_ms, f"{url}/map-status", params={"since": since} if since else None)
+            if r.status_code == 200:
+                if since is not None:
+                    out.status_bytes.append(len(r.content))
+                since = r.json()["at"]
+            r = timed(out.full_ms, f"{url}/map")
+            if r.status_code == 200:
+                out.full_bytes = len(r.content)
 
 
 def login(base: str, username: str) -> dict[str, str]:
@@ -518,8 +550,11 @@ def load_phase(base: str, admin: dict[str, str], gw: dict[str, str], eid: int, v
         "warning_p50_ms": _pct(tries.latencies, 0.5), "warning_p99_ms": _pct(tries.latencies, 0.99),
         "warnings_tried": tries.tried, "warnings_missed": tries.missed,
         "zone_states_ms": round(statistics.median(probes.zone_states_ms), 1) if probes.zone_states_ms else None,
-        "map_ms": round(statistics.median(probes.map_ms), 1) if probes.map_ms else None,
-        "map_bytes": probes.map_bytes, "rss_mb": round(max(rss), 1) if rss else None,
+        "map_ms": _median(probes.map_ms), "map_bytes": probes.map_bytes, "map_304_ms": _median(probes.map_304_ms),
+        "map_status_ms": _median(probes.status_ms),
+        "map_status_bytes": round(statistics.median(probes.status_bytes)) if probes.status_bytes else None,
+        "map_full_ms": _median(probes.full_ms), "map_full_bytes": probes.full_bytes,
+        "rss_mb": round(max(rss), 1) if rss else None,
         "http_errors": load.http_errors, "backlog_max": backlog_max, "missed_detail": tries.detail,
     }
 

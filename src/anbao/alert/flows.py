@@ -280,30 +280,32 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
     counters: dict[int, DeviceNow] = {}
     places: set[str] = set()
     silence_th: dict[str | None, Thresholds | None] = {}
+    # devices whose silence has a tracker or an open warning: observed whatever their silence
+    watched = {int(k.rsplit(":", 1)[1]) for k in (*(k for e, k in watch.trackers if e == event_id), *open_by_key)
+               if k.startswith("device_silence:device:")}
+    health_sent = watch.health_sent
     for d in devices:
         if d.received is None or d.at is None:
             continue  # has not reported
         zone_kind = kinds.get(d.zone_id) if d.zone_id is not None else None
-        fresh = now_s - d.at <= FRESH_S
         silence = max(0.0, now_s - d.received)
         status = "ok" if silence < 60 else "stale" if silence < 120 else "silent"
-        if watch.health_sent.get((event_id, d.id)) != status:
+        if health_sent.get((event_id, d.id)) != status:
             health.append({"device_id": d.id, "code": d.code, "status": status, "last_at": d.received_dt.isoformat()})
-        key = f"device_silence:device:{d.id}"
         if zone_kind not in silence_th:
             rule = book.find("device_silence", zone_kind)
             silence_th[zone_kind] = _thresholds(watch, rule) if rule is not None else None
         th = silence_th[zone_kind]
-        # a silence no level watches, of a key with no tracker and no open warning, needs no observation
+        # a silence no level watches, of a device with no tracker and no open warning, needs no observation
         # (issue 14: 20,000 of them per sweep at 20,000 sensors)
-        if th is not None and (th.reaches_a_level(silence) or (event_id, key) in watch.trackers
-                               or key in open_by_key):
+        if th is not None and (d.id in watched or th.reaches_a_level(silence)):
             zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
-            out.append(Observation(key, "device_silence", silence, d.zone_id, zone_kind, d.id,
-                                   f"{zone} 设备 {d.code} 已 {silence:.0f} 秒无数据".lstrip()))
+            out.append(Observation(f"device_silence:device:{d.id}", "device_silence", silence, d.zone_id, zone_kind,
+                                   d.id, f"{zone} 设备 {d.code} 已 {silence:.0f} 秒无数据".lstrip()))
         if d.kind in DETECTOR_KINDS:
             zone = names.get(d.zone_id, "") if d.zone_id is not None else ""
             unit = rules.UNITS[d.kind][0]
+            fresh = now_s - d.at <= FRESH_S
             out.append(Observation(f"{d.kind}:device:{d.id}", d.kind, d.value if fresh else None, d.zone_id,
                                    zone_kind, d.id,
                                    f"{zone} {DEVICE_KINDS[d.kind][0]} {d.code} 读数 {d.value} {unit}".lstrip()))

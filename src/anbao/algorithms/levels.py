@@ -84,6 +84,9 @@ class Thresholds:
     min_hold_s: float = 30.0
     rising: bool = True
     clear_s: float = 0.0
+    #: the levels that have a threshold, lowest first (set once: :attr:`levels` is asked per observation)
+    _levels: tuple[Level, ...] = field(init=False, repr=False, compare=False, default=())
+    _lowest: float = field(init=False, repr=False, compare=False, default=0.0)
 
     def __post_init__(self) -> None:
         for name in ("hysteresis", "min_hold_s", "clear_s"):
@@ -110,11 +113,14 @@ class Thresholds:
         if self.hysteresis >= gap:
             raise ValueError(f"hysteresis ({self.hysteresis}) must be smaller than the smallest gap between "
                              f"thresholds ({gap})")
+        object.__setattr__(self, "_levels", tuple(lv for lv in _WARNING_LEVELS
+                                                  if getattr(self, lv.name.lower()) is not None))
+        object.__setattr__(self, "_lowest", self.threshold(self._levels[0]))
 
     @property
     def levels(self) -> tuple[Level, ...]:
         """The levels that have a threshold, lowest first."""
-        return tuple(lv for lv in _WARNING_LEVELS if getattr(self, lv.name.lower()) is not None)
+        return self._levels
 
     def threshold(self, level: Level) -> float:
         """The value at which ``level`` starts (ValueError for :attr:`Level.NONE` or a level left out)."""
@@ -139,7 +145,7 @@ class Thresholds:
 
     def reaches_a_level(self, value: float) -> bool:
         """True when ``value`` reaches the lowest level (the same as ``classify(value, self) != Level.NONE``)."""
-        return self._reaches(value, self.threshold(self.levels[0]))
+        return self._reaches(value, self._lowest)
 
     def _reaches(self, value: float, bound: float) -> bool:
         return value >= bound if self.rising else value <= bound

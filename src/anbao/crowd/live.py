@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Float, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, SensorSample, fuse
@@ -75,6 +75,14 @@ class ZoneInfo:
     kind: str
     seated: int | None
     standing: int | None
+
+
+def _epoch(dialect: str, column: Any) -> Any:
+    """``column`` (a stored time) as epoch seconds, computed by the database (issue 14: turning 20,000 stored
+    times into datetimes and back took a third of a pass). SQLite's julianday carries about 40 us of rounding."""
+    if dialect == "sqlite":
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return cast(func.extract("epoch", column), Float)
 
 
 def _ts(value: Any) -> float | None:
@@ -128,8 +136,12 @@ class LiveZones:
             self.version = version
             changed = None
         values = case((Device.kind.in_(JSON_KINDS), DeviceLatest.values), else_=None)
-        stmt = (select(DeviceLatest.device_id, DeviceLatest.at, DeviceLatest.value, values, DeviceLatest.received_at)
+        dialect = db.get_bind().dialect.name
+        stmt = (select(DeviceLatest.device_id, _epoch(dialect, DeviceLatest.at), DeviceLatest.value, values,
+                       _epoch(dialect, DeviceLatest.received_at))
                 .join(Device, Device.id == DeviceLatest.device_id).where(DeviceLatest.event_id == self.event_id))
+        if changed is not None and len(changed) * 4 > len(self.devices):
+            changed = None  # most of them: one read of all is cheaper than the IN lists
         if changed is None:
             rows: Iterable[Any] = db.execute(stmt).all()
         else:
@@ -144,7 +156,7 @@ class LiveZones:
             d = devices.get(device_id)
             if d is None:
                 continue
-            at_s, rec_s = _ts(at), _ts(received)
+            at_s, rec_s = at, received
             if at_s == d.at and rec_s == d.received and value == d.value:
                 continue
             d.at, d.value, d.values, d.received = at_s, value, vals, rec_s

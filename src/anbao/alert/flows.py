@@ -42,7 +42,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,7 +62,7 @@ from anbao.core.lease import AdvisoryLease, LeaseLost
 from anbao.core.time import utcnow
 from anbao.core.vocab import DEVICE_KINDS
 from anbao.crowd.live import DeviceNow, LiveZones
-from anbao.crowd.state import LEVEL_CODES, ZoneState
+from anbao.crowd.state import LEVEL_CODES, ZoneState, relevel
 from anbao.sensing.models import DeviceLatest
 from anbao.venue.models import Zone
 
@@ -580,11 +580,13 @@ class Watcher:
         """New readings are stored: run a pass now (thread-safe, coalesced)."""
         self._wake.set()
 
-    def live_states(self, event_id: int, now: datetime, max_age_s: float = 5.0
+    def live_states(self, event_id: int, now: datetime, thresholds: Thresholds | Mapping[str, Thresholds],
+                    occupancy: Thresholds | Mapping[str, Thresholds], max_age_s: float = 5.0
                     ) -> list[tuple[ZoneState, tuple[float | None, str, float | None]]] | None:
         """The zone states of ``event_id`` as this engine's passes keep them, with (trend per minute, direction,
-        forecast) each, in screen order; None when this process does not keep them fresh (it stands by, is
-        paused, or its last pass is more than ``max_age_s`` from ``now``): then storage answers."""
+        forecast) each, in screen order, the level classified against ``thresholds``/``occupancy`` (the rules
+        now); None when this process does not keep them fresh (it stands by, is paused, or its last pass is
+        more than ``max_age_s`` from ``now``): then storage answers."""
         live = self.watch.live.get(event_id)
         if live is None or self.paused or not self.leading:
             return None
@@ -595,7 +597,9 @@ class Watcher:
             return None
         dynamics = dict(live.dynamics)
         none: tuple[float | None, str, float | None] = (None, "unknown", None)
-        return [(states[z], dynamics.get(z, none)) for z in live.order if z in states]
+        zones = live.zones
+        return [(relevel(states[z], zones[z].kind, thresholds, occupancy), dynamics.get(z, none))
+                for z in live.order if z in states and z in zones]
 
     def resync(self) -> None:
         """Read every device's newest reading from storage at the next pass (storage changed other than by

@@ -162,6 +162,15 @@ def reading(factory: sessionmaker[Session], **kw: Any) -> Session:
     return db
 
 
+def writer(db: Session) -> Session:
+    """A new session for writes beside ``db``: of the factory ``db`` was made by (a :func:`reading` session's
+    writer), so it carries the same bus and info."""
+    factory = db.info.get(WRITER)
+    if factory is None:
+        raise TypeError("writer() needs a session made by reading()")
+    return factory()
+
+
 def is_read_only(db: Session) -> bool:
     return bool(db.info.get(READ_ONLY))
 

@@ -11,7 +11,7 @@ thresholds; the warning flow keeps the hysteresis state.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,19 +96,32 @@ def zone_state(zone_id: int, code: str, name: str, area: float, kind: str, seats
                occupancy: Thresholds | Mapping[str, Thresholds]) -> ZoneState:
     """The state of one zone from its fused estimate: the level by occupancy for a seated zone, else by density
     (``thresholds``/``occupancy``: one set, or a set per zone kind with ``""`` for the rest)."""
+    pct = round(est.count / seats * 100, 2) if seats is not None and est.count is not None else None
+    density = None if est.density is None else round(est.density, 3)
+    level = _level(kind, seats, pct, est.density, thresholds, occupancy)
+    return ZoneState(zone_id=zone_id, code=code, name=name, area_m2=area, count=est.count, density=density,
+                     source=est.source, level=LEVEL_CODES[level], level_zh=LEVEL_NAMES_ZH[level], sensors_used=est.used,
+                     sensors_stale=est.stale, at=now, seats=seats, occupancy_pct=pct)
+
+
+def relevel(s: ZoneState, kind: str, thresholds: Thresholds | Mapping[str, Thresholds],
+            occupancy: Thresholds | Mapping[str, Thresholds]) -> ZoneState:
+    """``s`` with its level classified again against ``thresholds``/``occupancy`` (rules changed since)."""
+    level = _level(kind, s.seats, s.occupancy_pct, s.density, thresholds, occupancy)
+    code = LEVEL_CODES[level]
+    return s if code == s.level else replace(s, level=code, level_zh=LEVEL_NAMES_ZH[level])
+
+
+def _level(kind: str, seats: int | None, pct: float | None, density: float | None,
+           thresholds: Thresholds | Mapping[str, Thresholds],
+           occupancy: Thresholds | Mapping[str, Thresholds]) -> Level:
     by_kind = thresholds if isinstance(thresholds, Mapping) else {"": thresholds}
     seated_by_kind = occupancy if isinstance(occupancy, Mapping) else {"": occupancy}
-    pct = round(est.count / seats * 100, 2) if seats is not None and est.count is not None else None
     if pct is not None:
-        level = classify(pct, seated_by_kind.get(kind) or seated_by_kind.get("", DEFAULT_OCCUPANCY))
-    elif seats is None and est.density is not None:
-        level = classify(est.density, by_kind.get(kind) or by_kind.get("", DEFAULT_DENSITY))
-    else:
-        level = Level.NONE
-    return ZoneState(zone_id=zone_id, code=code, name=name, area_m2=area, count=est.count,
-                     density=None if est.density is None else round(est.density, 3), source=est.source,
-                     level=LEVEL_CODES[level], level_zh=LEVEL_NAMES_ZH[level], sensors_used=est.used,
-                     sensors_stale=est.stale, at=now, seats=seats, occupancy_pct=pct)
+        return classify(pct, seated_by_kind.get(kind) or seated_by_kind.get("", DEFAULT_OCCUPANCY))
+    if seats is None and density is not None:
+        return classify(density, by_kind.get(kind) or by_kind.get("", DEFAULT_DENSITY))
+    return Level.NONE
 
 
 def _newest_values(db: Session, event_id: int, device_ids: set[int], since: datetime, until: datetime

@@ -51,7 +51,9 @@ def get_zone_states(event: EventDep, db: DB, principal: Reader, request: Request
                     ) -> Any:
     now = at or utcnow()
     watcher = getattr(request.app.state, "watcher", None)
-    kept = watcher.live_states(event.id, now) if at is None and watcher is not None else None
+    density = rules.density_thresholds(db=db, event_id=event.id)
+    occupancy = rules.occupancy_thresholds(db=db, event_id=event.id)
+    kept = watcher.live_states(event.id, now, density, occupancy) if at is None and watcher is not None else None
     if kept is not None:  # the warning engine keeps them (issue 14): only the gate flows are read from storage
         flows = dynamics.zone_flows(db=db, event_id=event.id, now=now)
         return [{**asdict(s), "trend_per_min": trend, "direction": direction,
@@ -65,5 +67,4 @@ def get_zone_states(event: EventDep, db: DB, principal: Reader, request: Request
     moves = dynamics.zone_dynamics(db=db, event_id=event.id, now=now)
     return [{**asdict(s), **asdict(moves[s.zone_id])} if s.zone_id in moves else s
             for s in state.zone_states(db=db, event_id=event.id, now=now, config=config,
-                                       thresholds=rules.density_thresholds(db=db, event_id=event.id),
-                                       occupancy=rules.occupancy_thresholds(db=db, event_id=event.id))]
+                                       thresholds=density, occupancy=occupancy)]

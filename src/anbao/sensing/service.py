@@ -163,16 +163,18 @@ def ingest(*, db: Session, event_id: int, items: Sequence[Any], source: str = ""
 
 
 def ingest_body(*, db: Session, event_id: int, body: bytes, content_type: str = "application/json",
-                source: str = "", now: datetime | None = None) -> Outcome:
+                source: str = "", now: datetime | None = None, devices: dict[str, _Dev] | None = None) -> Outcome:
     """Check and store a JSON array, ``{"readings": [...]}`` or NDJSON body, validated from the bytes.
 
-    Raises :class:`Invalid` when the body as a whole is not JSON or not one of those shapes.
+    Raises :class:`Invalid` when the body as a whole is not JSON or not one of those shapes. ``devices``: the
+    event's devices (:func:`event_devices`) when the caller read them already, in a read transaction (on
+    SQLite the write transaction of ``db`` is then spent on the writes alone).
     """
     with decode.gc_paused():
         decoded = decode.decode_body(body, content_type)
         if decoded.size > MAX_BATCH:
             raise Invalid(f"a batch holds at most {MAX_BATCH} readings, got {decoded.size}", loc=["body"])
-        out = store_decoded(db=db, event_id=event_id, decoded=decoded, source=source, now=now)
+        out = store_decoded(db=db, event_id=event_id, decoded=decoded, source=source, now=now, devices=devices)
         # freed while the collector is paused: freeing lowers its allocation count again, so that enabling it
         # does not start a collection that walks the batch's objects (or, promoted, every object of the process)
         del decoded
@@ -180,10 +182,12 @@ def ingest_body(*, db: Session, event_id: int, body: bytes, content_type: str = 
 
 
 def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str = "",
-                  now: datetime | None = None) -> Outcome:
-    """Check validated items against the event's devices and store the good ones."""
+                  now: datetime | None = None, devices: dict[str, _Dev] | None = None) -> Outcome:
+    """Check validated items against the event's devices (read from ``db`` unless given) and store the good
+    ones."""
     now = now or utcnow()
-    devices = event_devices(db=db, event_id=event_id)
+    if devices is None:
+        devices = event_devices(db=db, event_id=event_id)
     out = Outcome(rejected=list(decoded.rejected))
     reject = out.reject
     received, source = store.stored_time(now), source[:80]

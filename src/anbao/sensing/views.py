@@ -11,8 +11,9 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from anbao.api.deps import DB, EventDep, require
+from anbao.api.deps import DB, EventDep, reads_only, require
 from anbao.core.auth import Perm, Principal
+from anbao.core.db import writer
 from anbao.core.errors import AnBaoError
 from anbao.sensing import flows, gb28181, service
 from anbao.sensing.schemas import DeadLetterOut, IngestResult, ReadingIn, ReadingOut
@@ -37,10 +38,11 @@ class PayloadTooLarge(AnBaoError):
         "application/json": {"schema": {"type": "array", "items": ReadingIn.model_json_schema()}},
         "application/x-ndjson": {"schema": {"type": "string"}}}, "required": True}},
 )
+@reads_only
 async def post_readings(event: EventDep, request: Request, principal: Writer,
                         db: DB) -> Any:
-    # end the transaction the login and event checks opened (on SQLite it holds the write lock): the body
-    # is received and decoded without keeping other writers waiting
+    # the login and event checks read in a deferred transaction (no SQLite write lock: issue 14, every batch
+    # took the write lock twice); end it, so the body is received and decoded holding no snapshot either
     await run_in_threadpool(db.commit)
     body = await request.body()
     if len(body) > MAX_BODY:
@@ -56,9 +58,15 @@ async def post_readings(event: EventDep, request: Request, principal: Writer,
 
 
 def _store_body(db: Session, event_id: int, body: bytes, content_type: str, source: str) -> service.Outcome:
-    """Store and commit: the answer goes out only after the readings are durable."""
-    outcome = service.ingest_body(db=db, event_id=event_id, body=body, content_type=content_type, source=source)
+    """Store and commit in a write transaction of its own, the devices read before it (in ``db``, the request's
+    read session): the answer goes out only after the readings are durable."""
+    devices = service.event_devices(db=db, event_id=event_id)
     db.commit()
+    with writer(db) as w:
+        w.info.update({k: v for k, v in db.info.items() if k in ("actor", "cause")})
+        outcome = service.ingest_body(db=w, event_id=event_id, body=body, content_type=content_type, source=source,
+                                      devices=devices)
+        w.commit()
     return outcome
 
 

@@ -299,3 +299,31 @@ def test_label_points_are_computed_once_per_zone_geometry(monkeypatch):
     assert mapdata._label(987_654, ring) == first == real(ring) and len(calls) == 1
     assert mapdata._label(987_654, moved) == real(moved) and len(calls) == 2  # a new geometry is computed again
     assert mapdata._label(987_655, ring) == first and len(calls) == 3  # per zone
+
+
+def test_zone_states_and_map_status_from_the_engine_match_storage(client, site):
+    """Issue 14: zone-states and map-status come from the warning engine's memory while it keeps them fresh; what
+    they say is what storage says (asked with ``at``, or with the engine paused)."""
+    url, h, ids = site
+    watcher = client.app.state.watcher
+    now = datetime.now(UTC)
+    _post(client, url, h, [{"sensor": "VC1", "at": (now - timedelta(seconds=2)).isoformat(), "value": 31_000},
+                           {"sensor": "GC1", "at": now.isoformat(), "value": 40,
+                            "values": {"in": 40, "out": 0, "queue": 650, "wait_s": 900}}])
+    watcher.paused = False
+    watcher.run_once()
+    assert watcher.live_states(int(url.rsplit("/", 1)[1]), datetime.now(UTC), {}, {}) is not None
+    kept = client.get(f"{url}/zone-states", headers=h["analyst"]).json()
+    stored = client.get(f"{url}/zone-states", params={"at": datetime.now(UTC).isoformat()},
+                        headers=h["analyst"]).json()
+    keys = ("zone_id", "count", "density", "level", "source", "sensors_used", "seats", "occupancy_pct",
+            "flow_in_per_min")
+    assert [{k: s[k] for k in keys} for s in kept] == [{k: s[k] for k in keys} for s in stored]
+    z2 = next(s for s in kept if s["zone_id"] == ids["Z2"])
+    assert (z2["count"], z2["level"]) == (31_000, "yellow")  # 3.1 persons/m2
+    from_engine = client.get(f"{url}/map-status", headers=h["analyst"]).json()
+    watcher.paused = True
+    from_storage = client.get(f"{url}/map-status", headers=h["analyst"]).json()
+    assert from_engine["gates"] == from_storage["gates"] and from_engine["gates"][0]["queue"] == 650
+    assert [(d["device_id"], d["health"], d["value"]) for d in from_engine["devices"]] == [
+        (d["device_id"], d["health"], d["value"]) for d in from_storage["devices"]]

@@ -601,6 +601,17 @@ class Watcher:
         return [(relevel(states[z], zones[z].kind, thresholds, occupancy), dynamics.get(z, none))
                 for z in live.order if z in states and z in zones]
 
+    def live_devices(self, event_id: int, now: datetime, max_age_s: float = 5.0) -> dict[int, DeviceNow] | None:
+        """The devices of ``event_id`` with their newest readings as this engine keeps them, or None when it does
+        not keep them fresh (see :meth:`live_states`). The entries are the engine's own, moved forward by its
+        passes (a reader may see one device's fields from two passes: for a status view, harmless)."""
+        live = self.watch.live.get(event_id)
+        if live is None or self.paused or not self.leading or not live.states:
+            return None
+        if abs(time.time() - live.updated) > max_age_s or abs(time.time() - now.timestamp()) > max_age_s:
+            return None
+        return dict(live.devices)
+
     def resync(self) -> None:
         """Read every device's newest reading from storage at the next pass (storage changed other than by
         stored batches: a restore, a correction; the engine also does it every ``resync_s``)."""

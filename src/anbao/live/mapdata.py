@@ -27,6 +27,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from shapely.ops import polylabel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from anbao.crowd.live import DeviceNow
 from anbao.crowd.state import DeviceReading, latest
 from anbao.incident.service import at_posts, latest_positions
 from anbao.org.models import Person
@@ -137,18 +139,21 @@ def _gate_queues(gate_of: dict[int, int], newest: dict[int, DeviceReading]) -> d
 
 
 def status(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVERY_UNIT,
-           since: datetime | None = None) -> dict[str, Any]:
+           since: datetime | None = None, kept: Mapping[int, DeviceNow] | None = None) -> dict[str, Any]:
     """Gate queues and device health now: the part of the map that changes without a zone-state message.
 
     ``since`` (the ``at`` of the caller's previous status): only the devices whose health or value may have
     changed after it are listed (issue 14: 20,000 devices every 5 s per screen): a reading received after it,
     or a health boundary (``OK_S``, ``STALE_S`` after the newest reading) passed after it. Gates and posts are
-    always listed (they are few).
+    always listed (they are few). ``kept``: the devices' newest readings as the warning engine keeps them in
+    memory (:meth:`anbao.alert.flows.Watcher.live_devices`), read from storage when None.
     """
     gates = db.execute(select(Gate).where(Gate.event_id == event_id)).scalars().all()
     counters = db.execute(select(Device.id, Device.kind, Device.properties, Device.zone_id, Device.lon, Device.lat)
                           .where(Device.event_id == event_id, Device.kind == "gate_counter")).all()
-    newest = {r.device_id: r for r in latest(db=db, event_id=event_id, json_kinds=("gate_counter",))}
+    newest = ({i: _reading(d) for i, d in kept.items() if d.received is not None and d.at is not None}
+              if kept is not None else
+              {r.device_id: r for r in latest(db=db, event_id=event_id, json_kinds=("gate_counter",))})
     queues = _gate_queues(gate_counters(list(gates), list(counters)), newest)
     posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
     here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units)
@@ -168,6 +173,11 @@ def status(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVER
         "gates": [{"gate_id": q.gate_id, "queue": q.queue, "wait_s": q.wait_s, "at": q.at} for q in queues.values()],
         "devices": devices,
     }
+
+
+def _reading(d: DeviceNow) -> DeviceReading:
+    return DeviceReading(device_id=d.id, code=d.code, kind=d.kind, zone_id=d.zone_id, at=d.at_dt, value=d.value,
+                         values=d.values, received_at=d.received_dt, properties=d.properties)
 
 
 def _moved(reading: DeviceReading | None, since: datetime, now: datetime) -> bool:

@@ -113,12 +113,15 @@ class MapStatusOut(Out):
 
 @router.get("/events/{event_id}/map-status", response_model=MapStatusOut,
             summary="Post presence, gate queues and device health now (the map's fast-changing part, for polling)")
-def map_status(event: EventDep, db: DB, principal: MapReader,
+def map_status(event: EventDep, db: DB, principal: MapReader, request: Request,
                since: Annotated[AwareDatetime | None, Query(description="The at of the previous status: only devices "
                                                             "whose health or value may have changed since")] = None,
                ) -> Any:
     units = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
-    return mapdata.status(db=db, event_id=event.id, now=utcnow(), units=units, since=since)
+    now = utcnow()
+    watcher = getattr(request.app.state, "watcher", None)
+    kept = watcher.live_devices(event.id, now) if watcher is not None else None
+    return mapdata.status(db=db, event_id=event.id, now=now, units=units, since=since, kept=kept)
 
 
 class ZoneSeriesOut(Out):

@@ -35,7 +35,7 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 from shapely.ops import polylabel
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from anbao.crowd.live import DeviceNow
@@ -267,7 +267,11 @@ def collection(*, db: Session, event_id: int, now: datetime, units: UnitScope = 
     zones = db.execute(select(Zone).where(Zone.event_id == event_id)).scalars().all()
     gates = db.execute(select(Gate).where(Gate.event_id == event_id).order_by(Gate.code)).scalars().all()
     posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
-    devices = db.execute(select(Device).where(Device.event_id == event_id).order_by(Device.code)).scalars().all()
+    # rows, not ORM objects: 20,000 devices at L (issue 14); properties (JSON) of gate counters only
+    props = case((Device.kind == "gate_counter", Device.properties), else_=None)
+    devices = db.execute(select(Device.id, Device.code, Device.name, Device.kind, Device.zone_id, Device.lon,
+                                Device.lat, Device.unit_of_measure, Device.status, props.label("properties"))
+                         .where(Device.event_id == event_id).order_by(Device.code)).all()
     newest = {r.device_id: r for r in latest(db=db, event_id=event_id, json_kinds=("gate_counter",))} if live else {}
     gate_of = gate_counters(list(gates), list(devices))
     queues = _gate_queues(gate_of, newest)

@@ -4,7 +4,7 @@ does not leave its trackers ahead of the stored warnings."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from anbao.alert import flows
 from anbao.alert.models import EarlyWarning
@@ -64,16 +64,24 @@ def test_a_pass_touches_the_devices_that_reported_not_all_of_them(big, sessions)
     with sessions(info={"bus": bus}) as db:
         assert ingest.ingest(db=db, event_id=event_id, items=items).accepted == PER_ZONE
         db.commit()  # the bus tells the engine which devices moved
+    statements: list[str] = []
     with sessions() as db:
-        decided = flows.decide(db=db, event_id=event_id, now=now + timedelta(milliseconds=200), watch=watch)
+        listen = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+        event.listen(db.get_bind(), "before_cursor_execute", listen)
+        try:
+            decided = flows.decide(db=db, event_id=event_id, now=now + timedelta(milliseconds=200), watch=watch)
+        finally:
+            event.remove(db.get_bind(), "before_cursor_execute", listen)
     assert watch.touched[event_id] == (1, PER_ZONE)  # one zone, ten devices: not 2,000 and 20,000
+    # the batch carried the newest readings: the pass read no device's reading from storage
+    assert statements and not [q for q in statements if "device_latest" in q or "FROM reading" in q]
     [step] = decided.steps
     assert (step.obs.key, step.level.name) == (f"density:zone:{zone_ids['B0007']}", "ORANGE")
     assert step.batch is not None and set(step.batch.device_ids) == {devices[c] for c in codes}
 
-    # a second later the sweep looks at everything again (silence and staleness are the clock's)
+    # a sweep later (every 2 s) the pass looks at everything again (silence and staleness are the clock's)
     with sessions() as db:
-        flows.decide(db=db, event_id=event_id, now=now + timedelta(seconds=1.5), watch=watch)
+        flows.decide(db=db, event_id=event_id, now=now + timedelta(seconds=watch.sweep_s + 0.5), watch=watch)
     assert watch.touched[event_id][1] >= ZONES * PER_ZONE
 
 

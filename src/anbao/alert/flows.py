@@ -79,6 +79,8 @@ class Batches:
 
     devices: dict[int, events.ReadingsStored] = field(default_factory=dict)
     zones: dict[int, events.ReadingsStored] = field(default_factory=dict)
+    #: per device, its newest reading in the batches heard: (time as stored UTC text, value, time received)
+    newest: dict[int, tuple[str, float | None, float]] = field(default_factory=dict)
 
     def cause_of(self, obs: Observation) -> events.ReadingsStored | None:
         """The batch behind an observation (its device's, else its zone's), if one was heard."""
@@ -112,7 +114,7 @@ class Watch:
     #: True: passes observe what the batches heard named, and everything every ``sweep_s`` (the engine,
     #: subscribed to the bus); False: every pass observes everything (a caller driving passes itself)
     incremental: bool = False
-    sweep_s: float = 1.0
+    sweep_s: float = 2.0
     resync_s: float = 30.0
     #: per event: the live state (zones, devices, newest readings, fused states) and the pass clocks
     live: dict[int, LiveZones] = field(default_factory=dict)
@@ -129,6 +131,12 @@ class Watch:
                 batches.devices[device_id] = change
             for zone_id in change.zone_ids:
                 batches.zones[zone_id] = change
+            received = change.at.timestamp()
+            newest = batches.newest
+            for device_id, at, value in change.newest:
+                seen = newest.get(device_id)
+                if seen is None or at >= seen[0]:  # the storage form sorts as the time does
+                    newest[device_id] = (at, value, received)
 
     def take(self, event_id: int) -> Batches:
         """The batches heard for ``event_id`` since the last call (a pass takes them once)."""
@@ -155,9 +163,11 @@ class Watch:
 
         For a pass whose changes were not stored (its write failed): its trackers had already moved, and
         kept, they would hold a level the stored warning never reached (issue 14: a zone at 4.5 persons/m2
-        whose warning stayed blue, because the pass that moved its tracker to red could not write)."""
+        whose warning stayed blue, because the pass that moved its tracker to red could not write). The next
+        pass is a sweep: the batches the failed pass took are not heard again, so it looks at everything."""
         for key in keys:
             self.trackers.pop((event_id, key), None)
+        self.last_sweep.pop(event_id, None)
 
 
 @dataclass(frozen=True)
@@ -239,7 +249,8 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
     resync = (not watch.incremental or last_resync is None or not 0 <= now_s - last_resync < watch.resync_s)
     sweep = resync or last_sweep is None or not 0 <= now_s - last_sweep < watch.sweep_s
     until = now + timedelta(seconds=live.config.future_tolerance_s)
-    moved, reloaded = live.sync(db, None if resync else list(batches.devices), until)
+    moved, reloaded = live.sync(db, None if resync else list(batches.devices), until,
+                                heard=None if resync else batches.newest)
     if resync:
         watch.last_resync[event_id] = now_s
     if sweep or reloaded:
@@ -430,19 +441,21 @@ def decide(*, db: Session, event_id: int, now: datetime, watch: Watch) -> Decide
     """The reading phase of a pass: zone states and sensor values against the rules, trackers stepped.
     Writes nothing (a read-only session will do: no SQLite write lock while zone states are fused);
     the zone-state and sensor-health deltas leave through ``db``'s outbox when it commits."""
-    book = rules.RuleBook.load(db=db, event_id=event_id)
     batches = watch.take(event_id)
     steps: list[Step] = []
-    open_by_key: dict[str, EarlyWarning] = {}  # the open warnings, in one query per pass (was one per key)
-    for w in db.execute(select(EarlyWarning).where(EarlyWarning.event_id == event_id,
-                                                   EarlyWarning.status != "closed")).scalars():
-        open_by_key.setdefault(w.key, w)
     stepped: list[str] = []
     try:
+        book = rules.RuleBook.load(db=db, event_id=event_id)
+        open_by_key: dict[str, EarlyWarning] = {}  # the open warnings, in one query per pass (was one per key)
+        for w in db.execute(select(EarlyWarning).where(EarlyWarning.event_id == event_id,
+                                                       EarlyWarning.status != "closed")).scalars():
+            open_by_key.setdefault(w.key, w)
         _step_all(db, event_id, now, watch, book, batches, open_by_key, steps, stepped)
         due = bool(service.due_for_escalation(db=db, event_id=event_id, now=now))
     except BaseException:
-        watch.forget(event_id, stepped)  # nothing of this pass is written: its trackers go back to storage's
+        # nothing of this pass is written: its trackers go back to storage's, and the next pass sweeps (the
+        # batches it took are not heard again)
+        watch.forget(event_id, stepped)
         raise
     return Decided(event_id, now, events.new_id("pass"), tuple(steps), due)
 
@@ -573,6 +586,10 @@ class Watcher:
         #: events whose default rules this watcher has made sure of
         self._ruled: set[int] = set()
         self.passes = 0
+        #: the events with fresh readings, and when storage was last asked (:meth:`_events`)
+        self.events_every_s = 5.0
+        self._event_ids: list[int] = []
+        self._events_at: float | None = None
         #: True stops the background passes (a test or a replay then drives :meth:`run_once` itself)
         self.paused = False
 
@@ -644,7 +661,7 @@ class Watcher:
             with reading(self.sessions) as db:
                 if fenced and self.lease is not None:
                     self.lease.fence(db)  # a pass of a process that lost the lease stops here
-                event_ids = events_with_fresh_readings(db=db, now=now)
+                event_ids = self._events(db, now)
             for event_id in event_ids:
                 if event_id not in self._ruled:  # an event's default rules are stored once, in a write of its own
                     with self._session() as db:
@@ -667,6 +684,19 @@ class Watcher:
             self.passes += 1
         return changes
 
+    def _events(self, db: Session, now: datetime) -> list[int]:
+        """The events to evaluate: those with fresh readings, asked of storage every ``events_every_s`` (a scan of
+        every device's newest reading: issue 14, at 20,000 devices and ten passes a second a cost of its own);
+        in between the same events and any whose batches were heard (a new event is taken at once)."""
+        t = now.timestamp()
+        if self.watch.incremental and self._events_at is not None and 0 <= t - self._events_at < self.events_every_s:
+            with self.watch.heard_lock:
+                heard = set(self.watch.heard_batches)
+            return sorted(set(self._event_ids) | heard)
+        self._event_ids = events_with_fresh_readings(db=db, now=now)
+        self._events_at = t
+        return self._event_ids
+
     def _wait(self) -> None:
         self._wake.wait(self.interval_s)
         self._wake.clear()
@@ -678,6 +708,7 @@ class Watcher:
             for kept in (w.trackers, w.last_sent, w.health_sent, w.last_push, w.history, w.live, w.last_sweep,
                          w.last_resync, w.touched):
                 kept.clear()
+            self._events_at = None
 
     @property
     def leading(self) -> bool:

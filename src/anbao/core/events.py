@@ -87,6 +87,9 @@ class ReadingsStored(Change):
     accepted: int = 0
     device_ids: tuple[int, ...] = ()
     zone_ids: tuple[int, ...] = ()
+    #: the newest reading of each device in the batch: (device id, time as stored UTC text, value or None), so
+    #: that the warning engine moves its live state without reading storage again (issue 14)
+    newest: tuple[tuple[int, str, float | None], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -123,12 +123,16 @@ class LiveZones:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- storage -> memory -------------------------------------------------------------------------------
-    def sync(self, db: Session, changed: Collection[int] | None, until: datetime) -> tuple[set[int], bool]:
+    def sync(self, db: Session, changed: Collection[int] | None, until: datetime,
+             heard: Mapping[int, tuple[str, float | None, float]] | None = None) -> tuple[set[int], bool]:
         """Read the newest readings of the ``changed`` devices (None: of every device) from storage.
 
-        Returns (the devices whose newest reading moved, whether the zones and devices were loaded again).
-        A counting device whose newest reading lies after ``until`` (a pass for a past time) or has no value
-        is looked up in ``reading`` for the newest one with a value up to ``until``.
+        ``heard``: the newest readings the stored batches carried (device -> (time as stored UTC text, value,
+        time received)); a changed device with a value there, not a gate counter (whose ``values`` the batch
+        does not carry), is moved from it without a read. Returns (the devices whose newest reading moved,
+        whether the zones and devices were loaded again). A counting device whose newest reading lies after
+        ``until`` (a pass for a past time) or has no value is looked up in ``reading`` for the newest one with
+        a value up to ``until``.
         """
         version = tuple(tuple(r) for r in db.execute(DEVICE_VERSION, {"event_id": self.event_id}))
         reloaded = version != self.version
@@ -136,6 +140,11 @@ class LiveZones:
             self._load_meta(db)
             self.version = version
             changed = None
+        until_ts = until.timestamp()
+        moved: set[int] = set()
+        again: list[int] = []
+        if changed is not None and heard:
+            changed = self._take_heard(changed, heard, until_ts, moved, again)
         values = case((Device.kind.in_(JSON_KINDS), DeviceLatest.values), else_=None)
         dialect = db.get_bind().dialect.name
         stmt = (select(DeviceLatest.device_id, _epoch(dialect, DeviceLatest.at), DeviceLatest.value, values,
@@ -149,9 +158,6 @@ class LiveZones:
             ids = sorted(i for i in changed if i in self.devices)
             rows = [r for k in range(0, len(ids), _CHUNK)
                     for r in db.execute(stmt.where(DeviceLatest.device_id.in_(ids[k:k + _CHUNK]))).all()]
-        until_ts = until.timestamp()
-        moved: set[int] = set()
-        again: list[int] = []
         devices = self.devices
         for device_id, at, value, vals, received in rows:
             d = devices.get(device_id)
@@ -170,6 +176,34 @@ class LiveZones:
         if again:
             self._older_values(db, again, until)
         return moved, reloaded
+
+    def _take_heard(self, changed: Collection[int], heard: Mapping[int, tuple[str, float | None, float]],
+                    until_ts: float, moved: set[int], again: list[int]) -> list[int]:
+        """Move the changed devices the batches told about; returns those left to read from storage."""
+        left: list[int] = []
+        stamps: dict[str, float] = {}  # a batch's readings often share one time
+        for device_id in changed:
+            d = self.devices.get(device_id)
+            got = heard.get(device_id)
+            if d is None:
+                continue
+            if got is None or got[1] is None or d.kind in JSON_KINDS:
+                left.append(device_id)
+                continue
+            text, value, received = got
+            at = stamps.get(text)
+            if at is None:
+                at = stamps[text] = datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+            if d.at is not None and at <= d.at:
+                continue  # storage keeps the newest: an older or equal reading does not move it
+            d.at, d.value, d.values, d.received = at, value, None, received
+            moved.add(device_id)
+            if d.kind in COUNTING_KINDS:
+                if at > until_ts:
+                    again.append(device_id)
+                else:
+                    d.valued_at, d.valued = at, value
+        return left
 
     def _older_values(self, db: Session, ids: list[int], until: datetime) -> None:
         """The newest reading with a value up to ``until`` of each of ``ids`` (counting devices whose newest

@@ -254,7 +254,8 @@ def store_decoded(*, db: Session, event_id: int, decoded: Decoded, source: str =
             events.record(db, events.ReadingsStored(
                 event_id=event_id, at=now, actor=str(db.info.get("actor", "system")), source=source,
                 accepted=stored, cause=cause, device_ids=tuple(r[0] for r in latest),
-                zone_ids=tuple(sorted({r[1] for r in latest if r[1] is not None}))))
+                zone_ids=tuple(sorted({r[1] for r in latest if r[1] is not None})),
+                newest=tuple((r[0], r[2], r[3]) for r in latest)))
     return out
 
 

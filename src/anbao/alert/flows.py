@@ -106,6 +106,9 @@ class Watch:
     history: dict[tuple[int, int], deque[tuple[float, float]]] = field(default_factory=dict)
     trend_window_s: float = 180.0
     horizon_s: float = 120.0
+    #: the trend and forecast of a zone are fitted at most this often (its samples are all kept)
+    fit_every_s: float = 1.0
+    fitted: dict[tuple[int, int], tuple[float, tuple[float | None, str, float | None]]] = field(default_factory=dict)
     #: per event, the batches heard since its last pass, newest per device and per zone (:meth:`heard`):
     #: a change that pass makes about that device or zone was caused by that batch
     heard_batches: dict[int, Batches] = field(default_factory=dict)
@@ -147,16 +150,22 @@ class Watch:
                  density: float | None) -> tuple[float | None, str, float | None]:
         """Add a density sample; returns (trend per minute, direction, forecast) once the window holds enough,
         else (None, "unknown", None)."""
-        series = self.history.setdefault((event_id, zone_id), deque(maxlen=600))
+        key = (event_id, zone_id)
+        series = self.history.setdefault(key, deque(maxlen=600))
         if density is not None and (not series or at > series[-1][0]):
             series.append((at, density))
         while series and series[0][0] < at - self.trend_window_s:
             series.popleft()
         if len(series) < 5 or series[-1][0] - series[0][0] < 30:
             return None, "unknown", None
+        fitted = self.fitted.get(key)
+        if fitted is not None and 0 <= at - fitted[0] < self.fit_every_s:
+            return fitted[1]  # fitted less than fit_every_s ago (issue 14: a fit per zone and pass, 10 a second)
         points = list(series)
         tr = trend(points, self.trend_window_s)
-        return round(tr.slope_per_min, 3), tr.direction, forecast(points, self.horizon_s, self.trend_window_s)
+        got = (round(tr.slope_per_min, 3), tr.direction, forecast(points, self.horizon_s, self.trend_window_s))
+        self.fitted[key] = (at, got)
+        return got
 
     def forget(self, event_id: int, keys: Iterable[str]) -> None:
         """Drop the trackers of ``keys``: the next pass builds them again from the open warnings in storage.
@@ -706,7 +715,7 @@ class Watcher:
         with self._lock:
             w = self.watch
             for kept in (w.trackers, w.last_sent, w.health_sent, w.last_push, w.history, w.live, w.last_sweep,
-                         w.last_resync, w.touched):
+                         w.last_resync, w.touched, w.fitted):
                 kept.clear()
             self._events_at = None
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import AwareDatetime, Field
 
 from anbao.alert import rules
@@ -75,7 +75,8 @@ def event_map(event: EventDep, db: DB, principal: MapReader, request: Request,
         headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
         if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
             return Response(status_code=304, headers=headers)
-        return JSONResponse(mapdata.collection(db=db, event_id=event.id, now=utcnow(), live=False), headers=headers)
+        return Response(mapdata.static_body(db=db, event_id=event.id, tag=tag), media_type="application/json",
+                        headers=headers)
     units = unit_scope(db=db, event_id=event.id, agency=principal.scoped_agency)
     return mapdata.collection(db=db, event_id=event.id, now=utcnow(), units=units)
 

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from anbao.cli import plan as plan_cli
+from anbao.cli import review as review_cli
 from anbao.cli.common import (
     DEMO_PASSWORD,
     DEMO_USER,
@@ -41,7 +42,7 @@ events_app = typer.Typer(help="Events 活动", no_args_is_help=True)
 sim_app = typer.Typer(help="Simulation and replay 仿真", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (import_app, "import"), (export_app, "export"), (users_app, "users"),
                   (audit_app, "audit"), (events_app, "events"), (sim_app, "sim"), (roads_app, "roads"),
-                  (plan_cli.app, "plan")):
+                  (plan_cli.app, "plan"), (review_cli.app, "review")):
     app.add_typer(sub, name=name)
 
 app.command("capacity")(plan_cli.capacity)

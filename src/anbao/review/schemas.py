@@ -19,3 +19,10 @@ class TimelineOut(Out):
     data: dict[str, Any] | None
     cause: str | None = Field(default=None, description="What started the chain of changes this step belongs to "
                                                         "(a reading batch, a request, a warning pass)")
+
+
+class ReviewOut(Out):
+    statistics: dict[str, Any] = Field(description="event, window, attendance, crowd, warnings, plans, tasks, "
+                                       "incidents, police, devices (docs/review.md)")
+    rules: dict[str, Any] = Field(description="The thresholds the findings were found with")
+    findings: list[dict[str, Any]] = Field(description="Problems found: code, title_zh, title_en, count, evidence")

@@ -9,8 +9,9 @@ from pydantic import AwareDatetime
 
 from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
+from anbao.core.errors import Invalid, NotFound
 from anbao.review import service
-from anbao.review.schemas import TimelineOut
+from anbao.review.schemas import ReviewOut, TimelineOut
 
 router = APIRouter(tags=["复盘 review"])
 Reader = Annotated[Principal, Depends(require(Perm.sensing_read))]
@@ -31,3 +32,31 @@ def timeline(event: EventDep, db: DB, principal: Reader,
                            cause=cause, limit=limit, offset=offset)
     return [{**TimelineOut.model_validate(r).model_dump(), "kind_zh": service.KIND_ZH.get(r.kind, r.kind)}
             for r in rows]
+
+
+@router.get("/events/{event_id}/review", response_model=ReviewOut,
+            summary="Review statistics 复盘统计 and the problems found 存在问题, every figure from the record",
+            description="Per event, or per session with session_id. The findings' thresholds can be set per request "
+            "(defaults in docs/review.md).")
+def get_review(event: EventDep, db: DB, principal: Reader,
+               session_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="One session only")] = None,
+               step_s: Annotated[int, Query(ge=10, le=3600, description="Seconds between zone-state steps")] = 60,
+               ack_s: Annotated[float, Query(ge=0, le=86_400, description="Finding: acknowledged after more "
+                                             "than this many seconds")] = 300.0,
+               zone_level: Annotated[str, Query(pattern="^(blue|yellow|orange|red)$",
+                                                description="Finding: zones at this level or above ...")] = "orange",
+               zone_minutes: Annotated[float, Query(ge=0, le=10_000, description="... for more than this many "
+                                                    "minutes")] = 10.0,
+               silent_s: Annotated[float, Query(ge=0, le=86_400, description="Finding: sensors silent for more "
+                                                "than this many seconds")] = 300.0,
+               flapping: Annotated[int, Query(ge=2, le=1000, description="Finding: a warning raised this many "
+                                              "times or more")] = 3) -> dict[str, Any]:
+    rules = service.FindingRules(ack_s=ack_s, zone_level=zone_level, zone_minutes=zone_minutes, silent_s=silent_s,
+                                 flapping=flapping)
+    try:
+        return service.review_with_findings(db=db, event_id=event.id, session_id=session_id, step_s=step_s,
+                                            rules=rules)
+    except LookupError as exc:
+        raise NotFound(str(exc)) from exc
+    except ValueError as exc:
+        raise Invalid(str(exc), loc=["query"]) from exc

@@ -125,6 +125,8 @@ class Watch:
     last_resync: dict[int, float] = field(default_factory=dict)
     #: per event: (zones, devices) the last pass observed (issue 14: a pass grows with what changed)
     touched: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: per event: zone-state and sensor-health changes held back by the push pacing, by zone and device id
+    held: dict[int, tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]] = field(default_factory=dict)
 
     def heard(self, change: events.ReadingsStored) -> None:
         """Remember a committed batch as the cause of what its devices and zones lead to in the next pass."""
@@ -391,13 +393,22 @@ def _queue_observations(counters: list[DeviceNow], names: dict[int, str],
 
 def _push_states(db: Session, event_id: int, now: datetime, watch: Watch, zones: list[dict[str, Any]],
                  health: list[dict[str, Any]]) -> None:
-    """Zone-state and sensor-health deltas, at most every ``watch.state_every_s`` (by the pass clock)."""
-    if not zones and not health:
+    """Zone-state and sensor-health deltas, at most every ``watch.state_every_s`` (by the pass clock). A change
+    held back waits in ``watch.held`` for the next push (a pass observes only what moved: the change would
+    otherwise not be seen again)."""
+    held = watch.held.setdefault(event_id, ({}, {}))
+    if zones or health:
+        held[0].update((z["zone_id"], z) for z in zones)
+        held[1].update((h["device_id"], h) for h in health)
+    if not held[0] and not held[1]:
         return
     last = watch.last_push.get(event_id)
     if last is not None and 0 <= now.timestamp() - last < watch.state_every_s:
-        return  # not marked as sent: the next pass sends them
+        return  # not marked as sent: a later pass sends them
     watch.last_push[event_id] = now.timestamp()
+    zones, health = list(held[0].values()), list(held[1].values())
+    held[0].clear()
+    held[1].clear()
     if zones:
         for z in zones:
             watch.last_sent[(event_id, z["zone_id"])] = (z["count"], z["density"], z["level"], tuple(z["stale"]),
@@ -715,7 +726,7 @@ class Watcher:
         with self._lock:
             w = self.watch
             for kept in (w.trackers, w.last_sent, w.health_sent, w.last_push, w.history, w.live, w.last_sweep,
-                         w.last_resync, w.touched, w.fitted):
+                         w.last_resync, w.touched, w.fitted, w.held):
                 kept.clear()
             self._events_at = None
 

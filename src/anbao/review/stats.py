@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from anbao.alert import rules
 from anbao.alert.models import EarlyWarning
+from anbao.core.errors import AnBaoError
 from anbao.core.time import utcnow
 from anbao.core.timeline import TimelineEntry
 from anbao.core.vocab import WARNING_LEVELS
@@ -156,11 +157,15 @@ def _crowd(db: Session, event: Event, w: Window, step_s: int, zones: dict[int, Z
          "live_share": round(live_steps[z.id] / steps, 3) if steps else 0.0}
         for z in sorted(zones.values(), key=lambda z: (z.ring, z.code))], "steps": steps}
     top = max(people, key=lambda p: p[1], default=None)
-    safe = capacity.compute(db=db, event_id=event.id).get("safe_capacity")
+    try:
+        computed = capacity.compute(db=db, event_id=event.id)
+        safe, why = computed.get("safe_capacity"), computed.get("error")
+    except AnBaoError as exc:  # a venue the capacity model cannot take: said, not invented
+        safe, why = None, exc.message
     approved = event.approved_attendance
     out.attendance = {
         "peak_on_site": None if top is None else round(top[1]), "peak_at": None if top is None else top[0],
-        "approved": approved, "safe_capacity": safe,
+        "approved": approved, "safe_capacity": safe, "safe_capacity_note": why,
         "peak_pct_of_approved": round(top[1] / approved * 100, 1) if top is not None and approved else None,
         "peak_pct_of_safe": round(top[1] / safe * 100, 1) if top is not None and safe else None,
         "curve": [{"at": t, "people": round(p)} for t, p in people]}
@@ -207,8 +212,11 @@ def _plans_and_tasks(db: Session, event_id: int, w: Window, out: Review) -> None
                                   .order_by(PlanActivation.at)).scalars() if _within(w, a.at)]
     out.plans = {"activations": len(acts),
                  "by_plan": dict(sorted(Counter(names.get(a.plan_id, str(a.plan_id)) for a in acts).items()))}
+    # a task dates from its activation (the pass that started the plan), else from when it was stored
+    started_at = dict(db.execute(select(PlanActivation.id, PlanActivation.at)
+                                 .where(PlanActivation.event_id == event_id)).all())
     tasks = [t for t in db.execute(select(Task).where(Task.event_id == event_id).order_by(Task.id)).scalars()
-             if _within(w, t.created_at)]
+             if _within(w, started_at.get(t.activation_id, t.created_at))]
     steps = _first_steps(db, event_id, ("task.accepted", "task.arrived", "task.done"))
 
     def after(kind: str) -> list[float]:
@@ -216,7 +224,7 @@ def _plans_and_tasks(db: Session, event_id: int, w: Window, out: Review) -> None
         for t in tasks:
             at = steps.get((f"task:{t.id}", kind))
             if at is not None:
-                got.append(max(0.0, (at - t.created_at).total_seconds()))
+                got.append(max(0.0, (at - started_at.get(t.activation_id, t.created_at)).total_seconds()))
         return got
 
     overdue = [t.id for t in tasks if _overdue(t, w.until)]
@@ -277,7 +285,7 @@ def _devices(db: Session, event_id: int, w: Window, zones: dict[int, Zone], out:
                                              .where(*inside).group_by(Reading.device_id)).all():
         seen[device_id] = (first, last)
     # each reading with the one before it of the same device (one ordered pass, LAG); only the long gaps come back
-    prev = func.lag(Reading.at).over(partition_by=Reading.device_id, order_by=Reading.at)
+    prev = func.lag(Reading.at, type_=Reading.at.type).over(partition_by=Reading.device_id, order_by=Reading.at)
     pairs = select(Reading.device_id, Reading.at, prev.label("prev")).where(*inside).subquery()
     for device_id, at, before in db.execute(
             select(pairs.c.device_id, pairs.c.at, pairs.c.prev)

@@ -8,7 +8,7 @@ import pytest
 from tests.web.conftest import PageWatch, Served
 
 
-@pytest.mark.parametrize("path", ["/", "/wall/", "/plan/"])
+@pytest.mark.parametrize("path", ["/", "/wall/", "/plan/", "/review/"])
 def test_every_page_works_under_the_content_security_policy(browser: object, served: Served, path: str) -> None:
     w = PageWatch(browser, served, csp=True)
     try:

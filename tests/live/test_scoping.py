@@ -189,3 +189,13 @@ def test_tasks_and_reporting_units_name_no_unshared_unit(w):
     assert get(w, f"incidents/{inc}", "analyst")["unit_id"] == hidden
     assert get(w, f"incidents/{inc}", "partner")["unit_id"] is None
     assert next(i for i in get(w, "incidents", "partner") if i["id"] == inc)["unit_id"] is None
+
+
+def test_review_counts_only_the_units_a_partner_may_see(w):
+    """The review's police strength (issue 15) follows the same rule: the partner's figures cover its own units
+    and those shared with it."""
+    police = get(w, "review", "analyst")["statistics"]["police"]
+    partner = get(w, "review", "partner")["statistics"]["police"]
+    assert police["units"] == 3 and not police["scoped"]
+    assert partner["units"] == 2 and partner["scoped"]
+    assert HIDDEN not in json.dumps(get(w, "review", "partner"), ensure_ascii=False)

@@ -118,7 +118,7 @@ class Watch:
     #: subscribed to the bus); False: every pass observes everything (a caller driving passes itself)
     incremental: bool = False
     sweep_s: float = 2.0
-    resync_s: float = 30.0
+    resync_s: float = 10.0
     #: per event: the live state (zones, devices, newest readings, fused states) and the pass clocks
     live: dict[int, LiveZones] = field(default_factory=dict)
     last_sweep: dict[int, float] = field(default_factory=dict)
@@ -179,6 +179,11 @@ class Watch:
         for key in keys:
             self.trackers.pop((event_id, key), None)
         self.last_sweep.pop(event_id, None)
+        self.last_resync.pop(event_id, None)  # the batches taken: their devices are read from storage again
+        # the deltas this pass marked as sent may not have left: every zone and device is sent again
+        for kept in (self.last_sent, self.health_sent):
+            for k in [k for k in kept if k[0] == event_id]:
+                del kept[k]
 
 
 @dataclass(frozen=True)
@@ -282,7 +287,9 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
         ahead = expected if direction == "rising" else None
         live.dynamics[s.zone_id] = (slope, direction, expected)
         snapshot = (s.count, s.density, s.level, s.sensors_stale, slope)
-        if watch.last_sent.get((event_id, s.zone_id)) != snapshot:
+        if watch.last_sent.get((event_id, s.zone_id)) == snapshot:
+            watch.held.get(event_id, ({}, {}))[0].pop(s.zone_id, None)  # back to what was sent: nothing to send
+        else:
             changed.append({"zone_id": s.zone_id, "code": s.code, "count": s.count, "density": s.density,
                             "level": s.level, "source": s.source, "stale": list(s.sensors_stale),
                             "trend_per_min": slope})
@@ -312,7 +319,9 @@ def _observations(db: Session, event_id: int, now: datetime, watch: Watch, book:
         zone_kind = kinds.get(d.zone_id) if d.zone_id is not None else None
         silence = max(0.0, now_s - d.received)
         status = "ok" if silence < 60 else "stale" if silence < 120 else "silent"
-        if health_sent.get((event_id, d.id)) != status:
+        if health_sent.get((event_id, d.id)) == status:
+            watch.held.get(event_id, ({}, {}))[1].pop(d.id, None)
+        else:
             health.append({"device_id": d.id, "code": d.code, "status": status, "last_at": d.received_dt.isoformat()})
         if zone_kind not in silence_th:
             rule = book.find("device_silence", zone_kind)
@@ -693,7 +702,8 @@ class Watcher:
                 # read without the write lock (SQLite: deferred), then write what changed in a short transaction
                 with reading(self.sessions, info={"bus": self.bus}) as db:
                     decided = decide(db=db, event_id=event_id, now=now, watch=self.watch)
-                    db.commit()  # the zone-state deltas leave
+                    with forgetting(self.watch, decided):
+                        db.commit()  # the zone-state deltas leave
                 if not decided.writes:
                     continue
                 with self._session() as db, forgetting(self.watch, decided):

@@ -48,6 +48,7 @@ from anbao.org.scope import EVERY_UNIT, UnitScope
 from anbao.venue.models import Device, Gate, Post, Venue, Zone
 
 OK_S, STALE_S = 60.0, 120.0
+SINCE_SLACK = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -160,10 +161,13 @@ def status(*, db: Session, event_id: int, now: datetime, units: UnitScope = EVER
     posts = db.execute(select(Post).where(Post.event_id == event_id).order_by(Post.code)).scalars().all()
     here = presence(db=db, event_id=event_id, posts=list(posts), now=now, units=units)
     device_ids = db.execute(select(Device.id).where(Device.event_id == event_id).order_by(Device.code)).scalars()
+    # a reading is stamped when received, before it is stored and before the engine has it: ``since`` is taken
+    # back by SINCE_SLACK so that one received before the previous answer and visible only after it is listed
+    after = since - SINCE_SLACK if since is not None else None
     devices = []
     for device_id in device_ids:
         r = newest.get(device_id)
-        if since is not None and not _moved(r, since, now):
+        if after is not None and not _moved(r, after, now):
             continue
         devices.append({"device_id": device_id, "health": health(r, now),
                         "last_at": r.received_at if r is not None else None,

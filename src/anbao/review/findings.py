@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from anbao.alert.models import EarlyWarning
 from anbao.core.vocab import WARNING_LEVEL_ZH, WARNING_LEVELS
-from anbao.incident.models import Incident
+from anbao.incident.models import Assignment, Incident
 from anbao.response.models import PlanActivation, Task
 from anbao.review.stats import Review
 
@@ -104,10 +104,13 @@ def findings(*, db: Session, event_id: int, review: Review, rules: FindingRules 
         out.append(_finding("flapping", f"同一预警反复触发 {rules.flapping} 次及以上",
                             f"the same warning raised {rules.flapping} times or more", flapping))
 
+    # dispatching goes through assignments (Incident.unit_id is the unit that reported it)
+    assigned = set(db.execute(select(Assignment.incident_id).where(Assignment.event_id == event_id,
+                                                                   Assignment.status != "cancelled")).scalars())
     bare = [{"record": "incident", "id": i.id, "at": i.on_scene_at, "detail": i.type}
-            for i in db.execute(select(Incident).where(Incident.event_id == event_id, Incident.unit_id.is_(None),
-                                                       Incident.on_scene_at.is_not(None))
-                                .order_by(Incident.id)).scalars() if _inside(i.reported_at, since, until)]
+            for i in db.execute(select(Incident).where(Incident.event_id == event_id, Incident.on_scene_at.is_not(None))
+                                .order_by(Incident.id)).scalars()
+            if i.id not in assigned and _inside(i.reported_at, since, until)]
     if bare:
         out.append(_finding("incident_without_unit", "警情到场但未关联处置警力",
                             "incidents on scene with no unit recorded", bare))

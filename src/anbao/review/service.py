@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from anbao.core.timeline import KIND_ZH, entries
+from anbao.org.scope import EVERY_UNIT, UnitScope
 from anbao.review.findings import FindingRules, findings
 from anbao.review.stats import Review, review
 
@@ -16,9 +17,11 @@ __all__ = ["KIND_ZH", "FindingRules", "Review", "entries", "findings", "jsonable
 
 
 def review_with_findings(*, db: Session, event_id: int, session_id: int | None = None, step_s: int = 60,
-                         rules: FindingRules | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """The statistics and the findings of an event (or one session), as one document."""
-    r = review(db=db, event_id=event_id, session_id=session_id, step_s=step_s, now=now)
+                         rules: FindingRules | None = None, now: datetime | None = None,
+                         units: UnitScope = EVERY_UNIT) -> dict[str, Any]:
+    """The statistics and the findings of an event (or one session), as one document (``units``: what the
+    caller may see of the police)."""
+    r = review(db=db, event_id=event_id, session_id=session_id, step_s=step_s, now=now, units=units)
     rules = rules or FindingRules()
     return {"statistics": asdict(r), "rules": asdict(rules),
             "findings": findings(db=db, event_id=event_id, review=r, rules=rules)}

@@ -10,6 +10,7 @@ gaps between a device's readings (one SQL pass with ``LAG`` over the window).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from anbao.event.models import Event, EventSession
 from anbao.incident import stats as incident_stats
 from anbao.incident.models import Incident
 from anbao.org.models import Person, Unit
+from anbao.org.scope import EVERY_UNIT, UnitScope
 from anbao.plan.models import ResponsePlan
 from anbao.response.models import PlanActivation, Task
 from anbao.sensing.models import Reading
@@ -53,7 +55,7 @@ class Window:
 
 def window(*, db: Session, event: Event, session_id: int | None = None, now: datetime | None = None) -> Window:
     """The time the review covers: one session, else the event's sessions from the first start to the last end,
-    else the first to the last record (readings, warnings, incidents); never past ``now``."""
+    else the first to the last record (warnings, incidents, timeline entries); never past ``now``."""
     now = now or utcnow()
     sessions = list(db.execute(select(EventSession).where(EventSession.event_id == event.id)
                                .order_by(EventSession.start)).scalars())
@@ -98,25 +100,31 @@ class Review:
     devices: dict[str, Any] = field(default_factory=dict)
 
 
+#: zone-history steps at most: a longer window takes longer steps (the step used is in ``window.step_s``)
+MAX_STEPS = 5_000
+
+
 def review(*, db: Session, event_id: int, session_id: int | None = None, now: datetime | None = None,
-           step_s: int = 60) -> Review:
-    """The review statistics of an event (or of one session): see the module docstring and docs/review.md."""
+           step_s: int = 60, units: UnitScope = EVERY_UNIT) -> Review:
+    """The review statistics of an event (or of one session): see the module docstring and docs/review.md.
+    ``units``: the units the caller may see (a partner agency's figures of police strength cover its own)."""
     event = db.get(Event, event_id)
     if event is None:
         raise LookupError(f"event {event_id} does not exist")
     w = window(db=db, event=event, session_id=session_id, now=now)
+    step_s = max(step_s, math.ceil(w.seconds / MAX_STEPS))
     out = Review(
         event={"id": event.id, "code": event.code, "name": event.name, "kind": event.kind,
                "approved_attendance": event.approved_attendance, "expected_attendance": event.expected_attendance,
                "tickets_issued": event.tickets_issued},
         window={"since": w.since, "until": w.until, "seconds": w.seconds, "session_id": w.session_id,
-                "label": w.label, "step_s": step_s})
+                "label": w.label, "step_s": max(step_s, math.ceil(w.seconds / MAX_STEPS))})
     zones = {z.id: z for z in db.execute(select(Zone).where(Zone.event_id == event_id)).scalars()}
     _crowd(db, event, w, step_s, zones, out)
     _warnings(db, event_id, w, zones, out)
     _plans_and_tasks(db, event_id, w, out)
     _incidents(db, event_id, w, zones, out)
-    _police(db, event_id, out)
+    _police(db, event_id, units, out)
     _devices(db, event_id, w, zones, out)
     return out
 
@@ -124,7 +132,7 @@ def review(*, db: Session, event_id: int, session_id: int | None = None, now: da
 def _crowd(db: Session, event: Event, w: Window, step_s: int, zones: dict[int, Zone], out: Review) -> None:
     thresholds = rules.density_thresholds(db=db, event_id=event.id)
     peak: dict[int, tuple[float, datetime]] = {}
-    minutes: dict[int, Counter[str]] = defaultdict(Counter)
+    seconds_at: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     people: list[tuple[datetime, float]] = []
     live_steps: Counter[int] = Counter()
     steps = 0
@@ -136,6 +144,8 @@ def _crowd(db: Session, event: Event, w: Window, step_s: int, zones: dict[int, Z
             if start != w.since and i == 0:
                 continue  # the first step of a later chunk is the last of the one before
             steps += 1
+            # a step stands for the time to the next one (the window's last step for none)
+            lasts = (h.times[i + 1] - t).total_seconds() if i + 1 < len(h.times) else 0.0
             on_site = h.people[i]
             if on_site is not None:
                 people.append((t, on_site))
@@ -146,14 +156,13 @@ def _crowd(db: Session, event: Event, w: Window, step_s: int, zones: dict[int, Z
                     if s.zone_id not in peak or d > peak[s.zone_id][0]:
                         peak[s.zone_id] = (d, t)
                 for k in range(1, lv + 1):  # at or above each level up to the one reached
-                    minutes[s.zone_id][LEVELS[k]] += 1
+                    seconds_at[s.zone_id][LEVELS[k]] += lasts
         start = end
-    per_step_min = step_s / 60.0
     out.crowd = {"zones": [
         {"zone_id": z.id, "code": z.code, "name": z.name,
          "peak_density": None if z.id not in peak else round(peak[z.id][0], 3),
          "peak_at": None if z.id not in peak else peak[z.id][1],
-         "minutes_at_or_above": {lv: round(minutes[z.id][lv] * per_step_min, 1) for lv in WARNING_LEVELS},
+         "minutes_at_or_above": {lv: round(seconds_at[z.id][lv] / 60, 1) for lv in WARNING_LEVELS},
          "live_share": round(live_steps[z.id] / steps, 3) if steps else 0.0}
         for z in sorted(zones.values(), key=lambda z: (z.ring, z.code))], "steps": steps}
     top = max(people, key=lambda p: p[1], default=None)
@@ -190,8 +199,8 @@ def _warnings(db: Session, event_id: int, w: Window, zones: dict[int, Zone], out
         "escalated_warnings": sum(1 for x in rows if x.escalations),
         "keys_raised_again": {k: n for k, n in sorted(per_key.items()) if n > 1},
         "forecast_raised": len(forecast),
-        "exercise_left_out": db.execute(select(func.count()).select_from(EarlyWarning).where(
-            EarlyWarning.event_id == event_id, EarlyWarning.exercise.is_(True))).scalar_one(),
+        "exercise_left_out": sum(1 for x in db.execute(select(EarlyWarning.started_at).where(
+            EarlyWarning.event_id == event_id, EarlyWarning.exercise.is_(True))).scalars() if _within(w, x)),
         "ids": [x.id for x in rows]}
 
 
@@ -213,10 +222,14 @@ def _plans_and_tasks(db: Session, event_id: int, w: Window, out: Review) -> None
     out.plans = {"activations": len(acts),
                  "by_plan": dict(sorted(Counter(names.get(a.plan_id, str(a.plan_id)) for a in acts).items()))}
     # a task dates from its activation (the pass that started the plan), else from when it was stored
-    started_at = dict(db.execute(select(PlanActivation.id, PlanActivation.at)
-                                 .where(PlanActivation.event_id == event_id)).all())
+    activated: dict[int | None, datetime] = dict(db.execute(select(PlanActivation.id, PlanActivation.at)
+                                                             .where(PlanActivation.event_id == event_id)).all())
+
+    def dated(t: Task) -> datetime:
+        return activated.get(t.activation_id, t.created_at)
+
     tasks = [t for t in db.execute(select(Task).where(Task.event_id == event_id).order_by(Task.id)).scalars()
-             if _within(w, started_at.get(t.activation_id, t.created_at))]
+             if _within(w, dated(t))]
     steps = _first_steps(db, event_id, ("task.accepted", "task.arrived", "task.done"))
 
     def after(kind: str) -> list[float]:
@@ -224,7 +237,7 @@ def _plans_and_tasks(db: Session, event_id: int, w: Window, out: Review) -> None
         for t in tasks:
             at = steps.get((f"task:{t.id}", kind))
             if at is not None:
-                got.append(max(0.0, (at - started_at.get(t.activation_id, t.created_at)).total_seconds()))
+                got.append(max(0.0, (at - dated(t)).total_seconds()))
         return got
 
     overdue = [t.id for t in tasks if _overdue(t, w.until)]
@@ -262,15 +275,18 @@ def _incidents(db: Session, event_id: int, w: Window, zones: dict[int, Zone], ou
         "open": sum(1 for i in rows if i.closed_at is None and i.resolved_at is None)}
 
 
-def _police(db: Session, event_id: int, out: Review) -> None:
-    units = list(db.execute(select(Unit).where(Unit.event_id == event_id)).scalars())
-    people = Counter(db.execute(select(Person.unit_id).where(Person.event_id == event_id)).scalars())
+def _police(db: Session, event_id: int, scope: UnitScope, out: Review) -> None:
+    units = [u for u in db.execute(select(Unit).where(Unit.event_id == event_id)).scalars() if scope.sees(u.id)]
+    seen = {u.id for u in units}
+    people = Counter(u for u in db.execute(select(Person.unit_id).where(Person.event_id == event_id)).scalars()
+                     if u in seen)
     by_type: dict[str, dict[str, int]] = {}
     for u in units:
         row = by_type.setdefault(u.police_type, {"units": 0, "people": 0})
         row["units"] += 1
         row["people"] += people.get(u.id, 0)
-    out.police = {"units": len(units), "people": sum(people.values()), "by_police_type": dict(sorted(by_type.items()))}
+    out.police = {"units": len(units), "people": sum(people.values()), "by_police_type": dict(sorted(by_type.items())),
+                  "scoped": scope.scoped}
 
 
 def _devices(db: Session, event_id: int, w: Window, zones: dict[int, Zone], out: Review) -> None:

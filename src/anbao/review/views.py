@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 from anbao.api.deps import DB, EventDep, require
 from anbao.core.auth import Perm, Principal
 from anbao.core.errors import Invalid, NotFound
+from anbao.org.scope import unit_scope
 from anbao.review import service
 from anbao.review.schemas import ReviewOut, TimelineOut
 
@@ -55,7 +56,8 @@ def get_review(event: EventDep, db: DB, principal: Reader,
                                  flapping=flapping)
     try:
         return service.review_with_findings(db=db, event_id=event.id, session_id=session_id, step_s=step_s,
-                                            rules=rules)
+                                            rules=rules, units=unit_scope(db=db, event_id=event.id,
+                                                                          agency=principal.scoped_agency))
     except LookupError as exc:
         raise NotFound(str(exc)) from exc
     except ValueError as exc:

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from anbao.api.deps import DB, EventDep, reads_only, require
 from anbao.core.auth import Perm, Principal
 from anbao.core.db import writer
-from anbao.core.errors import AnBaoError
+from anbao.core.errors import AnBaoError, Conflict
 from anbao.sensing import flows, gb28181, service
 from anbao.sensing.schemas import DeadLetterOut, IngestResult, ReadingIn, ReadingOut
 
@@ -64,9 +65,14 @@ def _store_body(db: Session, event_id: int, body: bytes, content_type: str, sour
     db.commit()
     with writer(db) as w:
         w.info.update({k: v for k, v in db.info.items() if k in ("actor", "cause")})
-        outcome = service.ingest_body(db=w, event_id=event_id, body=body, content_type=content_type, source=source,
-                                      devices=devices)
-        w.commit()
+        try:
+            outcome = service.ingest_body(db=w, event_id=event_id, body=body, content_type=content_type,
+                                          source=source, devices=devices)
+            w.commit()
+        except IntegrityError as exc:  # a device deleted between the read and the write: nothing was stored
+            w.rollback()
+            raise Conflict("a device of the batch was deleted while it was stored; nothing of the batch was "
+                           "stored, send it again") from exc
     return outcome
 
 

@@ -140,3 +140,51 @@ def test_cli_review_stats(client, day, anbao):
     bad = anbao("review", "stats", "--event", str(eid), "--zone-level", "purple")
     assert bad.exit_code != 0 and "zone_level" in bad.output
     assert anbao("review", "stats", "--event", "999999").exit_code != 0
+
+
+def _docx_text(body: bytes) -> tuple[str, list[list[str]]]:
+    import io
+
+    import docx
+
+    d = docx.Document(io.BytesIO(body))
+    text = "\n".join(p.text for p in d.paragraphs)
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in d.tables]
+    return text, tables
+
+
+def test_summary_document_takes_every_figure_from_the_review(client, day, anbao, tmp_path):
+    url, eid, h, zones, t0 = day
+    r = client.get(f"{url}/review/summary.docx", headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    text, tables = _docx_text(r.content)
+    st = client.get(f"{url}/review", headers=h).json()["statistics"]
+    assert "复盘演唱会安保工作总结" in text
+    for title in ("活动特点与安保难点", "主要做法与成效", "存在的问题与不足", "经验启示与工作建议", "结语"):
+        assert title in text, title
+    assert "在场人数峰值42,000人" in text and "核准人数30,000人" in text
+    assert f"系统发布预警{st['warnings']['total']}条" in text
+    assert "预警确认超过 5 分钟" in text and "传感器中断超过 5 分钟" in text  # the findings, with their evidence
+    assert "【待指挥长填写】" in text  # the result and the lessons are the commander's to write, not invented
+    zones_table = next(t for t in tables if t[0][0] == "区域")
+    assert zones_table[1][:2] == ["内场", "4.20"]
+    sources = {row[0]: row[1] for row in next(t for t in tables if t[0] == ["数据项", "数值", "来源"])[1:]}
+    assert sources["在场人数峰值"] == "42,000" and sources["预警总数"] == str(st["warnings"]["total"])
+    assert sources["超时任务"] == str(st["tasks"]["overdue"]) and sources["警情总数"] == "0"
+    # the command line writes the same document
+    result = anbao("review", "report", "--event", str(eid), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "REV-summary.docx"
+    assert _docx_text(written.read_bytes())[1] == tables
+
+
+def test_summary_of_an_event_with_no_record_says_so(client, login):
+    h = login("planner")
+    ev = client.post("/api/v1/events", json={"code": "NONE", "name": "空活动", "kind": "concert"}, headers=h).json()
+    text, _ = _docx_text(client.get(f"/api/v1/events/{ev['id']}/review/summary.docx", headers=h).content)
+    assert "系统中无在场人数记录" in text and "活动期间未发布预警" in text and "活动期间未接报警情" in text
+    assert "按复盘规则，系统记录中未发现问题" in text and "未录入核准人数" in text
+    assert client.get("/api/v1/events/999999/review/summary.docx", headers=h).status_code == 404
+    r = client.get(f"/api/v1/events/{ev['id']}/review/summary.docx", params={"session_id": 5}, headers=h)
+    assert r.status_code == 404

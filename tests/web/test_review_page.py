@@ -38,6 +38,9 @@ def test_review_page_shows_the_figures_and_findings_of_the_record(browser: Any, 
         with page.expect_request(lambda r: "/review?" in r.url and "zone_minutes=0" in r.url):
             page.fill("#rules input[name=zone_minutes]", "0")
             page.click("#rules button[type=submit]")
+        with page.expect_download() as got:
+            page.click("#summary")
+        assert got.value.suggested_filename.endswith("-summary.docx")
         page.click(".lang [data-lang=en]")
         page.wait_for_function("document.querySelector('.app-name').textContent === 'After-action review'")
         assert page.locator("#figures .rfig .fig-label").first.inner_text() == "Peak on site"

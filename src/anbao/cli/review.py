@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -67,3 +68,30 @@ def stats(event: Annotated[int, typer.Option("--event", help="Event id")],
         ev = ", ".join(f"{e['record']}:{e['id']}" for e in f["evidence"][:6]) + (" …" if f["count"] > 6 else "")
         table.add_row(f["title_zh"], str(f["count"]), ev)
     console.print(table if got["findings"] else "存在问题 findings: none under these rules")
+
+
+@app.command("report")
+def report(event: Annotated[int, typer.Option("--event", help="Event id")],
+           out: Annotated[Path, typer.Option("--out", help="Directory to write the DOCX into")],
+           session: Annotated[int | None, typer.Option("--session", help="One session of the event only")] = None,
+           ) -> None:
+    """The after-action summary 安保工作总结 as DOCX (every figure from the record; docs/review.md)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from anbao.cli import common as base
+    from anbao.documents import plans as export
+    from anbao.documents import summary
+
+    with base.session() as db, Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                         console=base.err, transient=True) as progress:
+        ev = base.event_or_fail(db, event)
+        progress.add_task(f"生成总结 writing the summary of event {event}", total=None)
+        try:
+            body = export.render(summary.build(db=db, event_id=event, session_id=session))
+        except LookupError as exc:
+            base.fail(str(exc))
+        code = ev.code
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{code}-summary.docx"
+    path.write_bytes(body)
+    base.out.print(str(path))

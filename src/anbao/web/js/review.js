@@ -1,7 +1,7 @@
 // The review page 复盘 at /review/: the review statistics of the event (or of one session) and the problems
 // found with their evidence (GET /events/{id}/review, docs/review.md); the rules of the findings can be changed.
 // Same login, catalogs, top bar and event choice as the other pages.
-import {api} from "./api.js";
+import {api, download} from "./api.js";
 import {dateTime, el, num} from "./format.js";
 import {getLang, onLang, t} from "./i18n.js";
 import {run, startPage, withLogin} from "./shell.js";
@@ -115,6 +115,10 @@ async function main() {
   sel.addEventListener("change", () => {
     page.session = sel.value;
     withLogin(() => page.load());
+  });
+  $("#summary").addEventListener("click", () => {
+    const q = page.session ? `?session_id=${page.session}` : "";
+    withLogin(() => download(`/events/${eventId}/review/summary.docx${q}`, "summary.docx"));
   });
   $("#rules").addEventListener("submit", (ev) => {
     ev.preventDefault();

@@ -79,8 +79,8 @@ def security_summary(r: Record, got: dict[str, Any]) -> Document:
 
     high = [a for a in risks.assess(db=r.db, event_id=event.id) if a["level"] in ("high", "extreme")]
     features = [
-        f"本次活动为{zh(EVENT_KINDS, event.kind)}，设{len(r.zones)}个区域、{len(r.gates)}个出入口（安检口、疏散出口），"
-        f"设置岗位{len(r.posts)}个。"
+        f"本次活动为{zh(EVENT_KINDS, event.kind)}，设{len(r.zones)}个区域、{len(r.gates)}个出入口"
+        f"（含安检口、疏散出口），设置岗位{len(r.posts)}个。"
         + (f"安全容量{fig('安全容量', _n(att['safe_capacity']), 'statistics.attendance.safe_capacity（容量模型）')}人，"
            f"在场峰值为安全容量的{_n(att['peak_pct_of_safe'], 1)}%。" if att["safe_capacity"] and att["peak_on_site"]
            else ""),
@@ -89,7 +89,7 @@ def security_summary(r: Record, got: dict[str, Any]) -> Document:
         "风险登记表中无高风险及以上的风险。",
     ]
 
-    levels = {lv: fig(f"{WARNING_LEVEL_ZH[lv]}色预警", str(w["by_level"][lv]), f"statistics.warnings.by_level.{lv}")
+    levels = {lv: fig(f"{WARNING_LEVEL_ZH[lv]}预警", str(w["by_level"][lv]), f"statistics.warnings.by_level.{lv}")
               for lv in WARNING_LEVELS}
     nodes_by_level: dict[str, int] = {}
     for n in r.nodes:
@@ -109,7 +109,7 @@ def security_summary(r: Record, got: dict[str, Any]) -> Document:
     zone_rows = tuple((z["name"], _n(z["peak_density"], 2), _when(r, z["peak_at"]) if z["peak_at"] else "—",
                        *(_n(z["minutes_at_or_above"][lv], 1) for lv in WARNING_LEVELS))
                       for z in st["crowd"]["zones"] if z["peak_density"] is not None)
-    by_level = "、".join(f"{WARNING_LEVEL_ZH[lv]}色{levels[lv]}条" for lv in WARNING_LEVELS)
+    by_level = "、".join(f"{WARNING_LEVEL_ZH[lv]}{levels[lv]}条" for lv in WARNING_LEVELS)
     crowd = [f"系统发布预警{w['total']}条，其中{by_level}；预警确认用时{_s(w['acknowledge_s'])}，"
              f"解除用时{_s(w['close_s'])}；升级{w['escalations']}次。" if w["total"] else "活动期间未发布预警。"]
     if not zone_rows:
@@ -126,7 +126,7 @@ def security_summary(r: Record, got: dict[str, Any]) -> Document:
         Section("完善“1+N”预案体系", (plans, task_line)),
         Section("科学划分区域，严密监测人流", tuple(crowd), tables=(Table(
             ("区域", "密度峰值（人/㎡）", "峰值时刻",
-             *(f"{WARNING_LEVEL_ZH[lv]}色及以上（分钟）" for lv in WARNING_LEVELS)),
+             *(f"{WARNING_LEVEL_ZH[lv]}及以上（分钟）" for lv in WARNING_LEVELS)),
             zone_rows, caption="各区域人群密度"),) if zone_rows else ()),
         Section("科技支撑", (f"接入感知设备{sum(d['devices'] for d in dev['by_kind'].values())}台，" +
                             f"其中{sum(d['reported'] for d in dev['by_kind'].values())}台有数据。"
@@ -139,8 +139,8 @@ def security_summary(r: Record, got: dict[str, Any]) -> Document:
     problems: list[str] = []
     for f in got["findings"]:
         shown = "；".join(_evidence(r, e) for e in f["evidence"][:5])
-        more = f"等{f['count']}条" if f["count"] > 5 else f"共{f['count']}条"
-        problems.append(f"{f['title_zh']}：{shown}{more}。")
+        more = f"（列出前5条，共{f['count']}条）" if f["count"] > 5 else f"（共{f['count']}条）"
+        problems.append(f"{f['title_zh']}{more}：{shown}。")
     if not problems:
         problems = ["按复盘规则，系统记录中未发现问题。"]
     suggestions = [SUGGESTIONS[f["code"]] for f in got["findings"] if f["code"] in SUGGESTIONS]

@@ -89,9 +89,12 @@ def event_devices(*, db: Session, event_id: int) -> dict[str, _Dev]:
     """The event's devices by code, with what ingest checks against (zone, bounds).
 
     Kept per engine and event, and loaded again only when :data:`DEVICE_VERSION` has moved, so that a
-    batch costs one small aggregate query instead of reading every device; the version is read in the
-    batch's own transaction, which makes the cache right across processes and replicas (a device edited
-    through another one moves the version as much as one edited here).
+    batch costs one small aggregate query instead of reading every device; the version is read from the
+    database for every batch, which makes the cache right across processes and replicas (a device edited
+    through another one moves the version as much as one edited here). HTTP ingest reads it in a read
+    transaction just before the batch's write transaction (issue 14: no write lock for the look-up): a device
+    deleted in between makes the write fail (409, nothing stored), one moved to another zone in between has
+    the batch's readings stored under the zone it was in when the batch was checked.
     """
     engine = db.connection().engine
     version = tuple(tuple(r) for r in db.execute(DEVICE_VERSION, {"event_id": event_id}))

@@ -5,10 +5,9 @@ import {api, download} from "./api.js";
 import {dateTime, el, num} from "./format.js";
 import {getLang, onLang, t} from "./i18n.js";
 import {run, startPage, withLogin} from "./shell.js";
-import {levelLabel, vocabLabel} from "./vocab.js";
+import {levelCodes, levelLabel, vocabLabel} from "./vocab.js";
 
 const $ = (s) => document.querySelector(s);
-const LEVELS = ["blue", "yellow", "orange", "red"];
 
 function secs(figures) {
   return figures && figures.p50_s !== null ? t("review.p50p90", {p50: num(figures.p50_s), p90: num(figures.p90_s)}) : "—";
@@ -48,7 +47,7 @@ class Review {
       tile(t("review.fig.peak"), num(att.peak_on_site),
         !att.approved ? t("review.noApproved") : att.peak_on_site === null ? t("review.approved", {approved: num(att.approved)})
           : t("review.ofApproved", {pct: num(att.peak_pct_of_approved, 1), approved: num(att.approved)})),
-      tile(t("review.fig.warnings"), num(w.total), LEVELS.map((lv) => `${levelLabel(lv)} ${w.by_level[lv]}`).join(" · ")),
+      tile(t("review.fig.warnings"), num(w.total), levelCodes().map((lv) => `${levelLabel(lv)} ${w.by_level[lv]}`).join(" · ")),
       tile(t("review.fig.ack"), secs(w.acknowledge_s), t("review.neverAcked", {n: w.never_acknowledged})),
       tile(t("review.fig.tasks"), num(s.tasks.total), t("review.overdue", {n: s.tasks.overdue})),
       tile(t("review.fig.incidents"), num(s.incidents.total), t("review.arrival", {v: secs(s.incidents.arrival_s)})),
@@ -80,9 +79,9 @@ class Review {
 
   zoneTable(zones) {
     const head = el("tr", {}, el("th", {}, t("review.col.zone")), el("th", {class: "num"}, t("review.col.peak")),
-      el("th", {}, t("review.col.peakAt")), ...LEVELS.map((lv) => el("th", {class: "num"}, t("review.col.minAt", {level: levelLabel(lv)}))));
+      el("th", {}, t("review.col.peakAt")), ...levelCodes().map((lv) => el("th", {class: "num"}, t("review.col.minAt", {level: levelLabel(lv)}))));
     const rows = zones.map((z) => el("tr", {}, el("td", {}, z.name), el("td", {class: "num"}, num(z.peak_density, 2)),
-      el("td", {}, z.peak_at ? dateTime(z.peak_at) : "—"), ...LEVELS.map((lv) => el("td", {class: "num"}, num(z.minutes_at_or_above[lv], 1)))));
+      el("td", {}, z.peak_at ? dateTime(z.peak_at) : "—"), ...levelCodes().map((lv) => el("td", {class: "num"}, num(z.minutes_at_or_above[lv], 1)))));
     return el("table", {class: "rtable"}, el("thead", {}, head), el("tbody", {}, rows));
   }
 
@@ -105,7 +104,7 @@ async function main() {
   $("#event-name").textContent = event?.name || "";
   const page = new Review(eventId);
   const levels = $("#rules").zone_level;
-  const labelLevels = () => levels.replaceChildren(...LEVELS.map((lv) => el("option", {value: lv, selected: lv === (levels.value || "orange")}, levelLabel(lv))));
+  const labelLevels = () => levels.replaceChildren(...levelCodes().map((lv) => el("option", {value: lv, selected: lv === (levels.value || "orange")}, levelLabel(lv))));
   labelLevels();
   const sessions = await withLogin(() => api(`/events/${eventId}`)).then((e) => e.sessions || []);
   const sel = $("#session-select");

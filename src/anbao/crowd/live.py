@@ -18,7 +18,6 @@ the event's devices change, and read again in full on the engine's resync timer.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,8 +98,9 @@ def _ts(value: Any) -> float | None:
 
 @dataclass
 class LiveZones:
-    """The live state of one event (see the module docstring). Not thread-safe by itself: the engine's
-    pass updates it under its lock, and readers take :attr:`lock` for a consistent copy."""
+    """The live state of one event (see the module docstring). Only the engine's pass changes it (under the
+    watcher's lock); request threads read copies of its dicts (``dict(live.states)``), which CPython makes
+    whole, and may see one device's fields from two passes (harmless for a view)."""
 
     event_id: int
     config: FusionConfig = field(default_factory=FusionConfig)
@@ -120,7 +120,6 @@ class LiveZones:
     dynamics: dict[int, tuple[float | None, str, float | None]] = field(default_factory=dict)
     #: wall-clock time (time.time) of the last pass that updated the states
     updated: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- storage -> memory -------------------------------------------------------------------------------
     def sync(self, db: Session, changed: Collection[int] | None, until: datetime,

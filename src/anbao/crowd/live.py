@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from anbao.algorithms.density import FusionConfig, SensorSample, fuse
 from anbao.algorithms.levels import DEFAULT_DENSITY, DEFAULT_OCCUPANCY, Thresholds
-from anbao.crowd.state import COUNTING_KINDS, ZoneState, seats_of, zone_state
-from anbao.sensing.models import DeviceLatest, Reading
+from anbao.crowd.state import COUNTING_KINDS, ZoneState, newest_valued, seats_of, zone_state
+from anbao.sensing.models import DeviceLatest
 from anbao.sensing.service import DEVICE_VERSION
 from anbao.venue.models import Device, Zone
 
@@ -208,20 +208,10 @@ class LiveZones:
         """The newest reading with a value up to ``until`` of each of ``ids`` (counting devices whose newest
         row cannot be used); one stamped after ``until`` stays as the sample (the fusion lists it as stale)."""
         since = until - timedelta(seconds=self.config.stale_after_s * 10)
-        found: set[int] = set()
-        for k in range(0, len(ids), 500):
-            chunk = ids[k:k + 500]
-            last = (select(Reading.device_id, func.max(Reading.at).label("at"))
-                    .where(Reading.device_id.in_(chunk), Reading.at > since, Reading.at <= until,
-                           Reading.value.is_not(None))
-                    .group_by(Reading.device_id).subquery())
-            for device_id, at, value in db.execute(
-                    select(Reading.device_id, Reading.at, Reading.value)
-                    .join(last, and_(Reading.device_id == last.c.device_id, Reading.at == last.c.at))
-                    .where(Reading.value.is_not(None))).all():
-                d = self.devices[device_id]
-                d.valued_at, d.valued = _ts(at), value
-                found.add(device_id)
+        found = newest_valued(db, ids, since, until)
+        for device_id, (at, value) in found.items():
+            d = self.devices[device_id]
+            d.valued_at, d.valued = _ts(at), value
         for device_id in ids:
             d = self.devices[device_id]
             if device_id not in found:

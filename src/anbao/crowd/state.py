@@ -147,8 +147,19 @@ def _newest_values(db: Session, event_id: int, device_ids: set[int], since: date
                 future[device_id] = (at, value)
         else:
             newest[device_id] = (at, value)
-    for start in range(0, len(again), 500):
-        chunk = again[start:start + 500]
+    newest.update(newest_valued(db, again, since, until))
+    for device_id, sample in future.items():  # nothing before ``until``: fusion lists it as stale
+        newest.setdefault(device_id, sample)
+    return newest
+
+
+def newest_valued(db: Session, device_ids: list[int], since: datetime, until: datetime
+                  ) -> dict[int, tuple[datetime, float]]:
+    """From ``reading``: the newest reading with a ``value`` of each device, taken after ``since`` and up to
+    ``until`` (devices with none are left out); in chunks of 500 ids."""
+    out: dict[int, tuple[datetime, float]] = {}
+    for start in range(0, len(device_ids), 500):
+        chunk = device_ids[start:start + 500]
         last = (select(Reading.device_id, func.max(Reading.at).label("at"))
                 .where(Reading.device_id.in_(chunk), Reading.at > since, Reading.at <= until,
                        Reading.value.is_not(None))
@@ -158,10 +169,8 @@ def _newest_values(db: Session, event_id: int, device_ids: set[int], since: date
                 .join(last, and_(Reading.device_id == last.c.device_id, Reading.at == last.c.at))
                 .where(Reading.value.is_not(None))).all():
             if value is not None:
-                newest[device_id] = (at, value)
-    for device_id, sample in future.items():  # nothing before ``until``: fusion lists it as stale
-        newest.setdefault(device_id, sample)
-    return newest
+                out[device_id] = (at, value)
+    return out
 
 
 @dataclass(frozen=True)

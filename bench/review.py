@@ -18,14 +18,11 @@ Prints one JSON line: readings, incidents, timeline, and per database the second
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import random
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,30 +30,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from scale import PG_URL, database  # a fresh SQLite file or PostgreSQL schema (bench/scale.py)
+
 ZONES, CAMERAS = 100, 4
 SESSION = timedelta(hours=12)
 CHUNK = 20_000
 console = Console(stderr=True)
-
-
-@contextlib.contextmanager
-def database(kind: str, tmp: Path, pg_url: str) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'review.db'}"
-        return
-    from sqlalchemy import create_engine, text
-
-    schema = f"review_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_url, connect_args={"connect_timeout": 3})
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def fill(url: str, args: argparse.Namespace) -> int:
